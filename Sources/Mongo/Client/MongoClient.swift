@@ -1,0 +1,203 @@
+import CMongoC
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// `mongoc_init` must run once per process before any other libmongoc call.
+private let mongocInitialized: Bool = {
+    mongoc_init()
+    return true
+}()
+
+/// The entry point of the Mongo layer: one `mongoc_client_pool_t` and a dedicated
+/// `NIOThreadPool` on which every blocking libmongoc call runs, so no event loop and
+/// no task of the cooperative pool ever waits on the database.
+///
+/// Run it in the application's `ServiceGroup`: it is destroyed after graceful
+/// shutdown. Outside a service group call `shutdown()` when done.
+///
+/// `@unchecked Sendable`: the pool pointer is thread-safe by libmongoc's contract
+/// (`mongoc_client_pool_t` is the driver's thread-safe type), and the only mutable
+/// state, `state`, is guarded by a `Mutex`.
+public final class MongoClient: Service, @unchecked Sendable {
+    public let configuration: MongoConfiguration
+    public let logger: Logger
+    private let pool: OpaquePointer
+    private let threads: NIOThreadPool
+    private let state: Mutex<State>
+
+    private struct State {
+        var isShutDown = false
+        var nextHandleID = 0
+        /// Clients lent to open cursors and change streams, returned when those close.
+        var lentClients: [Int: LentClient] = [:]
+    }
+
+    /// Connects lazily: creating the client does no I/O, the first operation does.
+    public init(configuration: MongoConfiguration, logger: Logger = Logger(label: "parley.mongo")) throws {
+        precondition(mongocInitialized)
+        self.configuration = configuration
+        self.logger = logger
+        var error = bson_error_t()
+        guard let uri = mongoc_uri_new_with_error(configuration.uri, &error) else {
+            throw MongoError(code: .invalidArgument, message: "invalid MongoDB URI: \(error.messageText)")
+        }
+        defer { mongoc_uri_destroy(uri) }
+        let maxPool = Int32(configuration.threadCount + configuration.extraClients)
+        _ = mongoc_uri_set_option_as_int32(uri, MONGOC_URI_MAXPOOLSIZE, maxPool)
+        if !mongoc_uri_has_option(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS) {
+            _ = mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, configuration.serverSelectionTimeoutMS)
+        }
+        if !mongoc_uri_has_option(uri, MONGOC_URI_CONNECTTIMEOUTMS) {
+            _ = mongoc_uri_set_option_as_int32(uri, MONGOC_URI_CONNECTTIMEOUTMS, configuration.serverSelectionTimeoutMS)
+        }
+        if !mongoc_uri_has_option(uri, MONGOC_URI_APPNAME) {
+            _ = mongoc_uri_set_option_as_utf8(uri, MONGOC_URI_APPNAME, configuration.appName)
+        }
+        guard let pool = mongoc_client_pool_new(uri) else {
+            throw MongoError(code: .invalidArgument, message: "libmongoc refused the URI options")
+        }
+        mongoc_client_pool_set_error_api(pool, 2)
+        self.pool = pool
+        self.threads = NIOThreadPool(numberOfThreads: configuration.threadCount)
+        self.state = Mutex(State())
+        threads.start()
+    }
+
+    deinit {
+        // A client that was never shut down still releases its C resources.
+        let alreadyDown = state.withLock { $0.isShutDown }
+        if !alreadyDown {
+            try? threads.syncShutdownGracefully()
+            releaseLentClients()
+            mongoc_client_pool_destroy(pool)
+        }
+    }
+
+    /// Waits for graceful shutdown, then closes the pool.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        try await shutdown()
+    }
+
+    /// Finishes the calls in flight, closes cursors and change streams still open and
+    /// destroys the pool. Calls after this fail with `.unavailable`. Idempotent.
+    public func shutdown() async throws {
+        let first = state.withLock { s -> Bool in
+            defer { s.isShutDown = true }
+            return !s.isShutDown
+        }
+        guard first else { return }
+        try await threads.shutdownGracefully()
+        releaseLentClients()
+        mongoc_client_pool_destroy(pool)
+    }
+
+    private func releaseLentClients() {
+        let lent = state.withLock { s -> [LentClient] in
+            defer { s.lentClients = [:] }
+            return Array(s.lentClients.values)
+        }
+        for l in lent { l.release(to: pool) }
+    }
+
+    /// A database handle; no I/O.
+    public func database(_ name: String) -> MongoDatabase { MongoDatabase(client: self, name: name) }
+
+    /// Runs `body` on the Mongo thread pool with a pooled client, returning the client
+    /// after. The client pointer must not escape `body`.
+    func withClient<R: Sendable>(_ body: @escaping @Sendable (OpaquePointer) throws -> R) async throws -> R {
+        let pool = UnsafeSendable(pool)
+        do {
+            return try await threads.runIfActive {
+                guard let client = mongoc_client_pool_try_pop(pool.value) else {
+                    throw MongoError(code: .unavailable, message: "no free MongoDB client in the pool")
+                }
+                defer { mongoc_client_pool_push(pool.value, client) }
+                return try body(client)
+            }
+        } catch is NIOThreadPoolError.ThreadPoolInactive {
+            throw MongoError(code: .unavailable, message: "the MongoDB client is shut down")
+        }
+    }
+
+    /// Lends a client to a long-lived object (cursor, change stream) until it calls
+    /// `returnClient`. Runs on the Mongo thread pool.
+    func lendClient<R: Sendable>(
+        _ body: @escaping @Sendable (OpaquePointer, _ handle: Int) throws -> R
+    ) async throws -> R {
+        let pool = UnsafeSendable(pool)
+        do {
+            return try await threads.runIfActive { [self] in
+                guard let client = mongoc_client_pool_try_pop(pool.value) else {
+                    throw MongoError(code: .unavailable, message: "no free MongoDB client in the pool")
+                }
+                let id = state.withLock { s -> Int in
+                    s.nextHandleID += 1
+                    s.lentClients[s.nextHandleID] = LentClient(client: client)
+                    return s.nextHandleID
+                }
+                do {
+                    return try body(client, id)
+                } catch {
+                    returnClientOnThisThread(id)
+                    throw error
+                }
+            }
+        } catch is NIOThreadPoolError.ThreadPoolInactive {
+            throw MongoError(code: .unavailable, message: "the MongoDB client is shut down")
+        }
+    }
+
+    /// Attaches the cleanup of a lent client's dependents (the cursor or stream) so a
+    /// shutdown can run it before the client goes back to the pool.
+    func attachCleanup(_ handle: Int, _ cleanup: @escaping @Sendable () -> Void) {
+        state.withLock { $0.lentClients[handle]?.cleanup = cleanup }
+    }
+
+    /// Runs `body` on the Mongo thread pool without a client (for a lent client's work).
+    func onMongoThread<R: Sendable>(_ body: @escaping @Sendable () throws -> R) async throws -> R {
+        do {
+            return try await threads.runIfActive(body)
+        } catch is NIOThreadPoolError.ThreadPoolInactive {
+            throw MongoError(code: .unavailable, message: "the MongoDB client is shut down")
+        }
+    }
+
+    /// Closes a lent client's dependents and returns it to the pool; call on a Mongo thread.
+    func returnClientOnThisThread(_ handle: Int) {
+        let lent = state.withLock { $0.lentClients.removeValue(forKey: handle) }
+        lent?.release(to: pool)
+    }
+
+    /// Returns a lent client from any context (used from `deinit`), on the thread pool
+    /// when it still runs, otherwise the shutdown path has already returned it.
+    func returnClientSoon(_ handle: Int) {
+        threads.submit { [self] s in
+            if s == .active { returnClientOnThisThread(handle) }
+        }
+    }
+}
+
+/// A client lent out of the pool together with what must be destroyed before it returns.
+struct LentClient: @unchecked Sendable {
+    // @unchecked: the pointer is used only by the one object it was lent to, one call at a time.
+    let client: OpaquePointer
+    var cleanup: (@Sendable () -> Void)?
+
+    init(client: OpaquePointer) { self.client = client }
+
+    func release(to pool: OpaquePointer) {
+        cleanup?()
+        mongoc_client_pool_push(pool, client)
+    }
+}
+
+/// Carries a C pointer into a thread-pool closure. `@unchecked Sendable` because the
+/// pointee is either thread-safe (the pool) or used by one thread at a time.
+struct UnsafeSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

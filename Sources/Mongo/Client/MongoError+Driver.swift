@@ -1,0 +1,48 @@
+import CMongoC
+
+extension MongoError {
+    /// Server codes that mean "this node cannot serve you right now": stepdowns,
+    /// shutdowns, not-primary. Callers treat them like a broken connection.
+    static let transientServerCodes: Set<Int> = [6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436]
+    /// Server codes for a unique-index violation.
+    static let duplicateKeyCodes: Set<Int> = [11000, 11001, 12582]
+
+    /// Maps libmongoc's `bson_error_t` (error API version 2) to a `MongoError`.
+    init(_ error: bson_error_t, reply: BSONDocument? = nil) {
+        let domain = error.domain
+        let code = Int(error.code)
+        let message = error.messageText
+        switch domain {
+        case MONGOC_ERROR_SERVER.rawValue, MONGOC_ERROR_QUERY.rawValue, MONGOC_ERROR_COMMAND.rawValue,
+            MONGOC_ERROR_COLLECTION.rawValue, MONGOC_ERROR_INSERT.rawValue:
+            if MongoError.duplicateKeyCodes.contains(code) {
+                self.init(code: .duplicateKey, serverCode: code, message: message)
+            } else if code == 50 {
+                self.init(code: .timeout, serverCode: code, message: message)
+            } else if MongoError.transientServerCodes.contains(code) {
+                self.init(code: .network, serverCode: code, message: message)
+            } else if domain == MONGOC_ERROR_COMMAND.rawValue && code == Int(MONGOC_ERROR_COMMAND_INVALID_ARG.rawValue) {
+                self.init(code: .invalidArgument, message: message)
+            } else {
+                self.init(code: .server, serverCode: domain == MONGOC_ERROR_SERVER.rawValue ? code : nil, message: message)
+            }
+        case MONGOC_ERROR_WRITE_CONCERN.rawValue:
+            self.init(code: .writeConcern, serverCode: code, message: message)
+        case MONGOC_ERROR_STREAM.rawValue, MONGOC_ERROR_PROTOCOL.rawValue:
+            let timedOut = message.localizedCaseInsensitiveContains("timed out") || message.localizedCaseInsensitiveContains("timeout")
+            self.init(code: timedOut ? .timeout : .network, message: message)
+        case MONGOC_ERROR_SERVER_SELECTION.rawValue:
+            self.init(code: .network, message: message)
+        case MONGOC_ERROR_BSON.rawValue:
+            self.init(code: .invalidDocument, message: message)
+        default:
+            self.init(code: .driver, serverCode: nil, message: "\(message) (domain \(domain), code \(code))")
+        }
+        // A write error inside a reply (e.g. insert_many) carries the server's code.
+        if self.code != .duplicateKey, let reply, let errors = reply["writeErrors"]?.arrayValue,
+            let first = errors.first?.documentValue, let c = first["code"]?.int64Value, MongoError.duplicateKeyCodes.contains(Int(c))
+        {
+            self.init(code: .duplicateKey, serverCode: Int(c), message: first["errmsg"]?.stringValue ?? message)
+        }
+    }
+}
