@@ -157,6 +157,8 @@ public final class ChangeStream<T: Codable & Sendable>: AsyncSequence, Sendable 
                 }
             } catch is NIOThreadPoolError.ThreadPoolInactive {
                 return nil
+            } catch is CancellationError {
+                return nil
             }
             if let token = polled.1 { state.withLock { $0.resumeToken = token } }
             if let doc = polled.0 { return try BSONDecoder().decode(ChangeEvent<T>.self, from: doc) }

@@ -5,11 +5,20 @@ import NIOPosix
 import ServiceLifecycle
 import Synchronization
 
-/// `mongoc_init` must run once per process before any other libmongoc call.
+/// `mongoc_init` must run once per process before any other libmongoc call. The
+/// driver's own log lines (it prints to stderr by default) go to swift-log instead:
+/// warnings and errors only, debug chatter such as monitor retries is dropped.
 private let mongocInitialized: Bool = {
     mongoc_init()
+    mongoc_log_set_handler({ level, domain, message, _ in
+        guard level.rawValue <= MONGOC_LOG_LEVEL_WARNING.rawValue else { return }
+        let text = "\(domain.map { String(cString: $0) } ?? "mongoc"): \(message.map { String(cString: $0) } ?? "")"
+        driverLogger.log(level: level.rawValue <= MONGOC_LOG_LEVEL_ERROR.rawValue ? .error : .warning, "\(text)")
+    }, nil)
     return true
 }()
+
+private let driverLogger = Logger(label: "parley.mongoc")
 
 /// The entry point of the Mongo layer: one `mongoc_client_pool_t` and a dedicated
 /// `NIOThreadPool` on which every blocking libmongoc call runs, so no event loop and
@@ -103,6 +112,10 @@ public final class MongoClient: Service, @unchecked Sendable {
         for l in lent { l.release(to: pool) }
     }
 
+    private func checkOpen() throws {
+        if state.withLock({ $0.isShutDown }) { throw MongoError.shutDown }
+    }
+
     /// A database handle; no I/O.
     public func database(_ name: String) -> MongoDatabase { MongoDatabase(client: self, name: name) }
 
@@ -110,6 +123,7 @@ public final class MongoClient: Service, @unchecked Sendable {
     /// after. The client pointer must not escape `body`.
     func withClient<R: Sendable>(_ body: @escaping @Sendable (OpaquePointer) throws -> R) async throws -> R {
         let pool = UnsafeSendable(pool)
+        try checkOpen()
         do {
             return try await threads.runIfActive {
                 guard let client = mongoc_client_pool_try_pop(pool.value) else {
@@ -119,7 +133,9 @@ public final class MongoClient: Service, @unchecked Sendable {
                 return try body(client)
             }
         } catch is NIOThreadPoolError.ThreadPoolInactive {
-            throw MongoError(code: .unavailable, message: "the MongoDB client is shut down")
+            throw MongoError.shutDown
+        } catch is CancellationError where state.withLock({ $0.isShutDown }) {
+            throw MongoError.shutDown
         }
     }
 
@@ -129,6 +145,7 @@ public final class MongoClient: Service, @unchecked Sendable {
         _ body: @escaping @Sendable (OpaquePointer, _ handle: Int) throws -> R
     ) async throws -> R {
         let pool = UnsafeSendable(pool)
+        try checkOpen()
         do {
             return try await threads.runIfActive { [self] in
                 guard let client = mongoc_client_pool_try_pop(pool.value) else {
@@ -147,7 +164,9 @@ public final class MongoClient: Service, @unchecked Sendable {
                 }
             }
         } catch is NIOThreadPoolError.ThreadPoolInactive {
-            throw MongoError(code: .unavailable, message: "the MongoDB client is shut down")
+            throw MongoError.shutDown
+        } catch is CancellationError where state.withLock({ $0.isShutDown }) {
+            throw MongoError.shutDown
         }
     }
 
@@ -159,10 +178,13 @@ public final class MongoClient: Service, @unchecked Sendable {
 
     /// Runs `body` on the Mongo thread pool without a client (for a lent client's work).
     func onMongoThread<R: Sendable>(_ body: @escaping @Sendable () throws -> R) async throws -> R {
+        try checkOpen()
         do {
             return try await threads.runIfActive(body)
         } catch is NIOThreadPoolError.ThreadPoolInactive {
-            throw MongoError(code: .unavailable, message: "the MongoDB client is shut down")
+            throw MongoError.shutDown
+        } catch is CancellationError where state.withLock({ $0.isShutDown }) {
+            throw MongoError.shutDown
         }
     }
 

@@ -48,6 +48,8 @@ public struct MongoError: Error, Sendable, Hashable, CustomStringConvertible {
         "MongoError(\(code)\(serverCode.map { ", server code \($0)" } ?? ""): \(message)"
     }
 
+    static let shutDown = MongoError(code: .unavailable, message: "the MongoDB client is shut down")
+
     static func invalidDocument(_ message: String) -> MongoError { MongoError(code: .invalidDocument, message: message) }
     static func invalidArgument(_ message: String) -> MongoError { MongoError(code: .invalidArgument, message: message) }
 }

@@ -1,0 +1,60 @@
+import Foundation
+import Logging
+import Mongo
+
+/// A database of its own for one test, on the server the test command started.
+///
+/// The URI comes from `MONGODB_URI` (set by `scripts/test.sh`). A test that cannot
+/// reach it fails with a message saying how to start it; it never skips.
+public enum TestDatabase {
+    /// The server tests run against.
+    public static var uri: String {
+        ProcessInfo.processInfo.environment["MONGODB_URI"] ?? "mongodb://127.0.0.1:27017"
+    }
+
+    /// A database name unique to this call, safe for MongoDB (letters, digits, `_`).
+    public static func uniqueName(_ label: String = #function) -> String {
+        let cleaned = label.unicodeScalars.filter { CharacterSet.alphanumerics.contains($0) }.map(String.init).joined()
+        let suffix = UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(10).lowercased()
+        return "t_\(cleaned.prefix(30))_\(suffix)"
+    }
+
+    /// Runs `body` with a fresh client and database; drops the database and shuts the
+    /// client down afterwards, whatever `body` did.
+    public static func with<R>(
+        _ label: String = #function,
+        threads: Int = 4,
+        extraClients: Int = 8,
+        _ body: (MongoDatabase) async throws -> R
+    ) async throws -> R {
+        let client = try MongoClient(
+            configuration: MongoConfiguration(uri: uri, threadCount: threads, extraClients: extraClients),
+            logger: Logger(label: "test")
+        )
+        let db = client.database(uniqueName(label))
+        do {
+            try await db.ping()
+        } catch {
+            try? await client.shutdown()
+            throw TestSetupError(
+                "cannot reach the test database at \(uri) (\(error)). Run the tests with scripts/test.sh, which starts one, or set MONGODB_URI to a running mongod."
+            )
+        }
+        do {
+            let result = try await body(db)
+            try? await db.drop()
+            try await client.shutdown()
+            return result
+        } catch {
+            try? await db.drop()
+            try? await client.shutdown()
+            throw error
+        }
+    }
+}
+
+/// A test environment problem, with the fix in its message.
+public struct TestSetupError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
