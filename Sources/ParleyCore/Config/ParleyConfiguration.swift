@@ -1,0 +1,131 @@
+import Foundation
+import Logging
+import Mongo
+
+/// Every setting of Parley, read once at start from the environment and `.env`.
+/// `.env.example` lists each key with its default and meaning; keep the two in step.
+public struct ParleyConfiguration: Sendable {
+    /// `development` relaxes what production must set explicitly (`JWT_SECRET`).
+    public enum Mode: String, Sendable { case development, production, test }
+
+    /// What the server does with pending migrations at start.
+    public enum MigrateOnStart: String, Sendable {
+        /// Apply pending migrations, then serve (the default).
+        case apply
+        /// Refuse to start while any migration is pending, naming the command to run.
+        case check
+    }
+
+    public var mode: Mode = .development
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var mongoURI = "mongodb://127.0.0.1:27017"
+    public var mongoDatabase = "parley"
+    public var mongoThreads = 8
+    public var mongoExtraClients = 16
+    public var mongoServerSelectionTimeoutMS: Int32 = 3000
+    public var jwtSecret: String
+    /// Token lifetime in seconds.
+    public var jwtTTL = 86_400
+    /// The origin allowed by CORS (the web client's URL).
+    public var clientURL = "http://localhost:8080"
+    public var logLevel: Logger.Level = .info
+    public var migrationsDirectory = "migrations"
+    public var migrateOnStart: MigrateOnStart = .apply
+    /// Largest WebSocket frame accepted; larger ones close the socket with 1009.
+    public var maxFrameBytes = 65_536
+    /// Largest HTTP request body accepted; larger ones get 413.
+    public var maxBodyBytes = 1_048_576
+    public var messageMaxChars = 4_000
+    /// Sustained messages per second per user, and the burst above it.
+    public var rateLimitPerSecond = 20
+    public var rateLimitBurst = 40
+    /// Login and register attempts per minute per IP address and per username.
+    public var authRateLimitPerMinute = 10
+    /// bcrypt cost factor for password hashes (4 to 31).
+    public var bcryptCost = 10
+
+    /// The insecure secret used only in development when none is set.
+    public static let developmentSecret = "parley-development-secret-do-not-use-in-production"
+
+    public init(jwtSecret: String = ParleyConfiguration.developmentSecret) { self.jwtSecret = jwtSecret }
+
+    /// The Mongo layer's settings derived from this configuration.
+    public var mongo: MongoConfiguration {
+        MongoConfiguration(
+            uri: mongoURI, threadCount: mongoThreads, extraClients: mongoExtraClients,
+            serverSelectionTimeoutMS: mongoServerSelectionTimeoutMS
+        )
+    }
+
+    /// Reads every key from `source`. Throws `ConfigurationError` naming the key for a
+    /// value that does not parse, and for a missing `JWT_SECRET` outside development.
+    public static func load(from source: EnvironmentSource = .load()) throws -> ParleyConfiguration {
+        var c = ParleyConfiguration()
+        if let v = source["PARLEY_ENV"] {
+            guard let m = Mode(rawValue: v.lowercased()) else { throw ConfigurationError(key: "PARLEY_ENV", "must be development, production or test, not \"\(v)\"") }
+            c.mode = m
+        }
+        c.host = source["HOST"] ?? c.host
+        c.port = try int(source, "PORT", c.port, 1...65_535)
+        c.mongoURI = source["MONGODB_URI"] ?? c.mongoURI
+        c.mongoDatabase = source["MONGODB_DATABASE"] ?? c.mongoDatabase
+        guard c.mongoDatabase.range(of: #"^[A-Za-z0-9_-]{1,63}$"#, options: .regularExpression) != nil else {
+            throw ConfigurationError(key: "MONGODB_DATABASE", "must be 1 to 63 of letters, digits, _ and -")
+        }
+        c.mongoThreads = try int(source, "MONGO_THREADS", c.mongoThreads, 1...256)
+        c.mongoExtraClients = try int(source, "MONGO_EXTRA_CLIENTS", c.mongoExtraClients, 1...1024)
+        c.mongoServerSelectionTimeoutMS = Int32(try int(source, "MONGO_SERVER_SELECTION_TIMEOUT_MS", Int(c.mongoServerSelectionTimeoutMS), 50...120_000))
+        if let secret = source["JWT_SECRET"] {
+            guard secret.utf8.count >= 32 || c.mode == .development else {
+                throw ConfigurationError(key: "JWT_SECRET", "must be at least 32 bytes outside development")
+            }
+            c.jwtSecret = secret
+        } else if c.mode != .development {
+            throw ConfigurationError(
+                key: "JWT_SECRET",
+                "is required when PARLEY_ENV=\(c.mode.rawValue). Set it to a random string of 32 bytes or more, e.g. JWT_SECRET=$(openssl rand -hex 32)"
+            )
+        }
+        c.jwtTTL = try int(source, "JWT_TTL", c.jwtTTL, 60...31_536_000)
+        c.clientURL = source["CLIENT_URL"] ?? c.clientURL
+        if let v = source["LOG_LEVEL"] {
+            guard let level = Logger.Level(rawValue: v.lowercased()) else {
+                throw ConfigurationError(key: "LOG_LEVEL", "must be one of trace, debug, info, notice, warning, error, critical")
+            }
+            c.logLevel = level
+        }
+        c.migrationsDirectory = source["MIGRATIONS_DIR"] ?? c.migrationsDirectory
+        if let v = source["MIGRATE_ON_START"] {
+            guard let m = MigrateOnStart(rawValue: v.lowercased()) else { throw ConfigurationError(key: "MIGRATE_ON_START", "must be apply or check") }
+            c.migrateOnStart = m
+        }
+        c.maxFrameBytes = try int(source, "MAX_FRAME_BYTES", c.maxFrameBytes, 1_024...16_777_216)
+        c.maxBodyBytes = try int(source, "MAX_BODY_BYTES", c.maxBodyBytes, 1_024...67_108_864)
+        c.messageMaxChars = try int(source, "MESSAGE_MAX_CHARS", c.messageMaxChars, 1...100_000)
+        c.rateLimitPerSecond = try int(source, "RATE_LIMIT_MESSAGES_PER_SECOND", c.rateLimitPerSecond, 1...1_000_000)
+        c.rateLimitBurst = try int(source, "RATE_LIMIT_BURST", c.rateLimitBurst, 1...1_000_000)
+        c.authRateLimitPerMinute = try int(source, "AUTH_RATE_LIMIT_PER_MINUTE", c.authRateLimitPerMinute, 1...1_000_000)
+        c.bcryptCost = try int(source, "BCRYPT_COST", c.bcryptCost, 4...31)
+        return c
+    }
+
+    private static func int(_ source: EnvironmentSource, _ key: String, _ fallback: Int, _ range: ClosedRange<Int>) throws -> Int {
+        guard let raw = source[key] else { return fallback }
+        guard let v = Int(raw), range.contains(v) else {
+            throw ConfigurationError(key: key, "must be a whole number from \(range.lowerBound) to \(range.upperBound), not \"\(raw)\"")
+        }
+        return v
+    }
+}
+
+/// A configuration value that is missing or wrong, with the key and the fix.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public let key: String
+    public let problem: String
+    public init(key: String, _ problem: String) {
+        self.key = key
+        self.problem = problem
+    }
+    public var description: String { "configuration error: \(key) \(problem)" }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import Mongo
+
+/// A user's role: admins may create users and operate the service.
+public enum UserRole: String, Codable, Sendable, CaseIterable {
+    case user, admin
+}
+
+/// Presence status as the contract names it.
+public enum PresenceStatus: String, Codable, Sendable, CaseIterable {
+    case online, away, busy, offline
+}
+
+/// A user as stored in `users`. Holds the password hash, so it never leaves the
+/// server as it is: the wire form is `User`.
+public struct UserRecord: Codable, Sendable, Equatable {
+    public var id: ObjectId
+    public var username: String
+    /// The unique key: usernames are unique case-insensitively.
+    public var usernameLower: String
+    public var displayName: String
+    public var passwordHash: String
+    public var role: UserRole
+    public var disabled: Bool
+    /// The status the user chose (`away`, `busy`); `online`/`offline` follow connections.
+    public var status: PresenceStatus
+    public var lastSeenAt: Date?
+    public var createdAt: Date
+    /// Tokens issued before this instant are refused (set on password change and disable).
+    public var tokensValidAfter: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case id = "_id", username, usernameLower, displayName, passwordHash, role, disabled, status, lastSeenAt, createdAt, tokensValidAfter
+    }
+
+    public init(id: ObjectId = ObjectId(), username: String, displayName: String, passwordHash: String, role: UserRole = .user, createdAt: Date = Date()) {
+        self.id = id
+        self.username = username
+        self.usernameLower = username.lowercased()
+        self.displayName = displayName
+        self.passwordHash = passwordHash
+        self.role = role
+        self.disabled = false
+        self.status = .offline
+        self.lastSeenAt = nil
+        self.createdAt = createdAt
+        self.tokensValidAfter = nil
+    }
+}
+
+/// A user on the wire: `{id, username, displayName, status, online, lastSeenAt, createdAt}`.
+/// Never any password field.
+public struct User: Codable, Sendable, Equatable {
+    public var id: String
+    public var username: String
+    public var displayName: String
+    public var status: PresenceStatus
+    public var online: Bool
+    public var lastSeenAt: Date?
+    public var createdAt: Date
+
+    public init(_ record: UserRecord, online: Bool) {
+        id = record.id.hex
+        username = record.username
+        displayName = record.displayName
+        status = online ? (record.status == .offline ? .online : record.status) : .offline
+        self.online = online
+        lastSeenAt = record.lastSeenAt
+        createdAt = record.createdAt
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import Mongo
+
+/// Storage of users. A protocol so services depend on what they need, not on Mongo.
+public protocol UserRepository: Sendable {
+    /// Stores a new user; throws `conflict` when the username is taken (any case).
+    func create(_ user: UserRecord) async throws
+    func find(id: ObjectId) async throws -> UserRecord?
+    /// Looks a username up case-insensitively.
+    func find(username: String) async throws -> UserRecord?
+    /// Users in username order, `limit` at most, after `skip`.
+    func list(limit: Int, skip: Int) async throws -> [UserRecord]
+    /// Sets `disabled`; a disabled user's tokens stop working. False when no such user.
+    func setDisabled(username: String, _ disabled: Bool) async throws -> Bool
+    /// Replaces the password hash and invalidates tokens issued before now.
+    func setPasswordHash(username: String, _ hash: String) async throws -> Bool
+}
+
+/// `UserRepository` over the `users` collection.
+public struct MongoUserRepository: UserRepository {
+    let users: MongoCollection<UserRecord>
+
+    public init(database: MongoDatabase) { users = database.collection("users", withType: UserRecord.self) }
+
+    public func create(_ user: UserRecord) async throws {
+        do {
+            try await users.insertOne(user)
+        } catch let e as MongoError where e.code == .duplicateKey {
+            throw ParleyError(.conflict, "username \"\(user.username)\" is taken")
+        }
+    }
+
+    public func find(id: ObjectId) async throws -> UserRecord? { try await users.findOne(["_id": .objectId(id)]) }
+
+    public func find(username: String) async throws -> UserRecord? {
+        // An exact match on the stored lowercase key: the input is a value, never a pattern.
+        try await users.findOne(["usernameLower": .string(username.lowercased())])
+    }
+
+    public func list(limit: Int, skip: Int) async throws -> [UserRecord] {
+        try await users.find([:], options: FindOptions(sort: ["usernameLower": 1], limit: limit, skip: skip)).toArray()
+    }
+
+    public func setDisabled(username: String, _ disabled: Bool) async throws -> Bool {
+        var set: BSONDocument = ["disabled": .bool(disabled)]
+        if disabled { set["tokensValidAfter"] = .date(Date()) }
+        return try await users.updateOne(["usernameLower": .string(username.lowercased())], ["$set": .document(set)]).matchedCount == 1
+    }
+
+    public func setPasswordHash(username: String, _ hash: String) async throws -> Bool {
+        try await users.updateOne(
+            ["usernameLower": .string(username.lowercased())],
+            ["$set": ["passwordHash": .string(hash), "tokensValidAfter": .date(Date())]]
+        ).matchedCount == 1
+    }
+}
