@@ -104,7 +104,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ParleyCtlTests",
-            dependencies: ["ParleyCore", "Mongo", "TestSupport"],
+            dependencies: ["ParleyCore", "Mongo", "TestSupport", "parleyctl"],
             swiftSettings: swiftSettings
         ),
     ]

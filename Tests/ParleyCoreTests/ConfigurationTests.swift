@@ -1,0 +1,83 @@
+import Logging
+import ParleyCore
+import Testing
+
+@Suite("Configuration")
+struct ConfigurationTests {
+    @Test("defaults apply when nothing is set, in development")
+    func defaults() throws {
+        let c = try ParleyConfiguration.load(from: EnvironmentSource(values: [:]))
+        #expect(c.port == 8080 && c.host == "127.0.0.1")
+        #expect(c.mongoDatabase == "parley")
+        #expect(c.jwtSecret == ParleyConfiguration.developmentSecret)
+        #expect(c.maxFrameBytes == 65_536 && c.rateLimitPerSecond == 20 && c.rateLimitBurst == 40)
+        #expect(c.migrateOnStart == .apply)
+    }
+
+    @Test("every key is read")
+    func keys() throws {
+        let c = try ParleyConfiguration.load(from: EnvironmentSource(values: [
+            "PORT": "9000", "HOST": "0.0.0.0", "MONGODB_URI": "mongodb://db:27017", "MONGODB_DATABASE": "chat",
+            "JWT_SECRET": "s", "JWT_TTL": "3600", "CLIENT_URL": "https://chat.example", "LOG_LEVEL": "DEBUG",
+            "MAX_FRAME_BYTES": "2048", "MAX_BODY_BYTES": "4096", "MESSAGE_MAX_CHARS": "100",
+            "RATE_LIMIT_MESSAGES_PER_SECOND": "5", "RATE_LIMIT_BURST": "9", "MONGO_THREADS": "3", "MONGO_EXTRA_CLIENTS": "4",
+            "MIGRATIONS_DIR": "/m", "MIGRATE_ON_START": "check", "BCRYPT_COST": "4", "AUTH_RATE_LIMIT_PER_MINUTE": "7",
+            "MONGO_SERVER_SELECTION_TIMEOUT_MS": "500",
+        ]))
+        #expect(c.port == 9000 && c.host == "0.0.0.0" && c.mongoURI == "mongodb://db:27017" && c.mongoDatabase == "chat")
+        #expect(c.jwtSecret == "s" && c.jwtTTL == 3600 && c.clientURL == "https://chat.example" && c.logLevel == .debug)
+        #expect(c.maxFrameBytes == 2048 && c.maxBodyBytes == 4096 && c.messageMaxChars == 100)
+        #expect(c.rateLimitPerSecond == 5 && c.rateLimitBurst == 9 && c.mongoThreads == 3 && c.mongoExtraClients == 4)
+        #expect(c.migrationsDirectory == "/m" && c.migrateOnStart == .check && c.bcryptCost == 4 && c.authRateLimitPerMinute == 7)
+        #expect(c.mongo.threadCount == 3 && c.mongo.serverSelectionTimeoutMS == 500)
+    }
+
+    @Test("a missing JWT_SECRET stops production with a message naming the key")
+    func secretRequired() {
+        #expect(throws: ConfigurationError.self) { try ParleyConfiguration.load(from: EnvironmentSource(values: ["PARLEY_ENV": "production"])) }
+        do {
+            _ = try ParleyConfiguration.load(from: EnvironmentSource(values: ["PARLEY_ENV": "production"]))
+        } catch {
+            #expect("\(error)".contains("JWT_SECRET"))
+        }
+        #expect(throws: ConfigurationError.self) {
+            try ParleyConfiguration.load(from: EnvironmentSource(values: ["PARLEY_ENV": "production", "JWT_SECRET": "short"]))
+        }
+        #expect(throws: Never.self) {
+            try ParleyConfiguration.load(from: EnvironmentSource(values: ["PARLEY_ENV": "production", "JWT_SECRET": String(repeating: "k", count: 32)]))
+        }
+    }
+
+    @Test("bad values are refused with the key named", arguments: [
+        ("PORT", "0"), ("PORT", "http"), ("LOG_LEVEL", "loud"), ("PARLEY_ENV", "staging"), ("MIGRATE_ON_START", "maybe"),
+        ("MONGODB_DATABASE", "a.b"), ("BCRYPT_COST", "2"), ("MAX_FRAME_BYTES", "-1"),
+    ])
+    func badValues(key: String, value: String) {
+        do {
+            _ = try ParleyConfiguration.load(from: EnvironmentSource(values: [key: value]))
+            Issue.record("\(key)=\(value) was accepted")
+        } catch let e as ConfigurationError {
+            #expect(e.key == key)
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
+    @Test(".env parsing: comments, quotes, export, inline comments; the environment wins")
+    func dotEnv() {
+        let parsed = EnvironmentSource.parseDotEnv("""
+            # comment
+            PORT=9001
+            export HOST=0.0.0.0
+            JWT_SECRET="quoted # not a comment"
+            CLIENT_URL='single'
+            LOG_LEVEL=debug # trailing comment
+            not a line
+            =nokey
+            """)
+        #expect(parsed["PORT"] == "9001" && parsed["HOST"] == "0.0.0.0")
+        #expect(parsed["JWT_SECRET"] == "quoted # not a comment" && parsed["CLIENT_URL"] == "single")
+        #expect(parsed["LOG_LEVEL"] == "debug")
+        #expect(parsed.count == 5)
+    }
+}

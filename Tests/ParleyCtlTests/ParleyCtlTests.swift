@@ -1,0 +1,135 @@
+import Foundation
+import Mongo
+import TestSupport
+import Testing
+
+/// Runs the built `parleyctl` as a subprocess, as an operator would.
+struct Ctl {
+    let database: String
+    var uri = TestDatabase.uri
+
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    static var binary: String {
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("parleyctl").path,
+            RepoPaths.root + "/.build/debug/parleyctl",
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates.last!
+    }
+
+    func run(_ args: String..., stdin: String? = nil) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Ctl.binary)
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["MONGODB_URI"] = uri
+        env["MONGODB_DATABASE"] = database
+        env["MIGRATIONS_DIR"] = RepoPaths.migrations
+        env["BCRYPT_COST"] = "4"
+        env["MONGO_SERVER_SELECTION_TIMEOUT_MS"] = "500"
+        p.environment = env
+        p.currentDirectoryURL = FileManager.default.temporaryDirectory
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = input
+        try p.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+}
+
+@Suite("parleyctl as a subprocess")
+struct ParleyCtlTests {
+    @Test("migrate applies pending migrations once; --status lists applied and pending")
+    func migrate() async throws {
+        try await TestDatabase.with { db in
+            let ctl = Ctl(database: db.name)
+            let before = try ctl.run("migrate", "--status")
+            #expect(before.status == 0)
+            #expect(before.stdout.contains("0001_collections_and_validators  pending"))
+            #expect(before.stdout.contains("0 applied, 2 pending"))
+            let first = try ctl.run("migrate")
+            #expect(first.status == 0 && first.stdout.contains("applied 0002_core_indexes"))
+            let again = try ctl.run("migrate")
+            #expect(again.status == 0 && again.stdout.contains("up to date"))
+            let after = try ctl.run("migrate", "--status")
+            #expect(after.stdout.contains("2 applied, 0 pending"))
+            #expect(try await db.collection("_migrations").countDocuments() == 2)
+        }
+    }
+
+    @Test("user create, list, disable, enable and set-password")
+    func users() async throws {
+        try await TestDatabase.with { db in
+            let ctl = Ctl(database: db.name)
+            #expect(try ctl.run("migrate").status == 0)
+            let created = try ctl.run("user", "create", "admin1", "--role", "admin", "--display-name", "The Admin", "--password-stdin", stdin: "s3cret-pass\n")
+            #expect(created.status == 0, "\(created.stderr)")
+            #expect(created.stdout.contains("created admin admin1"))
+            let stored = try #require(try await db.collection("users").findOne(["usernameLower": "admin1"]))
+            #expect(stored["role"] == "admin" && stored["displayName"] == "The Admin")
+            #expect(stored["passwordHash"]?.stringValue?.hasPrefix("$2") == true)
+
+            let list = try ctl.run("user", "list", "--json")
+            #expect(list.status == 0)
+            let rows = list.stdout.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            #expect(rows.count == 1 && rows[0]?["username"] as? String == "admin1" && rows[0]?["passwordHash"] == nil)
+            #expect(try ctl.run("user", "list").stdout.contains("admin1"))
+
+            #expect(try ctl.run("user", "disable", "ADMIN1").status == 0)
+            #expect(try await db.collection("users").findOne(["usernameLower": "admin1"])?["disabled"] == true)
+            #expect(try ctl.run("user", "enable", "admin1").status == 0)
+            #expect(try await db.collection("users").findOne(["usernameLower": "admin1"])?["disabled"] == false)
+
+            let oldHash = stored["passwordHash"]
+            #expect(try ctl.run("user", "set-password", "admin1", "--password-stdin", stdin: "another-pass\n").status == 0)
+            #expect(try await db.collection("users").findOne(["usernameLower": "admin1"])?["passwordHash"] != oldHash)
+        }
+    }
+
+    @Test("clear errors and non-zero exits: taken username, bad input, unknown user, no terminal, pending migrations")
+    func errors() async throws {
+        try await TestDatabase.with { db in
+            let ctl = Ctl(database: db.name)
+            let early = try ctl.run("user", "create", "dave", "--password-stdin", stdin: "password1\n")
+            #expect(early.status == 1 && early.stderr.contains("parleyctl migrate"))
+            #expect(try ctl.run("migrate").status == 0)
+            #expect(try ctl.run("user", "create", "dave", "--password-stdin", stdin: "password1\n").status == 0)
+
+            let taken = try ctl.run("user", "create", "DAVE", "--password-stdin", stdin: "password1\n")
+            #expect(taken.status == 1 && taken.stderr.contains("taken"))
+            let shortPassword = try ctl.run("user", "create", "erin", "--password-stdin", stdin: "short\n")
+            #expect(shortPassword.status == 65 && shortPassword.stderr.contains("password"))
+            let badName = try ctl.run("user", "create", "no way", "--password-stdin", stdin: "password1\n")
+            #expect(badName.status == 65 && badName.stderr.contains("username"))
+            let badRole = try ctl.run("user", "create", "erin", "--role", "root", "--password-stdin", stdin: "password1\n")
+            #expect(badRole.status == 65)
+            let noTTY = try ctl.run("user", "create", "erin")
+            #expect(noTTY.status == 65 && noTTY.stderr.contains("--password-stdin"))
+            let unknown = try ctl.run("user", "disable", "nobody")
+            #expect(unknown.status == 1 && unknown.stderr.contains("nobody"))
+            #expect(try ctl.run("user", "frobnicate").status != 0)
+            #expect(try await db.collection("users").countDocuments() == 1)
+        }
+    }
+
+    @Test("an unreachable database exits 69 with the URI in the message")
+    func unreachable() throws {
+        var ctl = Ctl(database: "unreachable")
+        ctl.uri = "mongodb://127.0.0.1:1"
+        let r = try ctl.run("user", "list")
+        #expect(r.status == 69)
+        #expect(r.stderr.contains("cannot reach MongoDB at mongodb://127.0.0.1:1"))
+        #expect(try ctl.run("migrate").status == 69)
+    }
+}

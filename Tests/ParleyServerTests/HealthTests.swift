@@ -1,0 +1,83 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Mongo
+import ParleyCore
+import TestSupport
+import Testing
+
+@testable import ParleyServer
+
+@Suite("Server start and health")
+struct HealthTests {
+    static func config(database: String, migrateOnStart: ParleyConfiguration.MigrateOnStart = .apply) -> ParleyConfiguration {
+        var c = ParleyConfiguration()
+        c.mode = .test
+        c.mongoURI = TestDatabase.uri
+        c.mongoDatabase = database
+        c.migrationsDirectory = RepoPaths.migrations
+        c.migrateOnStart = migrateOnStart
+        c.port = 0
+        c.logLevel = .warning
+        return c
+    }
+
+    @Test("the server applies migrations at start and /healthz answers ok")
+    func healthy() async throws {
+        try await TestDatabase.with { db in
+            let app = try await buildApplication(Self.config(database: db.name))
+            #expect(try await MigrationRunner(database: db, migrations: try Migration.load(directory: RepoPaths.migrations)).status().pending.isEmpty)
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/healthz", method: .get) { response in
+                    #expect(response.status == .ok)
+                    #expect(response.headers[.contentType]?.hasPrefix("application/json") == true)
+                    let body = try JSONDecoder().decode([String: String].self, from: Data(buffer: response.body))
+                    #expect(body == ["status": "ok", "database": "ok"])
+                }
+            }
+        }
+    }
+
+    @Test("over a real socket too")
+    func live() async throws {
+        try await TestDatabase.with { db in
+            let app = try await buildApplication(Self.config(database: db.name))
+            try await app.test(.live) { client in
+                try await client.execute(uri: "/healthz", method: .get) { response in
+                    #expect(response.status == .ok)
+                }
+            }
+        }
+    }
+
+    @Test("MIGRATE_ON_START=check refuses to start with pending migrations and names the command")
+    func checkMode() async throws {
+        try await TestDatabase.with { db in
+            do {
+                _ = try await buildApplication(Self.config(database: db.name, migrateOnStart: .check))
+                Issue.record("started with pending migrations")
+            } catch let e as MigrationError {
+                #expect(e.description.contains("parleyctl migrate"))
+            }
+            try await MigrationRunner(database: db, migrations: try Migration.load(directory: RepoPaths.migrations)).apply()
+            _ = try await buildApplication(Self.config(database: db.name, migrateOnStart: .check))
+        }
+    }
+
+    @Test("/healthz is 503 with database unreachable when the database is down")
+    func unhealthy() async throws {
+        let mongo = try MongoClient(configuration: MongoConfiguration(uri: "mongodb://127.0.0.1:1", serverSelectionTimeoutMS: 200))
+        let router = Router(context: ParleyRequestContext.self)
+        HealthController(database: mongo.database("x")).addRoutes(to: router)
+        let app = Application(router: router, logger: Logger(label: "test"))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/healthz", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                let body = try JSONDecoder().decode([String: String].self, from: Data(buffer: response.body))
+                #expect(body == ["status": "unavailable", "database": "unreachable"])
+            }
+        }
+        try await mongo.shutdown()
+    }
+}

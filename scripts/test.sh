@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs the tests: installs what is missing, starts a throwaway database on a free
+# loopback port, runs `swift test` (arguments are passed on), and stops the database
+# afterwards, also when the tests fail or are interrupted.
+# Set TEST_MONGODB_URI to run against an existing mongod instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+[ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
+
+if [ -n "${TEST_MONGODB_URI:-}" ]; then
+  export MONGODB_URI="$TEST_MONGODB_URI"
+else
+  work=$(mktemp -d /tmp/parley-test-db.XXXXXX)
+  port=$(bash scripts/db.sh free-port)
+  cleanup() { bash scripts/db.sh stop "$work/pid"; rm -rf "$work"; }
+  trap cleanup EXIT
+  bash scripts/db.sh start "$port" "$work/storage" "$work/pid" "$work/log"
+  export MONGODB_URI="mongodb://127.0.0.1:$port"
+  echo "test: throwaway database on $MONGODB_URI"
+fi
+export MIGRATIONS_DIR="$PWD/migrations"
+
+swift build --build-tests
+swift test --skip-build "$@"
