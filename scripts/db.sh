@@ -29,7 +29,8 @@ case "${1:-}" in
       exit 0
     fi
     mkdir -p "$storage" "$(dirname "$logfile")"
-    nohup secantusd-py --host 127.0.0.1 --port "$port" --storage-path "$storage" --log-level WARNING \
+    # `python3 -m secantus` is the `secantusd-py` entry point, without relying on PATH.
+    nohup python3 -m secantus --host 127.0.0.1 --port "$port" --storage-path "$storage" --log-level WARNING \
       >"$logfile" 2>&1 </dev/null &
     echo $! >"$pidfile"
     if ! wait_until_up "$port"; then

@@ -70,22 +70,20 @@ struct UserCommand: AsyncParsableCommand {
     struct Disable: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Disable a user: no logins, existing tokens refused.")
         @Argument var username: String
-        func run() async throws {
-            try await CtlContext.run { config, db in
-                try await CtlContext.accounts(config, db).setDisabled(username: username, true)
-                print("disabled \(username)")
-            }
-        }
+        func run() async throws { try await UserCommand.setDisabled(username, true) }
     }
 
     struct Enable: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Enable a disabled user.")
         @Argument var username: String
-        func run() async throws {
-            try await CtlContext.run { config, db in
-                try await CtlContext.accounts(config, db).setDisabled(username: username, false)
-                print("enabled \(username)")
-            }
+        func run() async throws { try await UserCommand.setDisabled(username, false) }
+    }
+
+    /// The shared body of `disable` and `enable`.
+    static func setDisabled(_ username: String, _ disabled: Bool) async throws {
+        try await CtlContext.run { config, db in
+            try await CtlContext.accounts(config, db).setDisabled(username: username, disabled)
+            print("\(disabled ? "disabled" : "enabled") \(username)")
         }
     }
 
