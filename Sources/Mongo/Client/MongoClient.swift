@@ -76,12 +76,17 @@ public final class MongoClient: Service, @unchecked Sendable {
     }
 
     deinit {
-        // A client that was never shut down still releases its C resources.
+        // A client that was never shut down still releases its C resources. The last
+        // reference may drop on one of the pool's own threads, so never wait for the
+        // pool here: destroy after its threads have finished, from the callback.
         let alreadyDown = state.withLock { $0.isShutDown }
-        if !alreadyDown {
-            try? threads.syncShutdownGracefully()
-            releaseLentClients()
-            mongoc_client_pool_destroy(pool)
+        guard !alreadyDown else { return }
+        let lent = state.withLock { Array($0.lentClients.values) }
+        let pool = UnsafeSendable(pool)
+        let reclaim = UnsafeSendable(lent)
+        threads.shutdownGracefully { _ in
+            for l in reclaim.value { l.release(to: pool.value) }
+            mongoc_client_pool_destroy(pool.value)
         }
     }
 
