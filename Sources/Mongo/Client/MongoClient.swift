@@ -33,6 +33,10 @@ private let driverLogger = Logger(label: "parley.mongoc")
 public final class MongoClient: Service, @unchecked Sendable {
     public let configuration: MongoConfiguration
     public let logger: Logger
+    /// Told of every operation: its name, how long it took including the wait for a
+    /// thread, and whether it failed. Metrics hook in here.
+    public typealias Observer = @Sendable (_ operation: String, _ duration: Duration, _ failed: Bool) -> Void
+    private let observer: Observer?
     private let pool: OpaquePointer
     private let threads: NIOThreadPool
     private let state: Mutex<State>
@@ -45,10 +49,11 @@ public final class MongoClient: Service, @unchecked Sendable {
     }
 
     /// Connects lazily: creating the client does no I/O, the first operation does.
-    public init(configuration: MongoConfiguration, logger: Logger = Logger(label: "parley.mongo")) throws {
+    public init(configuration: MongoConfiguration, logger: Logger = Logger(label: "parley.mongo"), observer: Observer? = nil) throws {
         precondition(mongocInitialized)
         self.configuration = configuration
         self.logger = logger
+        self.observer = observer
         var error = bson_error_t()
         guard let uri = mongoc_uri_new_with_error(configuration.uri, &error) else {
             throw MongoError(code: .invalidArgument, message: "invalid MongoDB URI: \(error.messageText)")
@@ -126,7 +131,25 @@ public final class MongoClient: Service, @unchecked Sendable {
 
     /// Runs `body` on the Mongo thread pool with a pooled client, returning the client
     /// after. The client pointer must not escape `body`.
-    func withClient<R: Sendable>(_ body: @escaping @Sendable (OpaquePointer) throws -> R) async throws -> R {
+    func withClient<R: Sendable>(_ operation: String, _ body: @escaping @Sendable (OpaquePointer) throws -> R) async throws -> R {
+        try await observed(operation) { try await self.runWithClient(body) }
+    }
+
+    /// Times `work` for the observer, when there is one.
+    func observed<R>(_ operation: String, _ work: () async throws -> R) async throws -> R {
+        guard let observer else { return try await work() }
+        let start = ContinuousClock.now
+        do {
+            let r = try await work()
+            observer(operation, ContinuousClock.now - start, false)
+            return r
+        } catch {
+            observer(operation, ContinuousClock.now - start, true)
+            throw error
+        }
+    }
+
+    private func runWithClient<R: Sendable>(_ body: @escaping @Sendable (OpaquePointer) throws -> R) async throws -> R {
         let pool = UnsafeSendable(pool)
         try checkOpen()
         do {

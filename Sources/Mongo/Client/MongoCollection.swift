@@ -10,9 +10,9 @@ public struct MongoCollection<T: Codable & Sendable>: Sendable {
     private var client: MongoClient { database.client }
 
     /// Runs `body` with a `mongoc_collection_t` on the Mongo thread pool.
-    private func withCollection<R: Sendable>(_ body: @escaping @Sendable (OpaquePointer) throws -> R) async throws -> R {
+    private func withCollection<R: Sendable>(_ operation: String, _ body: @escaping @Sendable (OpaquePointer) throws -> R) async throws -> R {
         let (db, coll) = (database.name, name)
-        return try await client.withClient { client in
+        return try await client.withClient(operation) { client in
             let c = mongoc_client_get_collection(client, db, coll)!
             defer { mongoc_collection_destroy(c) }
             return try body(c)
@@ -30,7 +30,7 @@ public struct MongoCollection<T: Codable & Sendable>: Sendable {
         var doc = try BSONEncoder().encode(value)
         let id = Self.ensureID(&doc)
         let final = doc
-        try await withCollection { c in
+        try await withCollection("insert") { c in
             try final.withBSON { b in
                 var error = bson_error_t()
                 try withReplyBSON { reply in
@@ -60,7 +60,7 @@ public struct MongoCollection<T: Codable & Sendable>: Sendable {
         }
         let opts: BSONDocument = ["ordered": .bool(ordered)]
         let encoded = byteDocs
-        let count = try await withCollection { c -> Int in
+        let count = try await withCollection("insert") { c -> Int in
             var bsons: [OpaquePointer?] = []
             bsons.reserveCapacity(encoded.count)
             defer { for b in bsons { bson_destroy(b) } }
@@ -97,10 +97,12 @@ public struct MongoCollection<T: Codable & Sendable>: Sendable {
     /// Opens a cursor over the matching documents. Iterate it or call `toArray()`.
     public func find(_ filter: BSONDocument = [:], options: FindOptions = FindOptions()) async throws -> MongoCursor<T> {
         let (db, coll, opts) = (database.name, name, options.document)
-        return try await MongoCursor.open(client: client) { mongo in
-            let c = mongoc_client_get_collection(mongo, db, coll)!
-            defer { mongoc_collection_destroy(c) }
-            return try filter.withBSON { f in try opts.withBSON { o in mongoc_collection_find_with_opts(c, f, o, nil) } }
+        return try await client.observed("find") {
+            try await MongoCursor.open(client: client) { mongo in
+                let c = mongoc_client_get_collection(mongo, db, coll)!
+                defer { mongoc_collection_destroy(c) }
+                return try filter.withBSON { f in try opts.withBSON { o in mongoc_collection_find_with_opts(c, f, o, nil) } }
+            }
         }
     }
 
@@ -113,7 +115,7 @@ public struct MongoCollection<T: Codable & Sendable>: Sendable {
 
     /// Counts matching documents (an aggregation on the server, so it is exact).
     public func countDocuments(_ filter: BSONDocument = [:]) async throws -> Int {
-        try await withCollection { c in
+        try await withCollection("count") { c in
             try filter.withBSON { f in
                 var error = bson_error_t()
                 let n = mongoc_collection_count_documents(c, f, nil, nil, nil, &error)
@@ -127,10 +129,12 @@ public struct MongoCollection<T: Codable & Sendable>: Sendable {
     public func aggregate<R: Codable & Sendable>(_ pipeline: [BSONDocument], as type: R.Type = BSONDocument.self) async throws -> MongoCursor<R> {
         let (db, coll) = (database.name, name)
         let wrapped: BSONDocument = ["pipeline": .array(pipeline.map { .document($0) })]
-        return try await MongoCursor<R>.open(client: client) { mongo in
-            let c = mongoc_client_get_collection(mongo, db, coll)!
-            defer { mongoc_collection_destroy(c) }
-            return try wrapped.withBSON { p in mongoc_collection_aggregate(c, MONGOC_QUERY_NONE, p, nil, nil) }
+        return try await client.observed("aggregate") {
+            try await MongoCursor<R>.open(client: client) { mongo in
+                let c = mongoc_client_get_collection(mongo, db, coll)!
+                defer { mongoc_collection_destroy(c) }
+                return try wrapped.withBSON { p in mongoc_collection_aggregate(c, MONGOC_QUERY_NONE, p, nil, nil) }
+            }
         }
     }
 
@@ -150,7 +154,7 @@ public struct MongoCollection<T: Codable & Sendable>: Sendable {
 
     private func runUpdate(_ filter: BSONDocument, _ update: BSONDocument, upsert: Bool, many: Bool) async throws -> UpdateResult {
         let opts: BSONDocument = ["upsert": .bool(upsert)]
-        let reply = try await withCollection { c -> BSONDocument in
+        let reply = try await withCollection("update") { c -> BSONDocument in
             try filter.withBSON { f in
                 try update.withBSON { u in
                     try opts.withBSON { o in
@@ -183,7 +187,7 @@ public struct MongoCollection<T: Codable & Sendable>: Sendable {
     public func deleteMany(_ filter: BSONDocument) async throws -> DeleteResult { try await runDelete(filter, many: true) }
 
     private func runDelete(_ filter: BSONDocument, many: Bool) async throws -> DeleteResult {
-        let n = try await withCollection { c -> Int in
+        let n = try await withCollection("delete") { c -> Int in
             try filter.withBSON { f in
                 try withReplyBSON { reply in
                     var error = bson_error_t()

@@ -14,7 +14,7 @@ public struct MongoDatabase: Sendable {
     @discardableResult
     public func runCommand(_ command: BSONDocument) async throws -> BSONDocument {
         let dbName = name
-        return try await client.withClient { client in
+        return try await client.withClient(command.elements.first?.key ?? "command") { client in
             try command.withBSON { cmd in
                 try withReplyBSON { reply in
                     var error = bson_error_t()

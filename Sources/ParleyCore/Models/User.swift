@@ -68,4 +68,16 @@ public struct User: Codable, Sendable, Equatable {
         lastSeenAt = record.lastSeenAt
         createdAt = record.createdAt
     }
+
+    /// Writes `lastSeenAt: null` rather than omitting it: the contract's shape is fixed.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(username, forKey: .username)
+        try c.encode(displayName, forKey: .displayName)
+        try c.encode(status, forKey: .status)
+        try c.encode(online, forKey: .online)
+        try c.encode(lastSeenAt, forKey: .lastSeenAt)
+        try c.encode(createdAt, forKey: .createdAt)
+    }
 }

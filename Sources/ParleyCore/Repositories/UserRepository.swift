@@ -14,6 +14,12 @@ public protocol UserRepository: Sendable {
     func setDisabled(username: String, _ disabled: Bool) async throws -> Bool
     /// Replaces the password hash and invalidates tokens issued before now.
     func setPasswordHash(username: String, _ hash: String) async throws -> Bool
+    func find(ids: [ObjectId]) async throws -> [UserRecord]
+    /// Enabled users whose username or display name contains `query`, case-insensitively:
+    /// username prefix matches first, then the rest, each in username order.
+    func search(_ query: String, limit: Int) async throws -> [UserRecord]
+    /// Records a presence change: the status chosen, and when the user was last seen.
+    func setPresence(id: ObjectId, status: PresenceStatus?, lastSeenAt: Date?) async throws
 }
 
 /// `UserRepository` over the `users` collection.
@@ -45,6 +51,38 @@ public struct MongoUserRepository: UserRepository {
         var set: BSONDocument = ["disabled": .bool(disabled)]
         if disabled { set["tokensValidAfter"] = .date(Date()) }
         return try await users.updateOne(["usernameLower": .string(username.lowercased())], ["$set": .document(set)]).matchedCount == 1
+    }
+
+    public func find(ids: [ObjectId]) async throws -> [UserRecord] {
+        guard !ids.isEmpty else { return [] }
+        return try await users.find(["_id": ["$in": .array(ids.map { .objectId($0) })]]).toArray()
+    }
+
+    public func search(_ query: String, limit: Int) async throws -> [UserRecord] {
+        // The query is escaped: it is matched as text, never as a pattern.
+        let escaped = NSRegularExpression.escapedPattern(for: query.lowercased())
+        let prefix = try await users.find(
+            ["usernameLower": ["$regex": .string("^" + escaped)], "disabled": false],
+            options: FindOptions(sort: ["usernameLower": 1], limit: limit)
+        ).toArray()
+        guard prefix.count < limit else { return prefix }
+        let anywhere = try await users.find(
+            [
+                "$or": [["usernameLower": ["$regex": .string(escaped)]], ["displayName": ["$regex": .string(escaped), "$options": "i"]]],
+                "_id": ["$nin": .array(prefix.map { .objectId($0.id) })],
+                "disabled": false,
+            ],
+            options: FindOptions(sort: ["usernameLower": 1], limit: limit - prefix.count)
+        ).toArray()
+        return prefix + anywhere
+    }
+
+    public func setPresence(id: ObjectId, status: PresenceStatus?, lastSeenAt: Date?) async throws {
+        var set = BSONDocument()
+        if let status { set["status"] = .string(status.rawValue) }
+        if let lastSeenAt { set["lastSeenAt"] = .date(lastSeenAt) }
+        guard !set.isEmpty else { return }
+        try await users.updateOne(["_id": .objectId(id)], ["$set": .document(set)])
     }
 
     public func setPasswordHash(username: String, _ hash: String) async throws -> Bool {

@@ -1,3 +1,4 @@
+import Foundation
 import HummingbirdBcrypt
 import NIOPosix
 
@@ -14,6 +15,9 @@ public struct PasswordHasher: Sendable {
         let cost = self.cost
         return try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
     }
+
+    /// A hash of a random secret at this cost, computed here and now (once, at start).
+    public func decoyHash() -> String { Bcrypt.hash(UUID().uuidString, cost: cost) }
 
     /// True when `password` matches `hash`; false for a malformed hash.
     public func verify(_ password: String, against hash: String) async throws -> Bool {

@@ -3,9 +3,6 @@ import Logging
 import Mongo
 import ParleyCore
 
-/// The request context of every route.
-public typealias ParleyRequestContext = BasicRequestContext
-
 /// Builds the whole server from its configuration: the Mongo client (run as a
 /// service, so it closes after graceful shutdown), migrations at start, and the
 /// routes. `main` and the tests share it, so tests exercise what production runs.
@@ -15,7 +12,8 @@ public func buildApplication(
 ) async throws -> some ApplicationProtocol {
     var logger = logger
     logger.logLevel = config.logLevel
-    let mongo = try MongoClient(configuration: config.mongo, logger: logger)
+    let metrics = ParleyMetrics()
+    let mongo = try MongoClient(configuration: config.mongo, logger: logger, observer: metrics.recordDatabaseOperation)
     let database = mongo.database(config.mongoDatabase)
     do {
         try await prepareDatabase(database, config: config, logger: logger)
@@ -24,8 +22,8 @@ public func buildApplication(
         throw error
     }
 
-    let router = Router(context: ParleyRequestContext.self)
-    HealthController(database: database).addRoutes(to: router)
+    let services = ParleyServices(config: config, database: database, metrics: metrics)
+    let router = buildRouter(services)
 
     var app = Application(
         router: router,
@@ -34,6 +32,35 @@ public func buildApplication(
     )
     app.addServices(mongo)
     return app
+}
+
+/// The routes and their middleware. Order matters: security headers and CORS wrap
+/// everything, so error responses carry them too; metrics see the final status; the
+/// error middleware turns every failure into the contract's error body.
+func buildRouter(_ services: ParleyServices) -> Router<ParleyRequestContext> {
+    let config = services.config
+    let router = Router(context: ParleyRequestContext.self)
+    router.add(middleware: SecurityHeadersMiddleware())
+    router.add(
+        middleware: CORSMiddleware(
+            allowOrigin: .custom(config.clientURL),
+            allowHeaders: [.accept, .authorization, .contentType, .origin],
+            allowMethods: [.get, .post, .put, .delete, .options],
+            maxAge: .seconds(600)))
+    router.add(middleware: MetricsRecorderMiddleware(metrics: services.metrics))
+    router.add(middleware: ErrorMiddleware())
+    router.add(middleware: BodyLimitMiddleware(limit: config.maxBodyBytes))
+
+    HealthController(database: services.database).addRoutes(to: router)
+    MetricsController(metrics: services.metrics).addRoutes(to: router)
+
+    let api = router.group("api")
+    let authenticated = api.group().add(middleware: AuthMiddleware(auth: services.auth))
+    AuthController(services: services).addRoutes(to: api, authenticated: authenticated)
+    UserController(services: services).addRoutes(to: authenticated)
+    RoomController(services: services).addRoutes(to: authenticated)
+    MessageController(services: services).addRoutes(to: authenticated)
+    return router
 }
 
 /// Applies pending migrations, or with `MIGRATE_ON_START=check` refuses to start

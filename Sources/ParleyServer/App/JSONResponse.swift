@@ -1,24 +1,18 @@
 import Foundation
 import Hummingbird
+import ParleyCore
 
-/// Builds JSON responses with an explicit status; dates as ISO-8601 UTC with
-/// milliseconds, as the wire contract writes them.
+/// JSON responses in the wire format, with an explicit status.
 enum JSONResponse {
-    static let encoder: JSONEncoder = {
-        let e = JSONEncoder()
-        e.dateEncodingStrategy = .custom { date, encoder in
-            var c = encoder.singleValueContainer()
-            try c.encode(date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true)))
-        }
-        return e
-    }()
+    static let encoder = WireFormat.makeEncoder()
 
-    static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+    static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
         let data = try encoder.encode(value)
-        return Response(
-            status: status,
-            headers: [.contentType: "application/json; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data))
-        )
+        var fields = headers
+        fields[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
+
+/// An empty JSON object, `{}`.
+struct EmptyObject: Codable {}

@@ -12,7 +12,7 @@ struct HealthController {
         let database: String
     }
 
-    func addRoutes(to router: Router<some RequestContext>) {
+    func addRoutes<Context: RequestContext>(to router: Router<Context>) {
         router.get("/healthz") { _, context -> Response in
             do {
                 try await database.ping()

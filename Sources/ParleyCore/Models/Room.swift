@@ -1,0 +1,146 @@
+import Foundation
+import Mongo
+
+/// What kind of room: a group, a live event (with optional times), or the direct
+/// conversation of two users.
+public enum RoomKind: String, Codable, Sendable, CaseIterable {
+    case group, event, direct
+}
+
+/// A room as stored in `rooms`. `lastSeq` is the per-room message counter; seqs are
+/// reserved from it with one `findAndModify $inc`.
+public struct RoomRecord: Codable, Sendable, Equatable {
+    public var id: ObjectId
+    public var name: String
+    public var kind: RoomKind
+    public var topic: String?
+    public var isPrivate: Bool
+    public var createdBy: ObjectId
+    public var createdAt: Date
+    public var memberCount: Int
+    public var lastSeq: Int
+    public var startsAt: Date?
+    public var endsAt: Date?
+    /// For direct rooms only: the two user ids, sorted, joined by `:` (unique).
+    public var directKey: String?
+    public var lastMessageAt: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case id = "_id", name, kind, topic, isPrivate = "private", createdBy, createdAt, memberCount, lastSeq, startsAt, endsAt, directKey,
+            lastMessageAt
+    }
+
+    public init(
+        id: ObjectId = ObjectId(), name: String, kind: RoomKind, topic: String? = nil, isPrivate: Bool = false, createdBy: ObjectId,
+        createdAt: Date = Date(), startsAt: Date? = nil, endsAt: Date? = nil, directKey: String? = nil
+    ) {
+        self.id = id
+        self.name = name
+        self.kind = kind
+        self.topic = topic
+        self.isPrivate = isPrivate
+        self.createdBy = createdBy
+        self.createdAt = createdAt
+        self.memberCount = 0
+        self.lastSeq = 0
+        self.startsAt = startsAt
+        self.endsAt = endsAt
+        self.directKey = directKey
+        self.lastMessageAt = nil
+    }
+
+    /// The key of the direct room of two users, the same whichever of them asks.
+    public static func directKey(_ a: ObjectId, _ b: ObjectId) -> String {
+        a < b ? "\(a.hex):\(b.hex)" : "\(b.hex):\(a.hex)"
+    }
+
+    /// Whether a user who is not a member may see the room at all. Private and
+    /// direct rooms are invisible to non-members.
+    public var isVisibleToNonMembers: Bool { !isPrivate && kind != .direct }
+}
+
+/// A user's membership of a room, with the delivery cursors of the contract.
+public struct MembershipRecord: Codable, Sendable, Equatable {
+    public var id: ObjectId
+    public var roomId: ObjectId
+    public var userId: ObjectId
+    /// Every message with `seq <= deliveredSeq` has reached one of the user's devices.
+    public var deliveredSeq: Int
+    /// Every message with `seq <= readSeq` has been read. Never above `deliveredSeq`.
+    public var readSeq: Int
+    public var joinedAt: Date
+
+    enum CodingKeys: String, CodingKey { case id = "_id", roomId, userId, deliveredSeq, readSeq, joinedAt }
+
+    public init(roomId: ObjectId, userId: ObjectId, startingAt seq: Int, joinedAt: Date = Date()) {
+        id = ObjectId()
+        self.roomId = roomId
+        self.userId = userId
+        deliveredSeq = seq
+        readSeq = seq
+        self.joinedAt = joinedAt
+    }
+}
+
+/// A room on the wire. The member fields (`readSeq`, `deliveredSeq`, `unread`) are
+/// present for the calling member only; nil fields are written as `null`.
+public struct Room: Codable, Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var kind: RoomKind
+    public var topic: String?
+    public var isPrivate: Bool
+    public var createdBy: String
+    public var createdAt: Date
+    public var memberCount: Int
+    public var lastSeq: Int
+    public var startsAt: Date?
+    public var endsAt: Date?
+    public var readSeq: Int?
+    public var deliveredSeq: Int?
+    public var unread: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, kind, topic, isPrivate = "private", createdBy, createdAt, memberCount, lastSeq, startsAt, endsAt, readSeq, deliveredSeq,
+            unread
+    }
+
+    public init(_ r: RoomRecord, membership: MembershipRecord? = nil) {
+        id = r.id.hex
+        name = r.name
+        kind = r.kind
+        topic = r.topic
+        isPrivate = r.isPrivate
+        createdBy = r.createdBy.hex
+        createdAt = r.createdAt
+        memberCount = r.memberCount
+        lastSeq = r.lastSeq
+        startsAt = r.startsAt
+        endsAt = r.endsAt
+        if let m = membership {
+            readSeq = m.readSeq
+            deliveredSeq = m.deliveredSeq
+            unread = max(0, r.lastSeq - m.readSeq)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(name, forKey: .name)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(topic, forKey: .topic)
+        try c.encode(isPrivate, forKey: .isPrivate)
+        try c.encode(createdBy, forKey: .createdBy)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(memberCount, forKey: .memberCount)
+        try c.encode(lastSeq, forKey: .lastSeq)
+        if kind == .event {
+            try c.encode(startsAt, forKey: .startsAt)
+            try c.encode(endsAt, forKey: .endsAt)
+        }
+        try c.encodeIfPresent(readSeq, forKey: .readSeq)
+        try c.encodeIfPresent(deliveredSeq, forKey: .deliveredSeq)
+        try c.encodeIfPresent(unread, forKey: .unread)
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import Mongo
+
+/// Storage of memberships and their delivery cursors.
+public protocol MembershipRepository: Sendable {
+    /// Adds a membership; false when the user already was a member.
+    func join(_ membership: MembershipRecord) async throws -> Bool
+    /// Removes a membership; false when there was none.
+    func leave(roomId: ObjectId, userId: ObjectId) async throws -> Bool
+    func find(roomId: ObjectId, userId: ObjectId) async throws -> MembershipRecord?
+    func forUser(_ userId: ObjectId) async throws -> [MembershipRecord]
+    func forRoom(_ roomId: ObjectId, limit: Int) async throws -> [MembershipRecord]
+    /// Moves cursors forward only (`$max`); reading implies delivery. Returns the
+    /// membership after the update, nil when the user is not a member.
+    func advance(roomId: ObjectId, userId: ObjectId, deliveredSeq: Int?, readSeq: Int?) async throws -> MembershipRecord?
+    /// The members whose cursor (`deliveredSeq` or `readSeq`) has reached `seq`.
+    func userIds(roomId: ObjectId, cursor: DeliveryCursor, atLeast seq: Int) async throws -> [ObjectId]
+}
+
+/// The two delivery cursors of a membership.
+public enum DeliveryCursor: String, Sendable {
+    case delivered = "deliveredSeq"
+    case read = "readSeq"
+}
+
+/// `MembershipRepository` over `memberships`.
+public struct MongoMembershipRepository: MembershipRepository {
+    let memberships: MongoCollection<MembershipRecord>
+
+    public init(database: MongoDatabase) { memberships = database.collection("memberships", withType: MembershipRecord.self) }
+
+    public func join(_ membership: MembershipRecord) async throws -> Bool {
+        do {
+            try await memberships.insertOne(membership)
+            return true
+        } catch let e as MongoError where e.code == .duplicateKey {
+            return false
+        }
+    }
+
+    public func leave(roomId: ObjectId, userId: ObjectId) async throws -> Bool {
+        try await memberships.deleteOne(["roomId": .objectId(roomId), "userId": .objectId(userId)]).deletedCount == 1
+    }
+
+    public func find(roomId: ObjectId, userId: ObjectId) async throws -> MembershipRecord? {
+        try await memberships.findOne(["roomId": .objectId(roomId), "userId": .objectId(userId)])
+    }
+
+    public func forUser(_ userId: ObjectId) async throws -> [MembershipRecord] {
+        try await memberships.find(["userId": .objectId(userId)]).toArray()
+    }
+
+    public func forRoom(_ roomId: ObjectId, limit: Int) async throws -> [MembershipRecord] {
+        try await memberships.find(["roomId": .objectId(roomId)], options: FindOptions(sort: ["joinedAt": 1], limit: limit)).toArray()
+    }
+
+    public func advance(roomId: ObjectId, userId: ObjectId, deliveredSeq: Int?, readSeq: Int?) async throws -> MembershipRecord? {
+        var max = BSONDocument()
+        let delivered = [deliveredSeq, readSeq].compactMap { $0 }.max()
+        if let delivered { max["deliveredSeq"] = .int64(Int64(delivered)) }
+        if let readSeq { max["readSeq"] = .int64(Int64(readSeq)) }
+        let filter: BSONDocument = ["roomId": .objectId(roomId), "userId": .objectId(userId)]
+        guard !max.isEmpty else { return try await find(roomId: roomId, userId: userId) }
+        return try await memberships.findOneAndUpdate(filter, ["$max": .document(max)])
+    }
+
+    public func userIds(roomId: ObjectId, cursor: DeliveryCursor, atLeast seq: Int) async throws -> [ObjectId] {
+        let raw = memberships.database.collection("memberships")
+        let found = try await raw.find(
+            ["roomId": .objectId(roomId), cursor.rawValue: ["$gte": .int64(Int64(seq))]],
+            options: FindOptions(sort: ["userId": 1], projection: ["userId": 1, "_id": 0])
+        ).toArray()
+        return found.compactMap { $0["userId"]?.objectIdValue }
+    }
+}

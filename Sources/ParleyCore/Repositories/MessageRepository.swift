@@ -1,0 +1,48 @@
+import Foundation
+import Mongo
+
+/// A page of messages in ascending seq order, and whether more lie beyond it in the
+/// direction the page was read.
+public struct MessagePage: Sendable {
+    public let messages: [MessageRecord]
+    public let hasMore: Bool
+}
+
+/// Storage of messages.
+public protocol MessageRepository: Sendable {
+    func insert(_ messages: [MessageRecord]) async throws
+    func find(id: ObjectId) async throws -> MessageRecord?
+    func find(senderId: ObjectId, clientId: String) async throws -> MessageRecord?
+    /// Messages of a room by seq: with `after`, the oldest `limit` above it; otherwise
+    /// the newest `limit` below `before` (or the newest of all). Always ascending.
+    func page(roomId: ObjectId, before: Int?, after: Int?, limit: Int) async throws -> MessagePage
+}
+
+/// `MessageRepository` over `messages`.
+public struct MongoMessageRepository: MessageRepository {
+    let messages: MongoCollection<MessageRecord>
+
+    public init(database: MongoDatabase) { messages = database.collection("messages", withType: MessageRecord.self) }
+
+    public func insert(_ batch: [MessageRecord]) async throws { try await messages.insertMany(batch) }
+
+    public func find(id: ObjectId) async throws -> MessageRecord? { try await messages.findOne(["_id": .objectId(id)]) }
+
+    public func find(senderId: ObjectId, clientId: String) async throws -> MessageRecord? {
+        try await messages.findOne(["senderId": .objectId(senderId), "clientId": .string(clientId)])
+    }
+
+    public func page(roomId: ObjectId, before: Int?, after: Int?, limit: Int) async throws -> MessagePage {
+        var range = BSONDocument()
+        if let before { range["$lt"] = .int64(Int64(before)) }
+        if let after { range["$gt"] = .int64(Int64(after)) }
+        var filter: BSONDocument = ["roomId": .objectId(roomId)]
+        if !range.isEmpty { filter["seq"] = .document(range) }
+        // One more than asked tells whether there is more, without a count.
+        let ascending = after != nil
+        let found = try await messages.find(filter, options: FindOptions(sort: ["seq": ascending ? 1 : -1], limit: limit + 1)).toArray()
+        let hasMore = found.count > limit
+        let page = Array(found.prefix(limit))
+        return MessagePage(messages: ascending ? page : page.reversed(), hasMore: hasMore)
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import Mongo
+
+/// Storage of rooms and their per-room message counter.
+public protocol RoomRepository: Sendable {
+    func create(_ room: RoomRecord) async throws
+    func find(id: ObjectId) async throws -> RoomRecord?
+    func find(ids: [ObjectId]) async throws -> [RoomRecord]
+    func findDirect(key: String) async throws -> RoomRecord?
+    /// Rooms any user may see (not private, not direct), newest first; `kind` narrows.
+    func listPublic(kind: RoomKind?, limit: Int) async throws -> [RoomRecord]
+    func adjustMemberCount(id: ObjectId, by delta: Int) async throws
+    /// Reserves `count` consecutive seqs in one atomic `$inc` and returns the first;
+    /// nil when the room does not exist.
+    func reserveSeqs(roomId: ObjectId, count: Int, at time: Date) async throws -> Int?
+}
+
+/// `RoomRepository` over `rooms`.
+public struct MongoRoomRepository: RoomRepository {
+    let rooms: MongoCollection<RoomRecord>
+
+    public init(database: MongoDatabase) { rooms = database.collection("rooms", withType: RoomRecord.self) }
+
+    public func create(_ room: RoomRecord) async throws {
+        do {
+            try await rooms.insertOne(room)
+        } catch let e as MongoError where e.code == .duplicateKey {
+            throw ParleyError(.conflict, "room already exists")
+        }
+    }
+
+    public func find(id: ObjectId) async throws -> RoomRecord? { try await rooms.findOne(["_id": .objectId(id)]) }
+
+    public func find(ids: [ObjectId]) async throws -> [RoomRecord] {
+        guard !ids.isEmpty else { return [] }
+        return try await rooms.find(["_id": ["$in": .array(ids.map { .objectId($0) })]]).toArray()
+    }
+
+    public func findDirect(key: String) async throws -> RoomRecord? { try await rooms.findOne(["directKey": .string(key)]) }
+
+    public func listPublic(kind: RoomKind?, limit: Int) async throws -> [RoomRecord] {
+        var filter: BSONDocument = ["private": false]
+        filter["kind"] = kind.map { .string($0.rawValue) } ?? ["$in": ["group", "event"]]
+        return try await rooms.find(filter, options: FindOptions(sort: ["createdAt": -1], limit: limit)).toArray()
+    }
+
+    public func adjustMemberCount(id: ObjectId, by delta: Int) async throws {
+        try await rooms.updateOne(["_id": .objectId(id)], ["$inc": ["memberCount": .int64(Int64(delta))]])
+    }
+
+    public func reserveSeqs(roomId: ObjectId, count: Int, at time: Date) async throws -> Int? {
+        let updated = try await rooms.findOneAndUpdate(
+            ["_id": .objectId(roomId)],
+            ["$inc": ["lastSeq": .int64(Int64(count))], "$set": ["lastMessageAt": .date(time)]]
+        )
+        return updated.map { $0.lastSeq - count + 1 }
+    }
+}

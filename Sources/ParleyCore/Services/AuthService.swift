@@ -1,0 +1,49 @@
+import Foundation
+import Mongo
+
+/// Registration, login and token checks. A token names a user; every check reloads
+/// that user, so disabling an account or changing its password takes effect at once.
+public struct AuthService: Sendable {
+    public let accounts: AccountService
+    public let signer: TokenSigner
+
+    /// A bcrypt hash of a random string at the configured cost: verifying against it
+    /// when the user does not exist makes a failed login take as long either way.
+    private let decoyHash: String
+
+    public init(accounts: AccountService, signer: TokenSigner) {
+        self.accounts = accounts
+        self.signer = signer
+        decoyHash = accounts.hasher.decoyHash()
+    }
+
+    /// Creates an account and signs its first token.
+    public func register(username: String, password: String, displayName: String?) async throws -> (token: String, user: UserRecord) {
+        let user = try await accounts.createUser(username: username, password: password, displayName: displayName)
+        return (try signer.sign(userId: user.id.hex), user)
+    }
+
+    /// Checks a password; one message for an unknown user and a wrong password, so a
+    /// login attempt does not reveal which usernames exist.
+    public func login(username: String, password: String) async throws -> (token: String, user: UserRecord) {
+        let user = AccountRules.usernameLength.contains(username.utf8.count) ? try await accounts.users.find(username: username) : nil
+        let matches = try await accounts.hasher.verify(password, against: user?.passwordHash ?? decoyHash)
+        guard let user, matches else { throw ParleyError(.unauthorized, "wrong username or password") }
+        guard !user.disabled else { throw ParleyError(.forbidden, "this account is disabled") }
+        return (try signer.sign(userId: user.id.hex), user)
+    }
+
+    /// The user a bearer token stands for; `unauthorized` for a bad, expired or revoked
+    /// token and for a disabled or deleted user.
+    public func authenticate(token: String) async throws -> UserRecord {
+        let claims = try signer.verify(token)
+        guard let id = ObjectId(claims.sub), let user = try await accounts.users.find(id: id) else {
+            throw ParleyError(.unauthorized, "invalid token")
+        }
+        guard !user.disabled else { throw ParleyError(.unauthorized, "this account is disabled") }
+        if let after = user.tokensValidAfter, claims.iat < (after.timeIntervalSince1970 * 1000).rounded(.down) / 1000 {
+            throw ParleyError(.unauthorized, "token revoked")
+        }
+        return user
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Mongo
+
+/// Reading messages and moving read cursors, for members only.
+public struct HistoryService: Sendable {
+    public let rooms: RoomService
+    public static let defaultLimit = 50
+    public static let maxLimit = 200
+
+    public init(rooms: RoomService) { self.rooms = rooms }
+
+    private var repos: ParleyRepositories { rooms.repos }
+
+    /// Validates paging parameters: seqs not negative, `limit` 1 to 200.
+    public static func checkPaging(before: Int?, after: Int?, limit: Int?) throws -> Int {
+        if let before, before < 0 { throw ParleyError(.badRequest, "before must be a seq, 0 or more") }
+        if let after, after < 0 { throw ParleyError(.badRequest, "after must be a seq, 0 or more") }
+        let limit = limit ?? defaultLimit
+        guard (1...maxLimit).contains(limit) else { throw ParleyError(.badRequest, "limit must be 1 to \(maxLimit)") }
+        return limit
+    }
+
+    /// A page of a room's messages, for a member.
+    public func history(roomId: ObjectId, user: UserRecord, before: Int?, after: Int?, limit: Int?) async throws -> MessagePage {
+        let limit = try HistoryService.checkPaging(before: before, after: after, limit: limit)
+        _ = try await rooms.memberRoom(roomId, for: user)
+        return try await repos.messages.page(roomId: roomId, before: before, after: after, limit: limit)
+    }
+
+    /// The direct conversation of two users, for one of them. No room yet: no messages.
+    public func conversation(
+        between userId1: ObjectId, and userId2: ObjectId, caller: UserRecord, before: Int?, after: Int?, limit: Int?
+    ) async throws -> (roomId: ObjectId?, page: MessagePage) {
+        let limit = try HistoryService.checkPaging(before: before, after: after, limit: limit)
+        guard caller.id == userId1 || caller.id == userId2 else {
+            throw ParleyError(.forbidden, "only the two participants may read a conversation")
+        }
+        let otherId = caller.id == userId1 ? userId2 : userId1
+        guard let other = try await repos.users.find(id: otherId) else { throw ParleyError(.notFound, "no such user") }
+        guard let room = try await rooms.directRoom(between: caller, and: other, create: false) else {
+            return (nil, MessagePage(messages: [], hasMore: false))
+        }
+        return (room.id, try await repos.messages.page(roomId: room.id, before: before, after: after, limit: limit))
+    }
+
+    /// Marks everything up to `seq` (default: the latest message) as read, and so
+    /// delivered. A seq beyond the latest is capped to it; cursors never move back.
+    public func markRead(roomId: ObjectId, user: UserRecord, seq: Int?) async throws -> MembershipRecord {
+        if let seq, seq < 0 { throw ParleyError(.badRequest, "seq must be 0 or more") }
+        let (room, _) = try await rooms.memberRoom(roomId, for: user)
+        let target = min(seq ?? room.lastSeq, room.lastSeq)
+        guard let updated = try await repos.memberships.advance(roomId: roomId, userId: user.id, deliveredSeq: nil, readSeq: target) else {
+            throw ParleyError(.forbidden, "you are not a member of this room")
+        }
+        return updated
+    }
+
+    /// Who among the other members has received and read a message.
+    public func status(messageId: ObjectId, user: UserRecord) async throws -> (message: MessageRecord, deliveredTo: [ObjectId], readBy: [ObjectId]) {
+        guard let message = try await repos.messages.find(id: messageId) else { throw ParleyError(.notFound, "no such message") }
+        do {
+            _ = try await rooms.memberRoom(message.roomId, for: user)
+        } catch let e as ParleyError where e.code == .forbidden {
+            throw ParleyError(.notFound, "no such message")
+        }
+        let delivered = try await repos.memberships.userIds(roomId: message.roomId, cursor: .delivered, atLeast: message.seq)
+        let read = try await repos.memberships.userIds(roomId: message.roomId, cursor: .read, atLeast: message.seq)
+        return (message, delivered.filter { $0 != message.senderId }, read.filter { $0 != message.senderId })
+    }
+}

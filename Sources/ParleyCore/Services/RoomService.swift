@@ -1,0 +1,152 @@
+import Foundation
+import Mongo
+
+/// Rooms, live events and direct conversations: who may see, join and leave what.
+///
+/// Visibility: public group and event rooms are visible to every user; private rooms
+/// and direct rooms exist only for their members (others get `not_found`, as if the
+/// room did not exist). A visible room's content is for members only (`forbidden`).
+public struct RoomService: Sendable {
+    public let repos: ParleyRepositories
+    public let presence: PresenceRegistry
+    /// The most participants a room listing returns.
+    public static let participantLimit = 1000
+
+    public init(repos: ParleyRepositories, presence: PresenceRegistry) {
+        self.repos = repos
+        self.presence = presence
+    }
+
+    /// What a client may ask for when creating a room.
+    public struct NewRoom: Sendable {
+        public var name: String
+        public var kind: RoomKind
+        public var topic: String?
+        public var isPrivate: Bool
+        public var startsAt: Date?
+        public var endsAt: Date?
+
+        public init(name: String, kind: RoomKind = .group, topic: String? = nil, isPrivate: Bool = false, startsAt: Date? = nil, endsAt: Date? = nil) {
+            self.name = name
+            self.kind = kind
+            self.topic = topic
+            self.isPrivate = isPrivate
+            self.startsAt = startsAt
+            self.endsAt = endsAt
+        }
+
+        func validate() throws {
+            let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard (1...100).contains(name.count), !trimmed.isEmpty else {
+                throw ParleyError(.badRequest, "name must be 1 to 100 characters and not only whitespace")
+            }
+            guard kind != .direct else {
+                throw ParleyError(.badRequest, "direct rooms are opened by sending a private message, not created")
+            }
+            if let topic, topic.count > 500 { throw ParleyError(.badRequest, "topic must be at most 500 characters") }
+            if kind != .event, startsAt != nil || endsAt != nil {
+                throw ParleyError(.badRequest, "startsAt and endsAt belong to event rooms")
+            }
+            if let s = startsAt, let e = endsAt, e <= s { throw ParleyError(.badRequest, "endsAt must be after startsAt") }
+        }
+    }
+
+    /// Creates a room; the creator becomes its first member.
+    public func create(_ input: NewRoom, by user: UserRecord) async throws -> Room {
+        try input.validate()
+        let name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        var record = RoomRecord(
+            name: name, kind: input.kind, topic: input.topic, isPrivate: input.isPrivate, createdBy: user.id,
+            startsAt: input.startsAt, endsAt: input.endsAt)
+        record.memberCount = 1
+        try await repos.rooms.create(record)
+        let membership = MembershipRecord(roomId: record.id, userId: user.id, startingAt: 0)
+        _ = try await repos.memberships.join(membership)
+        return Room(record, membership: membership)
+    }
+
+    /// The public rooms and the user's own rooms (of `kind`, when given), most recently
+    /// active first, with the member fields on the user's own.
+    public func rooms(for user: UserRecord, kind: RoomKind? = nil, limit: Int = 200) async throws -> [Room] {
+        let memberships = try await repos.memberships.forUser(user.id)
+        let mine = try await repos.rooms.find(ids: memberships.map(\.roomId))
+        let byRoom = Dictionary(memberships.map { ($0.roomId, $0) }, uniquingKeysWith: { a, _ in a })
+        let publicRooms = try await repos.rooms.listPublic(kind: kind, limit: limit)
+        var seen = Set<ObjectId>()
+        var all: [RoomRecord] = []
+        for r in mine + publicRooms where seen.insert(r.id).inserted && (kind == nil || r.kind == kind) { all.append(r) }
+        all.sort { ($0.lastMessageAt ?? $0.createdAt) > ($1.lastMessageAt ?? $1.createdAt) }
+        return all.map { Room($0, membership: byRoom[$0.id]) }
+    }
+
+    /// A room the user may see, with their membership if any; `not_found` otherwise.
+    public func visibleRoom(_ roomId: ObjectId, for user: UserRecord) async throws -> (RoomRecord, MembershipRecord?) {
+        guard let room = try await repos.rooms.find(id: roomId) else { throw ParleyError(.notFound, "no such room") }
+        let membership = try await repos.memberships.find(roomId: roomId, userId: user.id)
+        guard membership != nil || room.isVisibleToNonMembers else { throw ParleyError(.notFound, "no such room") }
+        return (room, membership)
+    }
+
+    /// A room the user belongs to; `not_found` if they cannot see it, `forbidden` if
+    /// they can but are not a member.
+    public func memberRoom(_ roomId: ObjectId, for user: UserRecord) async throws -> (RoomRecord, MembershipRecord) {
+        let (room, membership) = try await visibleRoom(roomId, for: user)
+        guard let membership else { throw ParleyError(.forbidden, "you are not a member of this room") }
+        return (room, membership)
+    }
+
+    /// The room's members as users, online state included.
+    public func participants(of roomId: ObjectId) async throws -> [User] {
+        let members = try await repos.memberships.forRoom(roomId, limit: RoomService.participantLimit)
+        let users = try await repos.users.find(ids: members.map(\.userId))
+        return users.sorted { $0.usernameLower < $1.usernameLower }.map { User($0, online: presence.isOnline($0.id)) }
+    }
+
+    /// Joins a visible group or event room. Joining twice is harmless. A new member
+    /// starts with the room's history already delivered and read: their offline queue
+    /// begins at the moment they joined.
+    public func join(_ roomId: ObjectId, user: UserRecord) async throws -> (room: Room, newlyJoined: Bool) {
+        let (room, existing) = try await visibleRoom(roomId, for: user)
+        if let existing { return (Room(room, membership: existing), false) }
+        guard room.kind != .direct else { throw ParleyError(.forbidden, "direct conversations cannot be joined") }
+        let membership = MembershipRecord(roomId: roomId, userId: user.id, startingAt: room.lastSeq)
+        let inserted = try await repos.memberships.join(membership)
+        if inserted { try await repos.rooms.adjustMemberCount(id: roomId, by: 1) }
+        let fresh = try await repos.rooms.find(id: roomId) ?? room
+        let mine = try await repos.memberships.find(roomId: roomId, userId: user.id) ?? membership
+        return (Room(fresh, membership: mine), inserted)
+    }
+
+    /// Leaves a room; leaving a room one is not in is harmless. Direct conversations
+    /// cannot be left (there would be no way back).
+    @discardableResult
+    public func leave(_ roomId: ObjectId, user: UserRecord) async throws -> Bool {
+        let (room, membership) = try await visibleRoom(roomId, for: user)
+        guard membership != nil else { return false }
+        guard room.kind != .direct else { throw ParleyError(.badRequest, "direct conversations cannot be left") }
+        let removed = try await repos.memberships.leave(roomId: roomId, userId: user.id)
+        if removed { try await repos.rooms.adjustMemberCount(id: roomId, by: -1) }
+        return removed
+    }
+
+    /// The direct room of two users, created (with both as members) when `create` is
+    /// set and it does not exist yet. Two concurrent creations yield one room.
+    public func directRoom(between a: UserRecord, and b: UserRecord, create: Bool) async throws -> RoomRecord? {
+        let key = RoomRecord.directKey(a.id, b.id)
+        if let existing = try await repos.rooms.findDirect(key: key) { return existing }
+        guard create else { return nil }
+        guard a.id != b.id else { throw ParleyError(.badRequest, "a direct conversation needs two different users") }
+        let names = [a.username, b.username].sorted()
+        var record = RoomRecord(name: names.joined(separator: ", "), kind: .direct, isPrivate: true, createdBy: a.id, directKey: key)
+        record.memberCount = 2
+        do {
+            try await repos.rooms.create(record)
+        } catch let e as ParleyError where e.code == .conflict {
+            if let existing = try await repos.rooms.findDirect(key: key) { return existing }
+            throw e
+        }
+        _ = try await repos.memberships.join(MembershipRecord(roomId: record.id, userId: a.id, startingAt: 0))
+        _ = try await repos.memberships.join(MembershipRecord(roomId: record.id, userId: b.id, startingAt: 0))
+        return record
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import Hummingbird
+import Mongo
+import ParleyCore
+
+/// Turns every error into the contract's `{"error":{"code","message"}}` with the
+/// matching status. `rate_limited` also carries `retryAfterMs` and `Retry-After`.
+/// Internal errors are logged in full and answered without details.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    struct Body: Encodable {
+        struct Detail: Encodable {
+            let code: String
+            let message: String
+            let retryAfterMs: Int?
+        }
+        let error: Detail
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let p = ErrorMiddleware.map(error)
+            if p.code == .internal {
+                context.logger.error("internal error on \(request.method) \(request.uri.path): \(error)")
+            }
+            var headers = HTTPFields()
+            if let ms = p.retryAfterMs { headers[.retryAfter] = String(max(1, (ms + 999) / 1000)) }
+            return try JSONResponse.make(
+                Body(error: .init(code: p.code.rawValue, message: p.message, retryAfterMs: p.retryAfterMs)),
+                status: HTTPResponse.Status(code: p.code.httpStatus), headers: headers)
+        }
+    }
+
+    static func map(_ error: any Error) -> ParleyError {
+        if let e = error as? HTTPError {
+            switch e.status.code {
+            case 400: return ParleyError(.badRequest, e.body ?? "bad request")
+            case 401: return ParleyError(.unauthorized, e.body ?? "unauthorized")
+            case 403: return ParleyError(.forbidden, e.body ?? "forbidden")
+            case 404: return ParleyError(.notFound, e.body ?? "no such resource")
+            case 405: return ParleyError(.notFound, "no such route for this method")
+            case 413: return ParleyError(.tooLarge, e.body ?? "request too large")
+            case 429: return ParleyError(.rateLimited, e.body ?? "too many requests")
+            case 503: return ParleyError(.unavailable, e.body ?? "unavailable")
+            default: return ParleyError(.internal, "internal error")
+            }
+        }
+        return ParleyError.from(error)
+    }
+}
