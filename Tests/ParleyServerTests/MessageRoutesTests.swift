@@ -1,0 +1,193 @@
+import Foundation
+import Mongo
+import ParleyCore
+import Testing
+
+@Suite("REST: messages")
+struct MessageRoutesTests {
+    static func seqs(_ r: Reply) -> [Int] { (r["messages"] as? [[String: Any]] ?? []).compactMap { $0["seq"] as? Int } }
+
+    @Test("history pages by seq, ascending, with hasMore at each boundary")
+    func paging() async throws {
+        try await RestHarness.with { api in
+            let (token, id) = try await api.register("writer")
+            let room = try await api.createRoom(token, #"{"name": "log"}"#)
+            try await api.seedMessages(room: room, sender: id, count: 120)
+
+            let latest = try await api.call(.get, "/api/messages/room/\(room)", token: token)
+            #expect(latest.status == 200 && Self.seqs(latest) == Array(71...120) && latest["hasMore"] as? Bool == true)
+            let message = try #require((latest["messages"] as? [[String: Any]])?.first)
+            #expect(Set(message.keys) == ["id", "roomId", "seq", "senderId", "senderName", "text", "clientId", "createdAt"])
+
+            let older = try await api.call(.get, "/api/messages/room/\(room)?before=71&limit=50", token: token)
+            #expect(Self.seqs(older) == Array(21...70) && older["hasMore"] as? Bool == true)
+            let oldest = try await api.call(.get, "/api/messages/room/\(room)?before=21&limit=50", token: token)
+            #expect(Self.seqs(oldest) == Array(1...20) && oldest["hasMore"] as? Bool == false)
+            let newer = try await api.call(.get, "/api/messages/room/\(room)?after=100&limit=200", token: token)
+            #expect(Self.seqs(newer) == Array(101...120) && newer["hasMore"] as? Bool == false)
+            let window = try await api.call(.get, "/api/messages/room/\(room)?after=10&before=15", token: token)
+            #expect(Self.seqs(window) == [11, 12, 13, 14])
+            let exact = try await api.call(.get, "/api/messages/room/\(room)?after=0&limit=120", token: token)
+            #expect(Self.seqs(exact).count == 120 && exact["hasMore"] as? Bool == false)
+            let none = try await api.call(.get, "/api/messages/room/\(room)?after=120", token: token)
+            #expect(Self.seqs(none).isEmpty && none["hasMore"] as? Bool == false)
+            for bad in ["limit=0", "limit=201", "limit=x", "before=-1", "after=abc"] {
+                #expect(try await api.call(.get, "/api/messages/room/\(room)?\(bad)", token: token).status == 400, "\(bad)")
+            }
+        }
+    }
+
+    @Test("paging stays stable while messages are added")
+    func stablePaging() async throws {
+        try await RestHarness.with { api in
+            let (token, id) = try await api.register("writer")
+            let room = try await api.createRoom(token, #"{"name": "busy"}"#)
+            try await api.seedMessages(room: room, sender: id, count: 30)
+            let first = try await api.call(.get, "/api/messages/room/\(room)?limit=10", token: token)
+            #expect(Self.seqs(first) == Array(21...30))
+            try await api.seedMessages(room: room, sender: id, count: 5, prefix: "late")
+            let next = try await api.call(.get, "/api/messages/room/\(room)?before=21&limit=10", token: token)
+            #expect(Self.seqs(next) == Array(11...20))
+        }
+    }
+
+    @Test("only members read history: 403 for a visible room, 404 for a private one")
+    func membersOnly() async throws {
+        try await RestHarness.with { api in
+            let (alice, aliceId) = try await api.register("alice")
+            let (bob, _) = try await api.register("bob")
+            let open = try await api.createRoom(alice, #"{"name": "open"}"#)
+            let secret = try await api.createRoom(alice, #"{"name": "secret", "private": true}"#)
+            try await api.seedMessages(room: open, sender: aliceId, count: 2)
+            let denied = try await api.call(.get, "/api/messages/room/\(open)", token: bob)
+            #expect(denied.status == 403 && denied.errorCode == "forbidden")
+            #expect(try await api.call(.get, "/api/messages/room/\(secret)", token: bob).status == 404)
+            #expect(try await api.call(.put, "/api/messages/read/\(open)", token: bob).status == 403)
+            #expect(try await api.call(.get, "/api/messages/room/\(ObjectId().hex)", token: bob).status == 404)
+        }
+    }
+
+    @Test("conversation: for its two users only; none yet gives roomId null")
+    func conversation() async throws {
+        try await RestHarness.with { api in
+            let (alice, aliceId) = try await api.register("alice")
+            let (bob, bobId) = try await api.register("bob")
+            let (carol, _) = try await api.register("carol")
+            let empty = try await api.call(.get, "/api/messages/conversation/\(aliceId)/\(bobId)", token: alice)
+            #expect(empty.status == 200 && empty["roomId"] is NSNull && Self.seqs(empty).isEmpty && empty["hasMore"] as? Bool == false)
+
+            let service = RoomService(repos: api.repos, presence: PresenceRegistry())
+            let a = try #require(try await api.repos.users.find(id: ObjectId(aliceId)!))
+            let b = try #require(try await api.repos.users.find(id: ObjectId(bobId)!))
+            let direct = try #require(try await service.directRoom(between: a, and: b, create: true))
+            try await api.seedMessages(room: direct.id.hex, sender: aliceId, count: 3)
+
+            let fromBob = try await api.call(.get, "/api/messages/conversation/\(aliceId)/\(bobId)?limit=2", token: bob)
+            #expect(fromBob["roomId"] as? String == direct.id.hex && Self.seqs(fromBob) == [2, 3] && fromBob["hasMore"] as? Bool == true)
+            let reversed = try await api.call(.get, "/api/messages/conversation/\(bobId)/\(aliceId)", token: alice)
+            #expect(Self.seqs(reversed) == [1, 2, 3])
+            let intruder = try await api.call(.get, "/api/messages/conversation/\(aliceId)/\(bobId)", token: carol)
+            #expect(intruder.status == 403)
+            #expect(try await api.call(.get, "/api/messages/conversation/\(aliceId)/\(ObjectId().hex)", token: alice).status == 404)
+        }
+    }
+
+    @Test("read cursor: defaults to the latest, caps beyond it, never moves back; status lists readers")
+    func readAndStatus() async throws {
+        try await RestHarness.with { api in
+            let (alice, aliceId) = try await api.register("alice")
+            let (bob, bobId) = try await api.register("bob")
+            let (carol, _) = try await api.register("carol")
+            let room = try await api.createRoom(alice, #"{"name": "team"}"#)
+            _ = try await api.call(.post, "/api/rooms/\(room)/join", token: bob)
+            try await api.seedMessages(room: room, sender: aliceId, count: 5)
+
+            let bobsRoom = try await api.call(.get, "/api/rooms/\(room)", token: bob)
+            #expect((bobsRoom["room"] as? [String: Any])?["unread"] as? Int == 5)
+            let partial = try await api.call(.put, "/api/messages/read/\(room)", token: bob, json: #"{"seq": 3}"#)
+            #expect(partial.status == 200 && partial["readSeq"] as? Int == 3)
+            let back = try await api.call(.put, "/api/messages/read/\(room)", token: bob, json: #"{"seq": 1}"#)
+            #expect(back["readSeq"] as? Int == 3)
+            let beyond = try await api.call(.put, "/api/messages/read/\(room)", token: bob, json: #"{"seq": 999}"#)
+            #expect(beyond["readSeq"] as? Int == 5)
+            #expect(try await api.call(.put, "/api/messages/read/\(room)", token: bob, json: #"{"seq": -1}"#).status == 400)
+            #expect(try await api.call(.put, "/api/messages/read/\(room)", token: bob, json: #"{"seq": "3"}"#).status == 400)
+            #expect(try await api.call(.put, "/api/messages/read/\(room)", token: bob, json: #"{"seq": {"$gt": 0}}"#).status == 400)
+            let all = try await api.call(.put, "/api/messages/read/\(room)", token: alice)
+            #expect(all["readSeq"] as? Int == 5)
+            #expect((try await api.call(.get, "/api/rooms/\(room)", token: bob)["room"] as? [String: Any])?["unread"] as? Int == 0)
+
+            let page = try await api.call(.get, "/api/messages/room/\(room)?limit=5", token: alice)
+            let fourth = try #require((page["messages"] as? [[String: Any]])?[3]["id"] as? String)
+            let status = try await api.call(.get, "/api/messages/\(fourth)/status", token: alice)
+            #expect(status.status == 200 && status["seq"] as? Int == 4 && status["messageId"] as? String == fourth)
+            #expect(status["deliveredTo"] as? [String] == [bobId] && status["readBy"] as? [String] == [bobId])
+            #expect(try await api.call(.get, "/api/messages/\(fourth)/status", token: carol).status == 404)
+            #expect(try await api.call(.get, "/api/messages/\(ObjectId().hex)/status", token: alice).status == 404)
+        }
+    }
+}
+
+@Suite("REST: cross-cutting")
+struct CrossCuttingTests {
+    @Test("errors have the contract's shape; unknown routes are 404")
+    func errorShape() async throws {
+        try await RestHarness.with { api in
+            let r = try await api.call(.get, "/api/nothing-here")
+            #expect(r.status == 404 && r.errorCode == "not_found")
+            let err = try #require(r["error"] as? [String: Any])
+            #expect(err["message"] is String)
+        }
+    }
+
+    @Test("security headers on every response, errors included")
+    func securityHeaders() async throws {
+        try await RestHarness.with { api in
+            for r in [try await api.call(.get, "/healthz"), try await api.call(.get, "/api/auth/profile")] {
+                #expect(r.headers[.init("X-Content-Type-Options")!] == "nosniff")
+                #expect(r.headers[.init("X-Frame-Options")!] == "DENY")
+                #expect(r.headers[.init("Referrer-Policy")!] == "no-referrer")
+                #expect(r.headers[.init("Content-Security-Policy")!]?.contains("default-src 'self'") == true)
+            }
+        }
+    }
+
+    @Test("CORS allows CLIENT_URL and no other origin")
+    func cors() async throws {
+        try await RestHarness.with(configure: { $0.clientURL = "https://chat.example" }) { api in
+            let preflight = try await api.call(
+                .options, "/api/rooms",
+                headers: [.origin: "https://chat.example", .accessControlRequestMethod: "POST", .accessControlRequestHeaders: "authorization"])
+            #expect(preflight.headers[.accessControlAllowOrigin] == "https://chat.example")
+            #expect(preflight.headers[.accessControlAllowMethods]?.contains("PUT") == true)
+            let simple = try await api.call(.get, "/healthz", headers: [.origin: "https://evil.example"])
+            #expect(simple.headers[.accessControlAllowOrigin] == "https://chat.example")
+            #expect(simple.headers[.accessControlAllowOrigin] != "https://evil.example")
+        }
+    }
+
+    @Test("bodies over MAX_BODY_BYTES are 413")
+    func tooLarge() async throws {
+        try await RestHarness.with(configure: { $0.maxBodyBytes = 2048 }) { api in
+            let (token, _) = try await api.register("big")
+            let body = #"{"name": "\#(String(repeating: "x", count: 5000))"}"#
+            let r = try await api.call(.post, "/api/rooms", token: token, json: body)
+            #expect(r.status == 413 && r.errorCode == "too_large")
+        }
+    }
+
+    @Test("/metrics exposes request, database and connection metrics in Prometheus text")
+    func metrics() async throws {
+        try await RestHarness.with { api in
+            _ = try await api.call(.get, "/healthz")
+            let r = try await api.call(.get, "/metrics")
+            let text = String(decoding: r.body, as: UTF8.self)
+            #expect(r.status == 200 && r.headers[.contentType]?.hasPrefix("text/plain") == true)
+            #expect(text.contains(#"parley_http_requests_total{route="/healthz",method="GET",status="200"}"#))
+            #expect(text.contains("parley_http_request_duration_seconds_bucket"))
+            #expect(text.contains("parley_db_operation_duration_seconds_bucket"))
+            #expect(text.contains("parley_websocket_connections"))
+            #expect(text.contains("parley_messages_stored_total"))
+        }
+    }
+}

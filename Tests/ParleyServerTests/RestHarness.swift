@@ -1,0 +1,97 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Mongo
+import ParleyCore
+import TestSupport
+import Testing
+
+@testable import ParleyServer
+
+/// One HTTP reply, parsed.
+struct Reply: Sendable {
+    let status: Int
+    let headers: HTTPFields
+    let body: Data
+
+    var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
+    var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+    subscript(key: String) -> Any? { json[key] }
+}
+
+/// A test client for the REST API of an application on its own database.
+struct Api {
+    let client: any TestClientProtocol
+    let database: MongoDatabase
+    let repos: ParleyRepositories
+
+    func call(_ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: String? = nil, headers: HTTPFields = [:]) async throws
+        -> Reply
+    {
+        var fields = headers
+        if let token { fields[.authorization] = "Bearer \(token)" }
+        if json != nil { fields[.contentType] = "application/json" }
+        return try await client.execute(uri: uri, method: method, headers: fields, body: json.map { ByteBuffer(string: $0) }) { r in
+            Reply(status: Int(r.status.code), headers: r.headers, body: Data(buffer: r.body))
+        }
+    }
+
+    /// Registers a user and returns its token and id.
+    @discardableResult
+    func register(_ username: String, password: String = "password123", displayName: String? = nil) async throws -> (token: String, id: String) {
+        let name = displayName.map { #", "displayName": "\#($0)""# } ?? ""
+        let r = try await call(.post, "/api/auth/register", json: #"{"username": "\#(username)", "password": "\#(password)"\#(name)}"#)
+        try #require(r.status == 201, "register \(username): \(r.status) \(String(decoding: r.body, as: UTF8.self))")
+        let user = try #require(r["user"] as? [String: Any])
+        return (try #require(r["token"] as? String), try #require(user["id"] as? String))
+    }
+
+    /// Creates a room and returns its id.
+    func createRoom(_ token: String, _ json: String) async throws -> String {
+        let r = try await call(.post, "/api/rooms", token: token, json: json)
+        try #require(r.status == 201, "create room: \(r.status) \(String(decoding: r.body, as: UTF8.self))")
+        return try #require((r["room"] as? [String: Any])?["id"] as? String)
+    }
+
+    /// Stores `count` messages from `sender` in a room, as the send pipeline would.
+    func seedMessages(room: String, sender: String, count: Int, prefix: String = "m") async throws {
+        let roomId = ObjectId(room)!, senderId = ObjectId(sender)!
+        let first = try #require(try await repos.rooms.reserveSeqs(roomId: roomId, count: count, at: Date()))
+        let batch = (0..<count).map {
+            MessageRecord(roomId: roomId, seq: first + $0, senderId: senderId, senderName: "s", text: "\(prefix)\(first + $0)", clientId: "\(prefix)-\(first + $0)")
+        }
+        try await repos.messages.insert(batch)
+    }
+}
+
+enum RestHarness {
+    static func config(database: String) -> ParleyConfiguration {
+        var c = ParleyConfiguration()
+        c.mode = .test
+        c.mongoURI = TestDatabase.uri
+        c.mongoDatabase = database
+        c.migrationsDirectory = RepoPaths.migrations
+        c.bcryptCost = 4
+        c.authRateLimitPerMinute = 10_000
+        c.logLevel = .error
+        c.jwtSecret = "test-secret-test-secret-test-secret!"
+        return c
+    }
+
+    /// Runs `body` against a fresh application and database.
+    static func with(
+        _ label: String = #function,
+        configure: @Sendable (inout ParleyConfiguration) -> Void = { _ in },
+        _ body: @Sendable (Api) async throws -> Void
+    ) async throws {
+        try await TestDatabase.with(label) { db in
+            var config = config(database: db.name)
+            configure(&config)
+            let app = try await buildApplication(config)
+            try await app.test(.router) { client in
+                try await body(Api(client: client, database: db, repos: .mongo(db)))
+            }
+        }
+    }
+}
