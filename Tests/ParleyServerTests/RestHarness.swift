@@ -76,7 +76,28 @@ enum RestHarness {
         c.authRateLimitPerMinute = 10_000
         c.logLevel = .error
         c.jwtSecret = "test-secret-test-secret-test-secret!"
+        c.port = 0
+        c.wsAuthTimeoutMs = 400
+        c.rateLimitPerSecond = 1000
+        c.rateLimitBurst = 1000
         return c
+    }
+
+    /// Runs `body` against a fresh application on a real port (for WebSockets); the
+    /// `Api` still speaks HTTP through the test client.
+    static func live(
+        _ label: String = #function,
+        configure: @Sendable (inout ParleyConfiguration) -> Void = { _ in },
+        _ body: @Sendable (Api, Int) async throws -> Void
+    ) async throws {
+        try await TestDatabase.with(label) { db in
+            var config = config(database: db.name)
+            configure(&config)
+            let app = try await buildApplication(config)
+            try await app.test(.live) { client in
+                try await body(Api(client: client, database: db, repos: .mongo(db)), try #require(client.port))
+            }
+        }
     }
 
     /// Runs `body` against a fresh application and database.

@@ -40,6 +40,13 @@ public struct ParleyConfiguration: Sendable {
     /// Sustained messages per second per user, and the burst above it.
     public var rateLimitPerSecond = 20
     public var rateLimitBurst = 40
+    /// Typing and room-activity events per second per user (bursts of twice that).
+    public var eventRateLimitPerSecond = 50
+    /// Pushes waiting to be written to one connection before it counts as a slow
+    /// consumer and is disconnected.
+    public var outboundQueueFrames = 4096
+    /// How long a `/ws` client without a token in the request has to send its `auth` frame.
+    public var wsAuthTimeoutMs = 5000
     /// Login and register attempts per minute per IP address and per username.
     public var authRateLimitPerMinute = 10
     /// bcrypt cost factor for password hashes (4 to 31).
@@ -106,6 +113,9 @@ public struct ParleyConfiguration: Sendable {
         c.rateLimitPerSecond = try int(source, "RATE_LIMIT_MESSAGES_PER_SECOND", c.rateLimitPerSecond, 1...1_000_000)
         c.rateLimitBurst = try int(source, "RATE_LIMIT_BURST", c.rateLimitBurst, 1...1_000_000)
         c.authRateLimitPerMinute = try int(source, "AUTH_RATE_LIMIT_PER_MINUTE", c.authRateLimitPerMinute, 1...1_000_000)
+        c.eventRateLimitPerSecond = try int(source, "EVENT_RATE_LIMIT_PER_SECOND", c.eventRateLimitPerSecond, 1...1_000_000)
+        c.outboundQueueFrames = try int(source, "OUTBOUND_QUEUE_FRAMES", c.outboundQueueFrames, 16...1_000_000)
+        c.wsAuthTimeoutMs = try int(source, "WS_AUTH_TIMEOUT_MS", c.wsAuthTimeoutMs, 100...120_000)
         c.bcryptCost = try int(source, "BCRYPT_COST", c.bcryptCost, 4...31)
         return c
     }

@@ -13,6 +13,12 @@ public protocol MessageRepository: Sendable {
     func insert(_ messages: [MessageRecord]) async throws
     func find(id: ObjectId) async throws -> MessageRecord?
     func find(senderId: ObjectId, clientId: String) async throws -> MessageRecord?
+    /// The messages stored under any of these `(senderId, clientId)` pairs.
+    func find(clientKeys: [(ObjectId, String)]) async throws -> [MessageRecord]
+    /// Which of these ids are stored.
+    func existingIds(_ ids: [ObjectId]) async throws -> Set<ObjectId>
+    /// Messages of a room above `seq`, ascending, at most `limit` (the offline queue).
+    func after(roomId: ObjectId, seq: Int, limit: Int) async throws -> [MessageRecord]
     /// Messages of a room by seq: with `after`, the oldest `limit` above it; otherwise
     /// the newest `limit` below `before` (or the newest of all). Always ascending.
     func page(roomId: ObjectId, before: Int?, after: Int?, limit: Int) async throws -> MessagePage
@@ -24,12 +30,32 @@ public struct MongoMessageRepository: MessageRepository {
 
     public init(database: MongoDatabase) { messages = database.collection("messages", withType: MessageRecord.self) }
 
-    public func insert(_ batch: [MessageRecord]) async throws { try await messages.insertMany(batch) }
+    /// Unordered: one conflicting document does not stop the others.
+    public func insert(_ batch: [MessageRecord]) async throws { try await messages.insertMany(batch, ordered: false) }
 
     public func find(id: ObjectId) async throws -> MessageRecord? { try await messages.findOne(["_id": .objectId(id)]) }
 
     public func find(senderId: ObjectId, clientId: String) async throws -> MessageRecord? {
         try await messages.findOne(["senderId": .objectId(senderId), "clientId": .string(clientId)])
+    }
+
+    public func find(clientKeys: [(ObjectId, String)]) async throws -> [MessageRecord] {
+        guard !clientKeys.isEmpty else { return [] }
+        let clauses: [BSONValue] = clientKeys.map { ["senderId": .objectId($0.0), "clientId": .string($0.1)] }
+        return try await messages.find(["$or": .array(clauses)]).toArray()
+    }
+
+    public func existingIds(_ ids: [ObjectId]) async throws -> Set<ObjectId> {
+        guard !ids.isEmpty else { return [] }
+        let raw = messages.database.collection("messages")
+        let found = try await raw.find(["_id": ["$in": .array(ids.map { .objectId($0) })]], options: FindOptions(projection: ["_id": 1])).toArray()
+        return Set(found.compactMap { $0["_id"]?.objectIdValue })
+    }
+
+    public func after(roomId: ObjectId, seq: Int, limit: Int) async throws -> [MessageRecord] {
+        try await messages.find(
+            ["roomId": .objectId(roomId), "seq": ["$gt": .int64(Int64(seq))]], options: FindOptions(sort: ["seq": 1], limit: limit)
+        ).toArray()
     }
 
     public func page(roomId: ObjectId, before: Int?, after: Int?, limit: Int) async throws -> MessagePage {

@@ -4,10 +4,14 @@ import Mongo
 /// Reading messages and moving read cursors, for members only.
 public struct HistoryService: Sendable {
     public let rooms: RoomService
+    public let cursors: CursorService
     public static let defaultLimit = 50
     public static let maxLimit = 200
 
-    public init(rooms: RoomService) { self.rooms = rooms }
+    public init(rooms: RoomService, cursors: CursorService) {
+        self.rooms = rooms
+        self.cursors = cursors
+    }
 
     private var repos: ParleyRepositories { rooms.repos }
 
@@ -49,7 +53,7 @@ public struct HistoryService: Sendable {
         if let seq, seq < 0 { throw ParleyError(.badRequest, "seq must be 0 or more") }
         let (room, _) = try await rooms.memberRoom(roomId, for: user)
         let target = min(seq ?? room.lastSeq, room.lastSeq)
-        guard let updated = try await repos.memberships.advance(roomId: roomId, userId: user.id, deliveredSeq: nil, readSeq: target) else {
+        guard let updated = try await cursors.advance(roomId: roomId, userId: user.id, delivered: nil, read: target) else {
             throw ParleyError(.forbidden, "you are not a member of this room")
         }
         return updated

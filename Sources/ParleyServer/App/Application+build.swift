@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import Mongo
 import ParleyCore
@@ -22,11 +23,19 @@ public func buildApplication(
         throw error
     }
 
-    let services = ParleyServices(config: config, database: database, metrics: metrics)
+    let services = ParleyServices(config: config, database: database, metrics: metrics, logger: logger)
     let router = buildRouter(services)
+    let webSocketRouter = Router(context: ParleyWebSocketContext.self)
+    WebSocketGateway(services: services, events: RealtimeEvents(services: services)).addRoutes(to: webSocketRouter)
 
     var app = Application(
         router: router,
+        server: .http1WebSocketUpgrade(
+            webSocketRouter: webSocketRouter,
+            configuration: .init(
+                ws: WebSocketServerConfiguration(
+                    maxFrameSize: config.maxFrameBytes, autoPing: .enabled(timePeriod: .seconds(30)), closeTimeout: .seconds(5),
+                    validateUTF8: true))),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "parley"),
         logger: logger
     )

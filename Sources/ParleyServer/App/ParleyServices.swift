@@ -1,3 +1,4 @@
+import Logging
 import Mongo
 import ParleyCore
 
@@ -12,11 +13,19 @@ public struct ParleyServices: Sendable {
     public let rooms: RoomService
     public let history: HistoryService
     public let metrics: ParleyMetrics
+    public let pipeline: SendPipeline
+    public let cursors: CursorService
+    let hub: ConnectionHub
+    let notifier: RoomNotifier
     /// Login and register attempts per client IP, and per username.
     let authByIP: RateLimiter
     let authByUsername: RateLimiter
+    /// Messages per user (the contract's 20 a second, bursts of 40).
+    let messageLimiter: RateLimiter
+    /// Typing and room activity per user: ephemeral, but not unbounded.
+    let eventLimiter: RateLimiter
 
-    public init(config: ParleyConfiguration, database: MongoDatabase, metrics: ParleyMetrics) {
+    public init(config: ParleyConfiguration, database: MongoDatabase, metrics: ParleyMetrics, logger: Logger = Logger(label: "parley")) {
         self.config = config
         self.database = database
         self.metrics = metrics
@@ -25,7 +34,15 @@ public struct ParleyServices: Sendable {
         accounts = AccountService(users: repos.users, hasher: PasswordHasher(cost: config.bcryptCost))
         auth = AuthService(accounts: accounts, signer: TokenSigner(secret: config.jwtSecret, ttl: Double(config.jwtTTL)))
         rooms = RoomService(repos: repos, presence: presence)
-        history = HistoryService(rooms: rooms)
+        cursors = CursorService(memberships: repos.memberships)
+        history = HistoryService(rooms: rooms, cursors: cursors)
+        pipeline = SendPipeline(repos: repos, logger: logger)
+        hub = ConnectionHub()
+        notifier = RoomNotifier(hub: hub, presence: presence, metrics: metrics, logger: logger)
+        messageLimiter = RateLimiter(ratePerSecond: Double(config.rateLimitPerSecond), burst: config.rateLimitBurst)
+        eventLimiter = RateLimiter(ratePerSecond: Double(config.eventRateLimitPerSecond), burst: config.eventRateLimitPerSecond * 2)
+        let notifier = self.notifier
+        pipeline.onDelivery { notifier.stored($0) }
         let perMinute = Double(config.authRateLimitPerMinute)
         authByIP = RateLimiter(ratePerSecond: perMinute / 60, burst: config.authRateLimitPerMinute)
         authByUsername = RateLimiter(ratePerSecond: perMinute / 60, burst: config.authRateLimitPerMinute)

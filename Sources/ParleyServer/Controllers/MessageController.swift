@@ -57,6 +57,7 @@ struct MessageController {
             let id = try context.objectIdParameter("roomId", what: "room")
             let body = try await request.decodeJSON(ReadBody.self, limit: services.config.maxBodyBytes, allowEmpty: true)
             let membership = try await services.history.markRead(roomId: id, user: try context.requireUser(), seq: body.seq)
+            services.notifier.cursorMoved(membership)
             return try JSONResponse.make(ReadReply(readSeq: membership.readSeq))
         }
         group.get("messages/:messageId/status") { _, context in

@@ -7,15 +7,6 @@ import ParleyCore
 struct RoomController {
     let services: ParleyServices
 
-    struct CreateRoom: Decodable {
-        let name: String
-        let kind: RoomKind?
-        let topic: String?
-        let `private`: Bool?
-        let startsAt: Date?
-        let endsAt: Date?
-    }
-
     func addRoutes(to group: RouterGroup<ParleyRequestContext>) {
         group.get("rooms") { _, context in
             let rooms = try await services.rooms.rooms(for: try context.requireUser())
@@ -31,12 +22,15 @@ struct RoomController {
         }
         group.post("rooms/:roomId/join") { _, context in
             let id = try context.objectIdParameter("roomId", what: "room")
-            let joined = try await services.rooms.join(id, user: try context.requireUser())
+            let user = try context.requireUser()
+            let joined = try await services.rooms.join(id, user: user)
+            if joined.newlyJoined { services.notifier.joined(id, user: user) }
             return try JSONResponse.make(["room": joined.room])
         }
         group.post("rooms/:roomId/leave") { _, context in
             let id = try context.objectIdParameter("roomId", what: "room")
-            try await services.rooms.leave(id, user: try context.requireUser())
+            let user = try context.requireUser()
+            if try await services.rooms.leave(id, user: user) { services.notifier.left(id, userId: user.id) }
             return try JSONResponse.make(EmptyObject())
         }
 
@@ -65,12 +59,11 @@ struct RoomController {
     }
 
     private func create(_ request: Request, context: ParleyRequestContext, forcing kind: RoomKind?) async throws -> Room {
-        let body = try await request.decodeJSON(CreateRoom.self, limit: services.config.maxBodyBytes)
-        if let kind, let asked = body.kind, asked != kind { throw ParleyError(.badRequest, "events are rooms of kind event") }
-        let input = RoomService.NewRoom(
-            name: body.name, kind: kind ?? body.kind ?? .group, topic: body.topic, isPrivate: body.private ?? false,
-            startsAt: body.startsAt, endsAt: body.endsAt)
-        return try await services.rooms.create(input, by: try context.requireUser())
+        let body = try await request.decodeJSON(CreateRoomInput.self, limit: services.config.maxBodyBytes)
+        let user = try context.requireUser()
+        let room = try await services.rooms.create(try body.newRoom(forcing: kind), by: user)
+        if let id = ObjectId(room.id) { services.hub.subscribe(user.id, to: id) }
+        return room
     }
 
     private func details(_ context: ParleyRequestContext, eventsOnly: Bool) async throws -> (Room, [User]) {
@@ -78,5 +71,22 @@ struct RoomController {
         let (room, membership) = try await services.rooms.visibleRoom(id, for: try context.requireUser())
         if eventsOnly && room.kind != .event { throw ParleyError(.notFound, "no such event") }
         return (Room(room, membership: membership), try await services.rooms.participants(of: id))
+    }
+}
+
+/// What `POST /api/rooms`, `POST /api/events` and `room:create` accept.
+struct CreateRoomInput: Decodable {
+    let name: String
+    let kind: RoomKind?
+    let topic: String?
+    let `private`: Bool?
+    let startsAt: Date?
+    let endsAt: Date?
+
+    /// The room to create; `forcing` a kind refuses a different one asked for.
+    func newRoom(forcing forced: RoomKind?) throws -> RoomService.NewRoom {
+        if let forced, let kind, kind != forced { throw ParleyError(.badRequest, "events are rooms of kind event") }
+        return RoomService.NewRoom(
+            name: name, kind: forced ?? kind ?? .group, topic: topic, isPrivate: self.private ?? false, startsAt: startsAt, endsAt: endsAt)
     }
 }

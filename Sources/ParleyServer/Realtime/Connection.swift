@@ -1,0 +1,109 @@
+import Foundation
+import NIOCore
+import ParleyCore
+import Mongo
+import Synchronization
+
+/// One client connection, whatever its transport. Everything sent to the client goes
+/// through a bounded queue drained by the transport's writer; when the client reads
+/// too slowly and the queue fills, the connection is cut (the client recovers from
+/// its cursors on reconnect) instead of letting memory grow.
+///
+/// While the offline queue is being flushed (`syncing`), live pushes are held back and
+/// released after `sync:done`, so each room's messages arrive in seq order; held
+/// messages the flush already sent are dropped.
+final class Connection: Sendable {
+    /// Why the server closes a connection.
+    enum CloseReason: Sendable {
+        case slowConsumer
+        case shutdown
+        case unauthorized
+    }
+
+    let id: UInt64
+    let user: UserRecord
+    var userId: ObjectId { user.id }
+    /// The bytes to write, in order; finished when the connection closes.
+    let outbound: AsyncStream<ByteBuffer>
+    private let continuation: AsyncStream<ByteBuffer>.Continuation
+    private let encode: @Sendable (PushFrame) -> ByteBuffer
+    private let close: @Sendable (CloseReason) -> Void
+    private let state = Mutex<State>(State())
+
+    private struct Held {
+        let frame: PushFrame
+        let roomId: ObjectId?
+        let seq: Int?
+    }
+
+    private struct State {
+        var syncing = true
+        var held: [Held] = []
+        var closed = false
+    }
+
+    private static let nextID = Atomic<UInt64>(1)
+
+    /// - Parameters:
+    ///   - queueLimit: frames waiting to be written before the client counts as slow.
+    ///   - encode: the transport's envelope for a push.
+    ///   - close: cuts the connection at once (used for slow consumers and shutdown).
+    init(
+        user: UserRecord, queueLimit: Int, encode: @escaping @Sendable (PushFrame) -> ByteBuffer,
+        close: @escaping @Sendable (CloseReason) -> Void
+    ) {
+        id = Connection.nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        self.user = user
+        (outbound, continuation) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(queueLimit))
+        self.encode = encode
+        self.close = close
+    }
+
+    /// Queues bytes for the client (acks, sync frames). Cuts a slow consumer.
+    func send(_ bytes: ByteBuffer) {
+        if case .dropped = continuation.yield(bytes) { cut(.slowConsumer) }
+    }
+
+    /// Queues a push; held back while syncing. `roomId`/`seq` identify message pushes.
+    func push(_ frame: PushFrame, roomId: ObjectId? = nil, seq: Int? = nil) {
+        let holding = state.withLock { s -> Bool in
+            if s.syncing { s.held.append(Held(frame: frame, roomId: roomId, seq: seq)) }
+            return s.syncing
+        }
+        if !holding { send(encode(frame)) }
+    }
+
+    /// Queues a push now, even while syncing (the offline flush itself).
+    func pushNow(_ frame: PushFrame) { send(encode(frame)) }
+
+    /// Ends syncing and releases held pushes, skipping messages at or below the seq
+    /// the flush already sent for their room.
+    func finishSync(flushedUpTo: [ObjectId: Int]) {
+        let held = state.withLock { s -> [Held] in
+            s.syncing = false
+            defer { s.held = [] }
+            return s.held
+        }
+        for h in held {
+            if let room = h.roomId, let seq = h.seq, let flushed = flushedUpTo[room], seq <= flushed { continue }
+            send(encode(h.frame))
+        }
+    }
+
+    /// Closes the connection for `reason`, once.
+    func cut(_ reason: CloseReason) {
+        let first = state.withLock { s -> Bool in
+            defer { s.closed = true }
+            return !s.closed
+        }
+        guard first else { return }
+        continuation.finish()
+        close(reason)
+    }
+
+    /// Ends the outbound stream after the connection closed by itself.
+    func finish() {
+        state.withLock { $0.closed = true }
+        continuation.finish()
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import Mongo
+import ParleyCore
+import Synchronization
+
+/// The live connections of this node: by user (several devices each), and by room
+/// (the rooms their users belong to). Fan-out collects the target connections under
+/// the lock and writes outside it; the frame is the same shared buffer for all.
+final class ConnectionHub: Sendable {
+    private struct State {
+        var connections: [UInt64: Connection] = [:]
+        var byUser: [ObjectId: Set<UInt64>] = [:]
+        var byRoom: [ObjectId: Set<UInt64>] = [:]
+        var roomsOfUser: [ObjectId: Set<ObjectId>] = [:]
+    }
+
+    private let state = Mutex<State>(State())
+
+    /// Adds a connection, subscribed to `rooms` (the user's memberships).
+    func add(_ connection: Connection, rooms: [ObjectId]) {
+        state.withLock { s in
+            s.connections[connection.id] = connection
+            s.byUser[connection.userId, default: []].insert(connection.id)
+            var mine = s.roomsOfUser[connection.userId] ?? []
+            mine.formUnion(rooms)
+            s.roomsOfUser[connection.userId] = mine
+            for room in mine { s.byRoom[room, default: []].insert(connection.id) }
+        }
+    }
+
+    func remove(_ connection: Connection) {
+        state.withLock { s in
+            guard s.connections.removeValue(forKey: connection.id) != nil else { return }
+            s.byUser[connection.userId]?.remove(connection.id)
+            for room in s.roomsOfUser[connection.userId] ?? [] {
+                s.byRoom[room]?.remove(connection.id)
+                if s.byRoom[room]?.isEmpty == true { s.byRoom[room] = nil }
+            }
+            if s.byUser[connection.userId]?.isEmpty == true {
+                s.byUser[connection.userId] = nil
+                s.roomsOfUser[connection.userId] = nil
+            }
+        }
+    }
+
+    /// Subscribes every connection of a user to a room (they joined or were added).
+    func subscribe(_ userId: ObjectId, to roomId: ObjectId) {
+        state.withLock { s in
+            guard let conns = s.byUser[userId] else { return }
+            s.roomsOfUser[userId, default: []].insert(roomId)
+            s.byRoom[roomId, default: []].formUnion(conns)
+        }
+    }
+
+    func unsubscribe(_ userId: ObjectId, from roomId: ObjectId) {
+        state.withLock { s in
+            guard let conns = s.byUser[userId] else { return }
+            s.roomsOfUser[userId]?.remove(roomId)
+            s.byRoom[roomId]?.subtract(conns)
+            if s.byRoom[roomId]?.isEmpty == true { s.byRoom[roomId] = nil }
+        }
+    }
+
+    /// Whether an online user is known here as a member of the room.
+    func isSubscribed(_ userId: ObjectId, to roomId: ObjectId) -> Bool {
+        state.withLock { $0.roomsOfUser[userId]?.contains(roomId) ?? false }
+    }
+
+    /// Pushes to every connection subscribed to the room, but the excluded ones.
+    func broadcast(_ frame: PushFrame, to roomId: ObjectId, exceptConnection: UInt64? = nil, exceptUser: ObjectId? = nil, seq: Int? = nil) {
+        let targets = state.withLock { s -> [Connection] in
+            (s.byRoom[roomId] ?? []).compactMap { id in
+                guard id != exceptConnection, let c = s.connections[id], c.userId != exceptUser else { return nil }
+                return c
+            }
+        }
+        for c in targets { c.push(frame, roomId: roomId, seq: seq) }
+    }
+
+    /// Pushes to every connection of the users sharing a room with `userId` (not to
+    /// the user), once each: presence changes.
+    func broadcastToRoommates(of userId: ObjectId, _ frame: PushFrame) {
+        let targets = state.withLock { s -> [Connection] in
+            var ids = Set<UInt64>()
+            for room in s.roomsOfUser[userId] ?? [] { ids.formUnion(s.byRoom[room] ?? []) }
+            return ids.compactMap { s.connections[$0] }.filter { $0.userId != userId }
+        }
+        for c in targets { c.push(frame) }
+    }
+
+    /// Pushes to every connection of a user.
+    func send(_ frame: PushFrame, toUser userId: ObjectId) {
+        let targets = state.withLock { s in (s.byUser[userId] ?? []).compactMap { s.connections[$0] } }
+        for c in targets { c.push(frame) }
+    }
+
+    var connectionCount: Int { state.withLock { $0.connections.count } }
+
+    /// Every connection (for shutdown).
+    var all: [Connection] { state.withLock { Array($0.connections.values) } }
+}

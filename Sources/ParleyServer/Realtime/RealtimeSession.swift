@@ -1,0 +1,123 @@
+import Foundation
+import Logging
+import Mongo
+import ParleyCore
+
+/// One authenticated client session, whatever the transport: registration with the
+/// hub and presence, `ready`, the offline-queue flush and `sync:done`, event
+/// dispatch with acks, and the goodbye.
+struct RealtimeSession: Sendable {
+    let services: ParleyServices
+    let connection: Connection
+    let logger: Logger
+
+    private var events: RealtimeEvents { RealtimeEvents(services: services) }
+    /// Messages read per query while flushing the offline queue.
+    static let flushPage = 500
+
+    struct Ready: Encodable {
+        let user: User
+        let rooms: [Room]
+    }
+
+    struct SyncDone: Encodable {
+        let rooms: Int
+        let messages: Int
+    }
+
+    /// Registers the connection and sends `ready`, the offline queue and `sync:done`.
+    func open() async throws {
+        let user = connection.user
+        let memberships = try await services.repos.memberships.forUser(user.id)
+        services.hub.add(connection, rooms: memberships.map(\.roomId))
+        services.metrics.openWebSockets.increment()
+        if services.presence.connect(user.id) {
+            services.notifier.presenceChanged(userId: user.id, status: user.status == .offline ? .online : user.status, lastSeenAt: user.lastSeenAt)
+        }
+        let rooms = try await services.repos.rooms.find(ids: memberships.map(\.roomId))
+        let byId = Dictionary(rooms.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let wireRooms = memberships.compactMap { m in byId[m.roomId].map { Room($0, membership: m) } }
+            .sorted { ($0.lastSeq, $0.id) > ($1.lastSeq, $1.id) }
+        connection.pushNow(try PushFrame(type: "ready", data: Ready(user: User(user, online: true), rooms: wireRooms)))
+
+        // The offline queue: every message above the member's delivered cursor.
+        var flushedUpTo: [ObjectId: Int] = [:]
+        var roomCount = 0
+        var messageCount = 0
+        for m in memberships {
+            guard let room = byId[m.roomId], room.lastSeq > m.deliveredSeq else { continue }
+            var cursor = m.deliveredSeq
+            roomCount += 1
+            while cursor < room.lastSeq {
+                let batch = try await services.repos.messages.after(roomId: m.roomId, seq: cursor, limit: Self.flushPage)
+                guard let last = batch.last else { break }
+                for message in batch {
+                    connection.pushNow(try PushFrame(type: "message:new", data: RoomNotifier.NewMessage(message: Message(message))))
+                }
+                messageCount += batch.count
+                cursor = last.seq
+            }
+            flushedUpTo[m.roomId] = cursor
+        }
+        connection.pushNow(try PushFrame(type: "sync:done", data: SyncDone(rooms: roomCount, messages: messageCount)))
+        connection.finishSync(flushedUpTo: flushedUpTo)
+    }
+
+    /// Handles one client frame: decode the envelope, run the event, send the ack
+    /// (when the frame had an id) or an `error` push (when it had none and failed).
+    func receive(_ frame: Data) async {
+        let envelope: InboundEnvelope
+        do {
+            envelope = try WireFrames.decoder.decode(InboundEnvelope.self, from: frame)
+        } catch {
+            connection.send(WireFrames.error(ParleyError(.badRequest, "malformed frame: expected a JSON object {\"type\", \"id\"?, \"data\"?}")))
+            return
+        }
+        do {
+            if envelope.type == "auth" {
+                reply(envelope.id, EmptyObject())
+                return
+            }
+            switch try await events.handle(type: envelope.type, frame: frame, connection: connection) {
+            case .now(let data):
+                reply(envelope.id, data)
+            case .later(let wait):
+                let id = envelope.id
+                Task {
+                    do {
+                        reply(id, try await wait())
+                    } catch {
+                        fail(id, error)
+                    }
+                }
+            }
+        } catch {
+            fail(envelope.id, error)
+        }
+    }
+
+    private func reply(_ id: RequestID?, _ data: any Encodable & Sendable) {
+        guard let id else { return }
+        do {
+            connection.send(try WireFrames.ack(id: id, data: data))
+        } catch {
+            fail(id, error)
+        }
+    }
+
+    private func fail(_ id: RequestID?, _ error: any Error) {
+        let p = ParleyError.from(error)
+        if p.code == .internal { logger.error("event failed for \(connection.user.username): \(error)") }
+        connection.send(id.map { WireFrames.ackError(id: $0, p) } ?? WireFrames.error(p))
+    }
+
+    /// Unregisters the connection; the user's last connection takes them offline.
+    func close() async {
+        services.hub.remove(connection)
+        services.metrics.openWebSockets.decrement()
+        guard services.presence.disconnect(connection.userId) else { return }
+        let now = Date()
+        try? await services.repos.users.setPresence(id: connection.userId, status: nil, lastSeenAt: now)
+        services.notifier.presenceChanged(userId: connection.userId, status: .offline, lastSeenAt: now)
+    }
+}

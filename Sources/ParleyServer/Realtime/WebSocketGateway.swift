@@ -1,0 +1,126 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import Mongo
+import NIOCore
+import NIOWebSocket
+import ParleyCore
+
+/// The request context of the WebSocket router: keeps the channel, so a slow
+/// consumer can be cut at once even while a write to it is stuck.
+struct ParleyWebSocketContext: RequestContext, WebSocketRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let webSocket: WebSocketHandlerReference<Self>
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        webSocket = .init()
+        channel = source.channel
+    }
+}
+
+/// `GET /ws`: the native protocol. Authenticates (header, `?token=`, or a first
+/// `auth` frame within `WS_AUTH_TIMEOUT_MS`, else close 4401), sends `ready`, flushes
+/// the offline queue, sends `sync:done`, then serves events until the client leaves.
+struct WebSocketGateway {
+    let services: ParleyServices
+    let events: RealtimeEvents
+
+    static let unauthorized = WebSocketErrorCode(codeNumber: 4401)
+
+    func addRoutes(to router: Router<ParleyWebSocketContext>) {
+        router.ws("/ws") { inbound, outbound, context in
+            try await serve(inbound: inbound, outbound: outbound, request: context.request, channel: context.requestContext.channel, logger: context.logger)
+        }
+    }
+
+    /// Serves one connection. A protocol error from the inbound stream (a frame too
+    /// large, invalid UTF-8) is rethrown after cleanup, so the WebSocket handler closes
+    /// with the code it carries (1009, 1007).
+    private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request, channel: any Channel, logger: Logger) async throws {
+        var messages = inbound.messages(maxSize: services.config.maxFrameBytes).makeAsyncIterator()
+        guard let user = await authenticate(request: request, messages: &messages, outbound: outbound, channel: channel) else { return }
+
+        let connection = Connection(
+            user: user, queueLimit: services.config.outboundQueueFrames, encode: { $0.native },
+            close: { reason in
+                switch reason {
+                case .slowConsumer, .unauthorized:
+                    channel.close(mode: .all, promise: nil)
+                case .shutdown:
+                    Task { try? await outbound.close(.goingAway, reason: "server shutting down") }
+                }
+            })
+        let session = RealtimeSession(services: services, connection: connection, logger: logger)
+        let failure: (any Error)? = await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                // The writer: one frame per queued buffer, the buffer shared by all recipients.
+                for await bytes in connection.outbound {
+                    do {
+                        try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: bytes)))
+                    } catch {
+                        break
+                    }
+                }
+            }
+            var failure: (any Error)?
+            do {
+                try await session.open()
+                while let message = try await messages.next() {
+                    switch message {
+                    case .text(let text): await session.receive(Data(text.utf8))
+                    case .binary: connection.send(WireFrames.error(ParleyError(.badRequest, "text frames only: one JSON object per frame")))
+                    }
+                }
+            } catch {
+                logger.debug("websocket \(connection.id) ended: \(error)")
+                failure = error
+            }
+            await session.close()
+            connection.finish()
+            return failure
+        }
+        if let failure { throw failure }
+    }
+
+    /// The user behind the connection, or nil after closing it with 4401.
+    private func authenticate(
+        request: Request, messages: inout WebSocketInboundMessageStream.AsyncIterator, outbound: WebSocketOutboundWriter, channel: any Channel
+    ) async -> UserRecord? {
+        var token: String?
+        if let header = request.headers[.authorization] {
+            let parts = header.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer" { token = String(parts[1]) }
+        }
+        token = token ?? request.uri.queryParameters.get("token").map { String($0) }
+        if token == nil {
+            let timeout = services.config.wsAuthTimeoutMs
+            let timer = Task {
+                try await Task.sleep(for: .milliseconds(timeout))
+                try? await outbound.close(Self.unauthorized, reason: "authentication timeout")
+                channel.close(mode: .all, promise: nil)
+            }
+            defer { timer.cancel() }
+            guard case .text(let text)? = try? await messages.next(),
+                let first = try? JSONDecoder().decode(AuthFrame.self, from: Data(text.utf8)), first.type == "auth"
+            else {
+                try? await outbound.close(Self.unauthorized, reason: "authenticate first")
+                return nil
+            }
+            token = first.token
+        }
+        do {
+            return try await services.auth.authenticate(token: token ?? "")
+        } catch {
+            try? await outbound.close(Self.unauthorized, reason: "unauthorized")
+            return nil
+        }
+    }
+
+    struct AuthFrame: Decodable {
+        let type: String
+        let token: String
+    }
+}

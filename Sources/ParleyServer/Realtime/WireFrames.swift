@@ -1,0 +1,111 @@
+import Foundation
+import NIOCore
+import ParleyCore
+
+/// A request id as the client sent it (a string or a number), echoed back verbatim.
+enum RequestID: Codable, Sendable, Equatable {
+    case string(String)
+    case number(Double)
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let s = try? c.decode(String.self) {
+            guard s.utf8.count <= 128 else { throw DecodingError.dataCorruptedError(in: c, debugDescription: "id too long") }
+            self = .string(s)
+        } else {
+            self = .number(try c.decode(Double.self))
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .string(let s): try c.encode(s)
+        case .number(let d):
+            if let i = Int64(exactly: d) { try c.encode(i) } else { try c.encode(d) }
+        }
+    }
+}
+
+/// The envelope of every client frame: `{"type": EVENT, "id": ..., "data": {...}}`.
+struct InboundEnvelope: Decodable {
+    let type: String
+    let id: RequestID?
+}
+
+/// The `data` of a client frame, decoded as the event's own type.
+struct InboundData<D: Decodable>: Decodable {
+    let data: D?
+}
+
+/// Builds the server's frames. JSON for `data` is encoded once; the envelope is
+/// assembled around those bytes.
+enum WireFrames {
+    static let encoder = WireFormat.makeEncoder()
+    static let decoder = WireFormat.makeDecoder()
+
+    static func json(_ value: some Encodable) throws -> [UInt8] { Array(try encoder.encode(value)) }
+
+    /// `{"type":"ack","id":ID,"ok":true,"data":{...}}`
+    static func ack(id: RequestID, data: some Encodable) throws -> ByteBuffer {
+        var b = ByteBuffer()
+        b.writeString(#"{"type":"ack","id":"#)
+        b.writeBytes(try json(id))
+        b.writeString(#","ok":true,"data":"#)
+        b.writeBytes(try json(data))
+        b.writeString("}")
+        return b
+    }
+
+    /// `{"type":"ack","id":ID,"ok":false,"error":{...}}`
+    static func ackError(id: RequestID, _ error: ParleyError) -> ByteBuffer {
+        var b = ByteBuffer()
+        b.writeString(#"{"type":"ack","id":"#)
+        b.writeBytes((try? json(id)) ?? Array("null".utf8))
+        b.writeString(#","ok":false,"error":"#)
+        b.writeBytes(errorBody(error))
+        b.writeString("}")
+        return b
+    }
+
+    /// `{"type":"error","error":{...}}`, for an error not tied to a request.
+    static func error(_ error: ParleyError) -> ByteBuffer {
+        var b = ByteBuffer()
+        b.writeString(#"{"type":"error","error":"#)
+        b.writeBytes(errorBody(error))
+        b.writeString("}")
+        return b
+    }
+
+    struct ErrorBody: Encodable {
+        let code: String
+        let message: String
+        let retryAfterMs: Int?
+    }
+
+    static func errorBody(_ e: ParleyError) -> [UInt8] {
+        (try? json(ErrorBody(code: e.code.rawValue, message: e.message, retryAfterMs: e.retryAfterMs))) ?? Array(#"{"code":"internal","message":"internal error"}"#.utf8)
+    }
+}
+
+/// A server push, encoded once and shared by every recipient: the `data` JSON is
+/// made once, and each transport's envelope around it once, on first use.
+final class PushFrame: Sendable {
+    let type: String
+    let data: [UInt8]
+    /// `{"type":TYPE,"data":DATA}`: the native `/ws` frame.
+    let native: ByteBuffer
+
+    init(type: String, data: some Encodable) throws {
+        self.type = type
+        self.data = try WireFrames.json(data)
+        var b = ByteBuffer()
+        b.reserveCapacity(self.data.count + type.utf8.count + 20)
+        b.writeString(#"{"type":""#)
+        b.writeString(type)
+        b.writeString(#"","data":"#)
+        b.writeBytes(self.data)
+        b.writeString("}")
+        native = b
+    }
+}

@@ -1,0 +1,239 @@
+import Foundation
+import Mongo
+import ParleyCore
+import Testing
+
+/// Two users in one room, for messaging tests.
+struct Pair {
+    let alice: (token: String, id: String)
+    let bob: (token: String, id: String)
+    let room: String
+
+    static func make(_ api: Api) async throws -> Pair {
+        let alice = try await api.register("alice")
+        let bob = try await api.register("bob")
+        let room = try await api.createRoom(alice.token, #"{"name": "team"}"#)
+        _ = try await api.call(.post, "/api/rooms/\(room)/join", token: bob.token)
+        return Pair(alice: alice, bob: bob, room: room)
+    }
+
+    func send(_ ws: WSTestClient, _ text: String, clientId: String) async throws -> [String: Any] {
+        try await ws.request("message:send", #"{"roomId": "\#(room)", "text": "\#(text)", "clientId": "\#(clientId)"}"#)
+    }
+}
+
+@Suite("WebSocket /ws: messaging, delivery and the offline queue")
+struct MessagingTests {
+    @Test("send: the ack carries the stored message; other members receive message:new, the sending connection does not")
+    func sendAndReceive() async throws {
+        try await RestHarness.live { api, port in
+            let pair = try await Pair.make(api)
+            let a = WSTestClient(port: port, token: pair.alice.token)
+            let b = WSTestClient(port: port, token: pair.bob.token)
+            _ = try await a.sync()
+            _ = try await b.sync()
+            let ack = try await pair.send(a, "hello", clientId: "c1")
+            #expect(ack.ok)
+            let m = ack.data["message"] as? [String: Any] ?? [:]
+            #expect(m["seq"] as? Int == 1 && m["text"] as? String == "hello" && m["senderId"] as? String == pair.alice.id)
+            #expect(m["roomId"] as? String == pair.room && m["clientId"] as? String == "c1" && (m["id"] as? String)?.count == 24)
+            let pushed = try await b.waitFor(type: "message:new")
+            #expect(pushed.message["id"] as? String == m["id"] as? String)
+            #expect(try await a.staysQuiet(about: "message:new"))
+            #expect(try await api.database.collection("messages").countDocuments() == 1)
+            await a.close()
+            await b.close()
+        }
+    }
+
+    @Test("B offline while A sends 3 messages: B connects and gets exactly those 3 in order, then sync:done")
+    func offlineQueue() async throws {
+        try await RestHarness.live { api, port in
+            let pair = try await Pair.make(api)
+            let a = WSTestClient(port: port, token: pair.alice.token)
+            _ = try await a.sync()
+            for i in 1...3 { #expect(try await pair.send(a, "m\(i)", clientId: "c\(i)").ok) }
+            let b = WSTestClient(port: port, token: pair.bob.token)
+            let (ready, messages, done) = try await b.sync()
+            #expect(messages.map { $0.message["text"] as? String } == ["m1", "m2", "m3"])
+            #expect(messages.map { $0.message["seq"] as? Int } == [1, 2, 3])
+            #expect(done.data["messages"] as? Int == 3 && done.data["rooms"] as? Int == 1)
+            let room = (ready.data["rooms"] as? [[String: Any]])?.first { $0["id"] as? String == pair.room }
+            #expect(room?["unread"] as? Int == 3 && room?["deliveredSeq"] as? Int == 0)
+            await a.close()
+            await b.close()
+        }
+    }
+
+    @Test("what the client acknowledges is never sent again; what it did not is sent again")
+    func acknowledgedNotResent() async throws {
+        try await RestHarness.live { api, port in
+            let pair = try await Pair.make(api)
+            let a = WSTestClient(port: port, token: pair.alice.token)
+            _ = try await a.sync()
+            for i in 1...4 { _ = try await pair.send(a, "m\(i)", clientId: "c\(i)") }
+            let b1 = WSTestClient(port: port, token: pair.bob.token)
+            #expect(try await b1.sync().messages.count == 4)
+            #expect(try await b1.request("message:delivered", #"{"roomId": "\#(pair.room)", "seq": 2}"#).ok)
+            await b1.close()
+            let b2 = WSTestClient(port: port, token: pair.bob.token)
+            #expect(try await b2.sync().messages.map { $0.message["seq"] as? Int } == [3, 4])
+            #expect(try await b2.request("message:read", #"{"roomId": "\#(pair.room)", "seq": 4}"#).ok)
+            await b2.close()
+            let b3 = WSTestClient(port: port, token: pair.bob.token)
+            let (ready, messages, _) = try await b3.sync()
+            #expect(messages.isEmpty)
+            #expect((ready.data["rooms"] as? [[String: Any]])?.first?["unread"] as? Int == 0)
+            await b3.close()
+            await a.close()
+        }
+    }
+
+    @Test("B reads and A receives message:status; cursors never move back or past the last message")
+    func readStatus() async throws {
+        try await RestHarness.live { api, port in
+            let pair = try await Pair.make(api)
+            let a = WSTestClient(port: port, token: pair.alice.token)
+            let b = WSTestClient(port: port, token: pair.bob.token)
+            _ = try await a.sync()
+            _ = try await b.sync()
+            for i in 1...3 { _ = try await pair.send(a, "m\(i)", clientId: "c\(i)") }
+            #expect(try await b.request("message:delivered", #"{"roomId": "\#(pair.room)", "seq": 3}"#).ok)
+            let delivered = try await a.waitFor { $0["type"] as? String == "message:status" && $0.data["userId"] as? String == pair.bob.id }
+            #expect(delivered.data["deliveredSeq"] as? Int == 3 && delivered.data["readSeq"] as? Int == 0)
+            #expect(try await b.request("message:read", #"{"roomId": "\#(pair.room)", "seq": 99}"#).ok)
+            let read = try await a.waitFor { $0["type"] as? String == "message:status" && ($0.data["readSeq"] as? Int ?? 0) > 0 }
+            #expect(read.data["readSeq"] as? Int == 3 && read.data["deliveredSeq"] as? Int == 3)
+            #expect(try await b.request("message:read", #"{"roomId": "\#(pair.room)", "seq": 1}"#).ok)
+            let membership = try await api.repos.memberships.find(roomId: ObjectId(pair.room)!, userId: ObjectId(pair.bob.id)!)
+            #expect(membership?.readSeq == 3)
+            #expect(try await b.request("message:read", #"{"roomId": "\#(pair.room)", "seq": -1}"#).errorCode == "bad_request")
+            await a.close()
+            await b.close()
+        }
+    }
+
+    @Test("a retried clientId returns the first message and stores one document")
+    func idempotentRetry() async throws {
+        try await RestHarness.live { api, port in
+            let pair = try await Pair.make(api)
+            let a = WSTestClient(port: port, token: pair.alice.token)
+            _ = try await a.sync()
+            let first = try await pair.send(a, "once", clientId: "same")
+            let again = try await pair.send(a, "once (retry)", clientId: "same")
+            #expect(first.ok && again.ok)
+            #expect((first.data["message"] as? [String: Any])?["id"] as? String == (again.data["message"] as? [String: Any])?["id"] as? String)
+            #expect((again.data["message"] as? [String: Any])?["text"] as? String == "once")
+            // Two retries racing in one batch.
+            a.send(#"{"type":"message:send","id":"x1","data":{"roomId":"\#(pair.room)","text":"t","clientId":"race"}}"#)
+            a.send(#"{"type":"message:send","id":"x2","data":{"roomId":"\#(pair.room)","text":"t","clientId":"race"}}"#)
+            let x1 = try await a.waitFor { $0["id"] as? String == "x1" }
+            let x2 = try await a.waitFor { $0["id"] as? String == "x2" }
+            #expect((x1.data["message"] as? [String: Any])?["seq"] as? Int == (x2.data["message"] as? [String: Any])?["seq"] as? Int)
+            #expect(try await api.database.collection("messages").countDocuments() == 2)
+            await a.close()
+        }
+    }
+
+    @Test("20 senders racing in one room yield seqs 1...N with no gap or duplicate")
+    func racingSenders() async throws {
+        try await RestHarness.live { api, port in
+            let owner = try await api.register("owner")
+            let room = try await api.createRoom(owner.token, #"{"name": "race"}"#)
+            var clients: [WSTestClient] = []
+            for i in 0..<20 {
+                let u = try await api.register("sender\(i)")
+                _ = try await api.call(.post, "/api/rooms/\(room)/join", token: u.token)
+                let ws = WSTestClient(port: port, token: u.token)
+                _ = try await ws.sync()
+                clients.append(ws)
+            }
+            let perSender = 5
+            try await withThrowingTaskGroup(of: [Int].self) { group in
+                for (i, ws) in clients.enumerated() {
+                    group.addTask {
+                        for n in 0..<perSender {
+                            ws.send(#"{"type":"message:send","id":"\#(n)","data":{"roomId":"\#(room)","text":"s\#(i)-\#(n)","clientId":"s\#(i)-\#(n)"}}"#)
+                        }
+                        // Acks of one batch may come back in any order: collect them by id.
+                        var seqByID: [String: Int] = [:]
+                        while seqByID.count < perSender {
+                            let ack = try await ws.waitFor { $0["type"] as? String == "ack" }
+                            seqByID[ack["id"] as? String ?? ""] = (ack.data["message"] as? [String: Any])?["seq"] as? Int
+                        }
+                        return try (0..<perSender).map { try #require(seqByID["\($0)"]) }
+                    }
+                }
+                var all: [Int] = []
+                for try await s in group {
+                    #expect(s == s.sorted(), "one sender's messages keep their order")
+                    all += s
+                }
+                #expect(all.sorted() == Array(1...(20 * perSender)))
+            }
+            let stored = try await api.database.collection("messages").find([:], options: FindOptions(sort: ["seq": 1])).toArray()
+            #expect(stored.compactMap { $0["seq"]?.int64Value }.map(Int.init) == Array(1...(20 * perSender)))
+            for ws in clients { await ws.close() }
+        }
+    }
+
+    @Test("two devices of one user both receive; the sender's other device too")
+    func devices() async throws {
+        try await RestHarness.live { api, port in
+            let pair = try await Pair.make(api)
+            let phone = WSTestClient(port: port, token: pair.bob.token)
+            let laptop = WSTestClient(port: port, token: pair.bob.token)
+            let a1 = WSTestClient(port: port, token: pair.alice.token)
+            let a2 = WSTestClient(port: port, token: pair.alice.token)
+            for ws in [phone, laptop, a1, a2] { _ = try await ws.sync() }
+            _ = try await pair.send(a1, "to all", clientId: "d1")
+            for ws in [phone, laptop, a2] {
+                #expect(try await ws.waitFor(type: "message:new").message["text"] as? String == "to all")
+            }
+            #expect(try await a1.staysQuiet(about: "message:new"))
+            for ws in [phone, laptop, a1, a2] { await ws.close() }
+        }
+    }
+
+    @Test("a non-member cannot send to, read from or receive from a room")
+    func nonMember() async throws {
+        try await RestHarness.live { api, port in
+            let pair = try await Pair.make(api)
+            let carol = try await api.register("carol")
+            let secret = try await api.createRoom(pair.alice.token, #"{"name": "secret", "private": true}"#)
+            let a = WSTestClient(port: port, token: pair.alice.token)
+            let c = WSTestClient(port: port, token: carol.token)
+            _ = try await a.sync()
+            _ = try await c.sync()
+            let send = try await c.request("message:send", #"{"roomId": "\#(pair.room)", "text": "hi", "clientId": "x"}"#)
+            #expect(send.errorCode == "forbidden")
+            let secretSend = try await c.request("message:send", #"{"roomId": "\#(secret)", "text": "hi", "clientId": "y"}"#)
+            #expect(secretSend.errorCode == "not_found")
+            #expect(try await c.request("history", #"{"roomId": "\#(pair.room)"}"#).errorCode == "forbidden")
+            #expect(try await c.request("message:read", #"{"roomId": "\#(pair.room)", "seq": 1}"#).errorCode == "forbidden")
+            #expect(try await c.request("typing", #"{"roomId": "\#(pair.room)", "isTyping": true}"#).errorCode == "forbidden")
+            _ = try await pair.send(a, "members only", clientId: "m")
+            #expect(try await c.staysQuiet(about: "message:new"))
+            #expect(try await api.database.collection("messages").countDocuments() == 1)
+            await a.close()
+            await c.close()
+        }
+    }
+
+    @Test("message validation and the per-user rate limit")
+    func validationAndRateLimit() async throws {
+        try await RestHarness.live(configure: { $0.rateLimitPerSecond = 1; $0.rateLimitBurst = 3 }) { api, port in
+            let pair = try await Pair.make(api)
+            let a = WSTestClient(port: port, token: pair.alice.token)
+            _ = try await a.sync()
+            #expect(try await pair.send(a, "   ", clientId: "w").errorCode == "bad_request")
+            #expect(try await pair.send(a, String(repeating: "x", count: 4001), clientId: "long").errorCode == "bad_request")
+            #expect(try await pair.send(a, "ok", clientId: String(repeating: "c", count: 65)).errorCode == "bad_request")
+            let limited = try await pair.send(a, "one too many", clientId: "l")
+            #expect(limited.errorCode == "rate_limited")
+            #expect(((limited["error"] as? [String: Any])?["retryAfterMs"] as? Int ?? 0) > 0)
+            #expect(try await api.database.collection("messages").countDocuments() == 0)
+            await a.close()
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import Mongo
+import NIOCore
+import NIOWebSocket
+import ParleyCore
+import Testing
+
+@Suite("WebSocket /ws: connection and auth")
+struct WebSocketAuthTests {
+    @Test("auth by header, by ?token= and by a first auth frame; ready then sync:done")
+    func authWays() async throws {
+        try await RestHarness.live { api, port in
+            let (token, id) = try await api.register("alice")
+            for ws in [WSTestClient(port: port, token: token), WSTestClient(port: port, token: token, tokenInQuery: true)] {
+                let (ready, messages, done) = try await ws.sync()
+                #expect((ready.data["user"] as? [String: Any])?["id"] as? String == id)
+                #expect((ready.data["user"] as? [String: Any])?["online"] as? Bool == true)
+                #expect(ready.data["rooms"] is [Any] && messages.isEmpty)
+                #expect(done.data["messages"] as? Int == 0 && done.data["rooms"] as? Int == 0)
+                #expect(try await ws.request("ping").ok)
+                await ws.close()
+            }
+            let late = WSTestClient(port: port)
+            late.send(#"{"type":"auth","token":"\#(token)"}"#)
+            _ = try await late.sync()
+            #expect(try await late.request("ping").ok)
+            await late.close()
+        }
+    }
+
+    @Test("no token, a bad token, or a wrong first frame: closed with 4401")
+    func refused() async throws {
+        try await RestHarness.live { api, port in
+            let silent = WSTestClient(port: port)
+            #expect(await silent.closeCode() == WebSocketErrorCode(codeNumber: 4401))
+            let bad = WSTestClient(port: port, token: "not-a-token")
+            #expect(await bad.closeCode() == WebSocketErrorCode(codeNumber: 4401))
+            let wrongFirst = WSTestClient(port: port)
+            wrongFirst.send(#"{"type":"ping","id":"1"}"#)
+            #expect(await wrongFirst.closeCode() == WebSocketErrorCode(codeNumber: 4401))
+            let badFrameToken = WSTestClient(port: port)
+            badFrameToken.send(#"{"type":"auth","token":"x.y.z"}"#)
+            #expect(await badFrameToken.closeCode() == WebSocketErrorCode(codeNumber: 4401))
+            _ = api
+        }
+    }
+
+    @Test("bad frames: malformed JSON, unknown events, wrong types get bad_request and the connection lives on")
+    func badFrames() async throws {
+        try await RestHarness.live { api, port in
+            let (token, _) = try await api.register("alice")
+            let ws = WSTestClient(port: port, token: token)
+            _ = try await ws.sync()
+            ws.send("{not json")
+            #expect(try await ws.waitFor(type: "error").errorCode == "bad_request")
+            ws.send("[1,2,3]")
+            #expect(try await ws.waitFor(type: "error").errorCode == "bad_request")
+            let unknown = try await ws.request("no:such:event")
+            #expect(!unknown.ok && unknown.errorCode == "bad_request")
+            let wrongType = try await ws.request("message:send", #"{"roomId": {"$gt": ""}, "text": "x", "clientId": "c"}"#)
+            #expect(wrongType.errorCode == "bad_request")
+            let missing = try await ws.request("message:send", #"{"text": "x"}"#)
+            #expect(missing.errorCode == "bad_request")
+            let noData = try await ws.request("message:send", "null")
+            #expect(noData.errorCode == "bad_request")
+            let unknownRoom = try await ws.request("message:send", #"{"roomId": "\#(ObjectId().hex)", "text": "x", "clientId": "c"}"#)
+            #expect(unknownRoom.errorCode == "not_found")
+            ws.send(frame: WebSocketFrame(fin: true, opcode: .binary, data: ByteBuffer(bytes: [1, 2, 3])))
+            #expect(try await ws.waitFor(type: "error").errorCode == "bad_request")
+            #expect(try await ws.request("ping").ok)
+            #expect(try await ws.request("ping", "{}").ok)
+            await ws.close()
+        }
+    }
+
+    @Test("a frame over the size limit closes with 1009; invalid UTF-8 closes with 1007")
+    func limits() async throws {
+        try await RestHarness.live(configure: { $0.maxFrameBytes = 4096 }) { api, port in
+            let (token, _) = try await api.register("alice")
+            let big = WSTestClient(port: port, token: token)
+            _ = try await big.sync()
+            big.send(String(repeating: "x", count: 10_000))
+            #expect(await big.closeCode() == .messageTooLarge)
+
+            let garbled = WSTestClient(port: port, token: token)
+            _ = try await garbled.sync()
+            garbled.send(frame: WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: [0x7B, 0xFF, 0xFE, 0x7D])))
+            let code = await garbled.closeCode()
+            #expect(code == .dataInconsistentWithMessage, "closed with \(String(describing: code))")
+        }
+    }
+}
