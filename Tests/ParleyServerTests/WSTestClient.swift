@@ -109,11 +109,17 @@ final class WSTestClient: Sendable {
     /// Reads frames until one matches, returning it (the others are consumed).
     func waitFor(timeout: Duration = .seconds(10), _ match: ([String: Any]) -> Bool) async throws -> [String: Any] {
         let deadline = ContinuousClock.now + timeout
+        var skipped: [String] = []
         while true {
             let left = deadline - ContinuousClock.now
-            guard left > .zero else { throw WSTestError("no matching frame within \(timeout)") }
-            let frame = try await next(timeout: left)
-            if match(frame) { return frame }
+            do {
+                guard left > .zero else { throw WSTestError("timed out") }
+                let frame = try await next(timeout: left)
+                if match(frame) { return frame }
+                skipped.append("\(frame["type"] ?? "?")")
+            } catch {
+                throw WSTestError("no matching frame within \(timeout) (\(error)); skipped: \(skipped.suffix(20))")
+            }
         }
     }
 

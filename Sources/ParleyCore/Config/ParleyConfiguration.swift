@@ -43,7 +43,8 @@ public struct ParleyConfiguration: Sendable {
     /// Typing and room-activity events per second per user (bursts of twice that).
     public var eventRateLimitPerSecond = 50
     /// Pushes waiting to be written to one connection before it counts as a slow
-    /// consumer and is disconnected.
+    /// consumer and is disconnected. At least 1,024: one stored batch (up to 500
+    /// messages) is queued to each recipient at once.
     public var outboundQueueFrames = 4096
     /// How long a `/ws` client without a token in the request has to send its `auth` frame.
     public var wsAuthTimeoutMs = 5000
@@ -114,7 +115,7 @@ public struct ParleyConfiguration: Sendable {
         c.rateLimitBurst = try int(source, "RATE_LIMIT_BURST", c.rateLimitBurst, 1...1_000_000)
         c.authRateLimitPerMinute = try int(source, "AUTH_RATE_LIMIT_PER_MINUTE", c.authRateLimitPerMinute, 1...1_000_000)
         c.eventRateLimitPerSecond = try int(source, "EVENT_RATE_LIMIT_PER_SECOND", c.eventRateLimitPerSecond, 1...1_000_000)
-        c.outboundQueueFrames = try int(source, "OUTBOUND_QUEUE_FRAMES", c.outboundQueueFrames, 16...1_000_000)
+        c.outboundQueueFrames = try int(source, "OUTBOUND_QUEUE_FRAMES", c.outboundQueueFrames, 1_024...1_000_000)
         c.wsAuthTimeoutMs = try int(source, "WS_AUTH_TIMEOUT_MS", c.wsAuthTimeoutMs, 100...120_000)
         c.bcryptCost = try int(source, "BCRYPT_COST", c.bcryptCost, 4...31)
         return c

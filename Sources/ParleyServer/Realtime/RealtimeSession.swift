@@ -112,12 +112,13 @@ struct RealtimeSession: Sendable {
     }
 
     /// Unregisters the connection; the user's last connection takes them offline.
+    /// The offline push goes out while the hub still knows the user's rooms.
     func close() async {
+        let wentOffline = services.presence.disconnect(connection.userId)
+        let now = Date()
+        if wentOffline { services.notifier.presenceChanged(userId: connection.userId, status: .offline, lastSeenAt: now) }
         services.hub.remove(connection)
         services.metrics.openWebSockets.decrement()
-        guard services.presence.disconnect(connection.userId) else { return }
-        let now = Date()
-        try? await services.repos.users.setPresence(id: connection.userId, status: nil, lastSeenAt: now)
-        services.notifier.presenceChanged(userId: connection.userId, status: .offline, lastSeenAt: now)
+        if wentOffline { try? await services.repos.users.setPresence(id: connection.userId, status: nil, lastSeenAt: now) }
     }
 }

@@ -48,7 +48,13 @@ struct WebSocketGateway {
             close: { reason in
                 switch reason {
                 case .slowConsumer, .unauthorized:
-                    channel.close(mode: .all, promise: nil)
+                    // Abortive close (RST): the client is not reading, so a FIN would wait
+                    // behind unsent data; this frees the kernel's buffers at once.
+                    if let socket = channel as? any SocketOptionProvider {
+                        socket.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in channel.close(mode: .all, promise: nil) }
+                    } else {
+                        channel.close(mode: .all, promise: nil)
+                    }
                 case .shutdown:
                     Task { try? await outbound.close(.goingAway, reason: "server shutting down") }
                 }
