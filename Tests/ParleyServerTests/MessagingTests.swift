@@ -39,6 +39,11 @@ struct MessagingTests {
             #expect(m["roomId"] as? String == pair.room && m["clientId"] as? String == "c1" && (m["id"] as? String)?.count == 24)
             let pushed = try await b.waitFor(type: "message:new")
             #expect(pushed.message["id"] as? String == m["id"] as? String)
+            // The ack, the push and the stored message agree to the millisecond.
+            let stored = try await api.call(.get, "/api/messages/room/\(pair.room)", token: pair.bob.token)
+            let first = try #require((stored["messages"] as? [[String: Any]])?.first)
+            #expect(first["createdAt"] as? String == m["createdAt"] as? String)
+            #expect(pushed.message["createdAt"] as? String == m["createdAt"] as? String)
             #expect(try await a.staysQuiet(about: "message:new"))
             #expect(try await api.database.collection("messages").countDocuments() == 1)
             await a.close()

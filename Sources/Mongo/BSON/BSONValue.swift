@@ -98,3 +98,9 @@ extension BSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
     public init(dictionaryLiteral elements: (String, BSONValue)...) { self = .document(BSONDocument(elements)) }
     public init(nilLiteral: ()) { self = .null }
 }
+
+extension Date {
+    /// This instant as BSON stores it: truncated to the millisecond. Records made in
+    /// memory use it, so what a caller is told equals what is read back later.
+    public var bsonPrecision: Date { Date(timeIntervalSince1970: (timeIntervalSince1970 * 1000).rounded(.down) / 1000) }
+}

@@ -23,7 +23,7 @@ public struct MessageRecord: Codable, Sendable, Equatable {
         self.senderName = senderName
         self.text = text
         self.clientId = clientId
-        self.createdAt = createdAt
+        self.createdAt = createdAt.bsonPrecision
     }
 }
 

@@ -40,11 +40,11 @@ public struct RoomRecord: Codable, Sendable, Equatable {
         self.topic = topic
         self.isPrivate = isPrivate
         self.createdBy = createdBy
-        self.createdAt = createdAt
+        self.createdAt = createdAt.bsonPrecision
         self.memberCount = 0
         self.lastSeq = 0
-        self.startsAt = startsAt
-        self.endsAt = endsAt
+        self.startsAt = startsAt?.bsonPrecision
+        self.endsAt = endsAt?.bsonPrecision
         self.directKey = directKey
         self.lastMessageAt = nil
     }
@@ -78,7 +78,7 @@ public struct MembershipRecord: Codable, Sendable, Equatable {
         self.userId = userId
         deliveredSeq = seq
         readSeq = seq
-        self.joinedAt = joinedAt
+        self.joinedAt = joinedAt.bsonPrecision
     }
 }
 

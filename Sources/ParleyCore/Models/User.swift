@@ -43,7 +43,7 @@ public struct UserRecord: Codable, Sendable, Equatable {
         self.disabled = false
         self.status = .offline
         self.lastSeenAt = nil
-        self.createdAt = createdAt
+        self.createdAt = createdAt.bsonPrecision
         self.tokensValidAfter = nil
     }
 }

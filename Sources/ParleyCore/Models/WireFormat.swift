@@ -13,7 +13,7 @@ public enum WireFormat {
             var c = encoder.singleValueContainer()
             try c.encode(date.formatted(dateStyle))
         }
-        e.outputFormatting = [.withoutEscapingSlashes]
+        e.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         return e
     }
 

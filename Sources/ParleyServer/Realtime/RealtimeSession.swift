@@ -115,7 +115,7 @@ struct RealtimeSession: Sendable {
     /// The offline push goes out while the hub still knows the user's rooms.
     func close() async {
         let wentOffline = services.presence.disconnect(connection.userId)
-        let now = Date()
+        let now = Date().bsonPrecision
         if wentOffline { services.notifier.presenceChanged(userId: connection.userId, status: .offline, lastSeenAt: now) }
         services.hub.remove(connection)
         services.metrics.openWebSockets.decrement()
