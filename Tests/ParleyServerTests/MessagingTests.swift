@@ -17,6 +17,15 @@ struct Pair {
         return Pair(alice: alice, bob: bob, room: room)
     }
 
+    /// Alice's and Bob's connections, both past `sync:done`.
+    func connectBoth(_ port: Int) async throws -> (WSTestClient, WSTestClient) {
+        let a = WSTestClient(port: port, token: alice.token)
+        let b = WSTestClient(port: port, token: bob.token)
+        _ = try await a.sync()
+        _ = try await b.sync()
+        return (a, b)
+    }
+
     func send(_ ws: WSTestClient, _ text: String, clientId: String) async throws -> [String: Any] {
         try await ws.request("message:send", #"{"roomId": "\#(room)", "text": "\#(text)", "clientId": "\#(clientId)"}"#)
     }
@@ -28,10 +37,7 @@ struct MessagingTests {
     func sendAndReceive() async throws {
         try await RestHarness.live { api, port in
             let pair = try await Pair.make(api)
-            let a = WSTestClient(port: port, token: pair.alice.token)
-            let b = WSTestClient(port: port, token: pair.bob.token)
-            _ = try await a.sync()
-            _ = try await b.sync()
+            let (a, b) = try await pair.connectBoth(port)
             let ack = try await pair.send(a, "hello", clientId: "c1")
             #expect(ack.ok)
             let m = ack.data["message"] as? [String: Any] ?? [:]
@@ -98,10 +104,7 @@ struct MessagingTests {
     func readStatus() async throws {
         try await RestHarness.live { api, port in
             let pair = try await Pair.make(api)
-            let a = WSTestClient(port: port, token: pair.alice.token)
-            let b = WSTestClient(port: port, token: pair.bob.token)
-            _ = try await a.sync()
-            _ = try await b.sync()
+            let (a, b) = try await pair.connectBoth(port)
             for i in 1...3 { _ = try await pair.send(a, "m\(i)", clientId: "c\(i)") }
             #expect(try await b.request("message:delivered", #"{"roomId": "\#(pair.room)", "seq": 3}"#).ok)
             let delivered = try await a.waitFor { $0["type"] as? String == "message:status" && $0.data["userId"] as? String == pair.bob.id }

@@ -144,10 +144,7 @@ struct RealtimeEventsTests {
     func slowConsumer() async throws {
         try await RestHarness.live(configure: { $0.outboundQueueFrames = 1024; $0.rateLimitPerSecond = 100_000; $0.rateLimitBurst = 100_000 }) { api, port in
             let pair = try await Pair.make(api)
-            let a = WSTestClient(port: port, token: pair.alice.token)
-            let b = WSTestClient(port: port, token: pair.bob.token)
-            _ = try await a.sync()
-            _ = try await b.sync()
+            let (a, b) = try await pair.connectBoth(port)
             let slow = try RawWebSocket(port: port, token: pair.bob.token)
             // Wait until the slow client is registered (its presence is not new: bob is online).
             try await Task.sleep(for: .milliseconds(300))

@@ -90,28 +90,28 @@ enum RestHarness {
         configure: @Sendable (inout ParleyConfiguration) -> Void = { _ in },
         _ body: @Sendable (Api, Int) async throws -> Void
     ) async throws {
-        try await TestDatabase.with(label) { db in
-            var config = config(database: db.name)
-            configure(&config)
-            let app = try await buildApplication(config)
-            try await app.test(.live) { client in
-                try await body(Api(client: client, database: db, repos: .mongo(db)), try #require(client.port))
-            }
-        }
+        try await run(label, .live, configure) { api, port in try await body(api, try #require(port)) }
     }
 
-    /// Runs `body` against a fresh application and database.
+    /// Runs `body` against a fresh application and database, in process.
     static func with(
         _ label: String = #function,
         configure: @Sendable (inout ParleyConfiguration) -> Void = { _ in },
         _ body: @Sendable (Api) async throws -> Void
     ) async throws {
+        try await run(label, .router, configure) { api, _ in try await body(api) }
+    }
+
+    private static func run(
+        _ label: String, _ setup: TestingSetup, _ configure: @Sendable (inout ParleyConfiguration) -> Void,
+        _ body: @Sendable (Api, Int?) async throws -> Void
+    ) async throws {
         try await TestDatabase.with(label) { db in
             var config = config(database: db.name)
             configure(&config)
             let app = try await buildApplication(config)
-            try await app.test(.router) { client in
-                try await body(Api(client: client, database: db, repos: .mongo(db)))
+            try await app.test(setup) { client in
+                try await body(Api(client: client, database: db, repos: .mongo(db)), client.port)
             }
         }
     }
