@@ -50,6 +50,9 @@ public struct ParleyConfiguration: Sendable {
     public var wsAuthTimeoutMs = 5000
     /// Login and register attempts per minute per IP address and per username.
     public var authRateLimitPerMinute = 10
+    /// Engine.IO: how often the server pings a Socket.IO client, and how long a pong may take.
+    public var socketIOPingIntervalMs = 25_000
+    public var socketIOPingTimeoutMs = 20_000
     /// bcrypt cost factor for password hashes (4 to 31).
     public var bcryptCost = 10
 
@@ -117,6 +120,8 @@ public struct ParleyConfiguration: Sendable {
         c.eventRateLimitPerSecond = try int(source, "EVENT_RATE_LIMIT_PER_SECOND", c.eventRateLimitPerSecond, 1...1_000_000)
         c.outboundQueueFrames = try int(source, "OUTBOUND_QUEUE_FRAMES", c.outboundQueueFrames, 1_024...1_000_000)
         c.wsAuthTimeoutMs = try int(source, "WS_AUTH_TIMEOUT_MS", c.wsAuthTimeoutMs, 100...120_000)
+        c.socketIOPingIntervalMs = try int(source, "SOCKETIO_PING_INTERVAL_MS", c.socketIOPingIntervalMs, 100...600_000)
+        c.socketIOPingTimeoutMs = try int(source, "SOCKETIO_PING_TIMEOUT_MS", c.socketIOPingTimeoutMs, 100...600_000)
         c.bcryptCost = try int(source, "BCRYPT_COST", c.bcryptCost, 4...31)
         return c
     }

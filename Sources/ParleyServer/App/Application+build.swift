@@ -27,6 +27,7 @@ public func buildApplication(
     let router = buildRouter(services)
     let webSocketRouter = Router(context: ParleyWebSocketContext.self)
     WebSocketGateway(services: services, events: RealtimeEvents(services: services)).addRoutes(to: webSocketRouter)
+    SocketIOGateway(services: services, logger: logger).addRoutes(http: router, ws: webSocketRouter)
 
     var app = Application(
         router: router,

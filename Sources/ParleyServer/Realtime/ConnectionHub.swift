@@ -28,9 +28,11 @@ final class ConnectionHub: Sendable {
         }
     }
 
-    func remove(_ connection: Connection) {
+    /// Removes a connection; false when it was not registered.
+    @discardableResult
+    func remove(_ connection: Connection) -> Bool {
         state.withLock { s in
-            guard s.connections.removeValue(forKey: connection.id) != nil else { return }
+            guard s.connections.removeValue(forKey: connection.id) != nil else { return false }
             s.byUser[connection.userId]?.remove(connection.id)
             for room in s.roomsOfUser[connection.userId] ?? [] {
                 s.byRoom[room]?.remove(connection.id)
@@ -40,8 +42,12 @@ final class ConnectionHub: Sendable {
                 s.byUser[connection.userId] = nil
                 s.roomsOfUser[connection.userId] = nil
             }
+            return true
         }
     }
+
+    /// Whether a connection is registered.
+    func contains(_ connection: Connection) -> Bool { state.withLock { $0.connections[connection.id] != nil } }
 
     /// Subscribes every connection of a user to a room (they joined or were added).
     func subscribe(_ userId: ObjectId, to roomId: ObjectId) {

@@ -9,6 +9,7 @@ import ParleyCore
 struct RealtimeSession: Sendable {
     let services: ParleyServices
     let connection: Connection
+    let dialect: any WireDialect
     let logger: Logger
 
     private var events: RealtimeEvents { RealtimeEvents(services: services) }
@@ -63,26 +64,31 @@ struct RealtimeSession: Sendable {
         connection.finishSync(flushedUpTo: flushedUpTo)
     }
 
-    /// Handles one client frame: decode the envelope, run the event, send the ack
-    /// (when the frame had an id) or an `error` push (when it had none and failed).
+    /// Handles one native frame: decode the envelope, then `dispatch`.
     func receive(_ frame: Data) async {
         let envelope: InboundEnvelope
         do {
             envelope = try WireFrames.decoder.decode(InboundEnvelope.self, from: frame)
         } catch {
-            connection.send(WireFrames.error(ParleyError(.badRequest, "malformed frame: expected a JSON object {\"type\", \"id\"?, \"data\"?}")))
+            connection.send(dialect.error(ParleyError(.badRequest, "malformed frame: expected a JSON object {\"type\", \"id\"?, \"data\"?}")))
             return
         }
+        await dispatch(type: envelope.type, id: envelope.id, frame: frame)
+    }
+
+    /// Runs one event and sends the ack (when the request had an id) or an `error`
+    /// push (when it had none and failed). `frame` is JSON whose `data` member is the
+    /// event's payload.
+    func dispatch(type: String, id: RequestID?, frame: Data) async {
         do {
-            if envelope.type == "auth" {
-                reply(envelope.id, EmptyObject())
+            if type == "auth" {
+                reply(id, EmptyObject())
                 return
             }
-            switch try await events.handle(type: envelope.type, frame: frame, connection: connection) {
+            switch try await events.handle(type: type, frame: frame, connection: connection) {
             case .now(let data):
-                reply(envelope.id, data)
+                reply(id, data)
             case .later(let wait):
-                let id = envelope.id
                 Task {
                     do {
                         reply(id, try await wait())
@@ -92,28 +98,31 @@ struct RealtimeSession: Sendable {
                 }
             }
         } catch {
-            fail(envelope.id, error)
+            fail(id, error)
         }
     }
 
     private func reply(_ id: RequestID?, _ data: any Encodable & Sendable) {
         guard let id else { return }
         do {
-            connection.send(try WireFrames.ack(id: id, data: data))
+            connection.send(try dialect.ack(id: id, data: data))
         } catch {
             fail(id, error)
         }
     }
 
-    private func fail(_ id: RequestID?, _ error: any Error) {
+    /// Sends an error for a request, or as an `error` push when it had no id.
+    func fail(_ id: RequestID?, _ error: any Error) {
         let p = ParleyError.from(error)
         if p.code == .internal { logger.error("event failed for \(connection.user.username): \(error)") }
-        connection.send(id.map { WireFrames.ackError(id: $0, p) } ?? WireFrames.error(p))
+        connection.send(id.map { dialect.ackError(id: $0, p) } ?? dialect.error(p))
     }
 
     /// Unregisters the connection; the user's last connection takes them offline.
     /// The offline push goes out while the hub still knows the user's rooms.
     func close() async {
+        // A connection that never got registered (open failed early) leaves no trace.
+        guard services.hub.contains(connection) else { return }
         let wentOffline = services.presence.disconnect(connection.userId)
         let now = Date().bsonPrecision
         if wentOffline { services.notifier.presenceChanged(userId: connection.userId, status: .offline, lastSeenAt: now) }

@@ -59,7 +59,7 @@ struct WebSocketGateway {
                     Task { try? await outbound.close(.goingAway, reason: "server shutting down") }
                 }
             })
-        let session = RealtimeSession(services: services, connection: connection, logger: logger)
+        let session = RealtimeSession(services: services, connection: connection, dialect: NativeDialect(), logger: logger)
         let failure: (any Error)? = await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 // The writer: one frame per queued buffer, the buffer shared by all recipients.
@@ -77,7 +77,7 @@ struct WebSocketGateway {
                 while let message = try await messages.next() {
                     switch message {
                     case .text(let text): await session.receive(Data(text.utf8))
-                    case .binary: connection.send(WireFrames.error(ParleyError(.badRequest, "text frames only: one JSON object per frame")))
+                    case .binary: connection.send(NativeDialect().error(ParleyError(.badRequest, "text frames only: one JSON object per frame")))
                     }
                 }
             } catch {

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import ParleyCore
+import Synchronization
 
 /// A request id as the client sent it (a string or a number), echoed back verbatim.
 enum RequestID: Codable, Sendable, Equatable {
@@ -89,12 +90,29 @@ enum WireFrames {
 }
 
 /// A server push, encoded once and shared by every recipient: the `data` JSON is
-/// made once, and each transport's envelope around it once, on first use.
+/// made once, and each transport's envelope around it once (Socket.IO's on first use).
 final class PushFrame: Sendable {
     let type: String
     let data: [UInt8]
     /// `{"type":TYPE,"data":DATA}`: the native `/ws` frame.
     let native: ByteBuffer
+    private let socketIOCache = Mutex<ByteBuffer?>(nil)
+
+    /// `42["TYPE",DATA]`: an Engine.IO message carrying a Socket.IO EVENT.
+    var socketIO: ByteBuffer {
+        socketIOCache.withLock { cached in
+            if let cached { return cached }
+            var b = ByteBuffer()
+            b.reserveCapacity(data.count + type.utf8.count + 8)
+            b.writeString(#"42[""#)
+            b.writeString(type)
+            b.writeString(#"","#)
+            b.writeBytes(data)
+            b.writeString("]")
+            cached = b
+            return b
+        }
+    }
 
     init(type: String, data: some Encodable) throws {
         self.type = type
@@ -108,4 +126,20 @@ final class PushFrame: Sendable {
         b.writeString("}")
         native = b
     }
+}
+
+/// How a transport frames what the session sends: acks, errors and pushes.
+protocol WireDialect: Sendable {
+    func ack(id: RequestID, data: some Encodable) throws -> ByteBuffer
+    func ackError(id: RequestID, _ error: ParleyError) -> ByteBuffer
+    func error(_ error: ParleyError) -> ByteBuffer
+    func push(_ frame: PushFrame) -> ByteBuffer
+}
+
+/// The native `/ws` framing of the contract.
+struct NativeDialect: WireDialect {
+    func ack(id: RequestID, data: some Encodable) throws -> ByteBuffer { try WireFrames.ack(id: id, data: data) }
+    func ackError(id: RequestID, _ error: ParleyError) -> ByteBuffer { WireFrames.ackError(id: id, error) }
+    func error(_ error: ParleyError) -> ByteBuffer { WireFrames.error(error) }
+    func push(_ frame: PushFrame) -> ByteBuffer { frame.native }
 }

@@ -1,0 +1,60 @@
+import Foundation
+import Logging
+import NIOCore
+import ParleyCore
+import Synchronization
+
+/// A Socket.IO socket of the default namespace, authenticated at CONNECT: the same
+/// `Connection` and `RealtimeSession` as a `/ws` client, with Socket.IO framing. A
+/// pump forwards the connection's queue to the Engine.IO session in order.
+final class SocketIOClient: Sendable {
+    let connection: Connection
+    let realtime: RealtimeSession
+    private let ended = Mutex(false)
+
+    init(user: UserRecord, engine: EngineSession, services: ParleyServices, logger: Logger) {
+        connection = Connection(
+            user: user, queueLimit: services.config.outboundQueueFrames, encode: { $0.socketIO },
+            close: { [weak engine] _ in engine?.close() })
+        realtime = RealtimeSession(services: services, connection: connection, dialect: SocketIODialect(), logger: logger)
+    }
+
+    /// Starts forwarding and sends `ready`, the offline queue and `sync:done`.
+    func start(on engine: EngineSession) {
+        let connection = self.connection
+        Task { [weak engine] in
+            for await bytes in connection.outbound {
+                guard let engine else { return }
+                engine.transmit(bytes)
+            }
+        }
+        let realtime = self.realtime
+        Task {
+            do {
+                try await realtime.open()
+            } catch {
+                realtime.fail(nil, error)
+                engine.close()
+            }
+        }
+    }
+
+    /// Runs one EVENT; `data` is the raw JSON of its payload.
+    func event(_ name: String, data: Substring, ackId: Int?) async {
+        let frame = Data(("{\"data\":" + (data.isEmpty ? "null" : String(data)) + "}").utf8)
+        await realtime.dispatch(type: name, id: ackId.map { .number(Double($0)) }, frame: frame)
+    }
+
+    /// Ends the socket once: unregisters it and takes the user offline if it was
+    /// their last connection.
+    func end() {
+        let first = ended.withLock { e -> Bool in
+            defer { e = true }
+            return !e
+        }
+        guard first else { return }
+        connection.finish()
+        let realtime = self.realtime
+        Task { await realtime.close() }
+    }
+}

@@ -1,0 +1,260 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOWebSocket
+import ParleyCore
+import Synchronization
+
+/// Socket.IO v5 over Engine.IO v4 at `/socket.io/`: HTTP long-polling, WebSocket,
+/// and the upgrade from one to the other, for the default namespace. Events go to
+/// the same `RealtimeEvents` as `/ws`, with the same limits and authorization.
+final class SocketIOGateway: Sendable {
+    let services: ParleyServices
+    let logger: Logger
+    private let sessions = Mutex<[String: EngineSession]>([:])
+
+    var pingInterval: Duration { .milliseconds(services.config.socketIOPingIntervalMs) }
+    var pingTimeout: Duration { .milliseconds(services.config.socketIOPingTimeoutMs) }
+    /// The largest Engine.IO payload (a polling body, or one packet).
+    var maxPayload: Int { services.config.maxFrameBytes }
+
+    init(services: ParleyServices, logger: Logger) {
+        self.services = services
+        self.logger = logger
+    }
+
+    // MARK: Routes
+
+    func addRoutes(http router: Router<ParleyRequestContext>, ws wsRouter: Router<ParleyWebSocketContext>) {
+        router.get("socket.io") { request, _ in try await self.pollingGet(request) }
+        router.post("socket.io") { request, _ in try await self.pollingPost(request) }
+        wsRouter.ws(
+            "socket.io",
+            shouldUpgrade: { request, _ in
+                let q = request.uri.queryParameters
+                return q.get("EIO") == "4" && q.get("transport") == "websocket" ? .upgrade([:]) : .dontUpgrade
+            },
+            onUpgrade: { inbound, outbound, context in
+                try await self.serveWebSocket(
+                    inbound: inbound, outbound: outbound, sid: context.request.uri.queryParameters.get("sid").map { String($0) },
+                    channel: context.requestContext.channel)
+            })
+    }
+
+    /// Engine.IO's own error replies: `{"code": N, "message": "..."}` with 400.
+    private func engineError(_ code: Int, _ message: String, status: HTTPResponse.Status = .badRequest) throws -> Response {
+        try JSONResponse.make(["code": AnyCodableValue.int(code), "message": .string(message)], status: status)
+    }
+
+    private func pollingGet(_ request: Request) async throws -> Response {
+        let q = request.uri.queryParameters
+        guard q.get("EIO") == "4" else { return try engineError(5, "Unsupported protocol version") }
+        guard q.get("transport") == "polling" else { return try engineError(0, "Transport unknown") }
+        guard let sid = q.get("sid") else {
+            let session = newSession()
+            session.transmit(openPacket(session, upgrades: ["websocket"]))
+            session.runPings(interval: pingInterval, timeout: pingTimeout)
+            return text(session.drain())
+        }
+        guard let session = sessions.withLock({ $0[String(sid)] }) else { return try engineError(1, "Session ID unknown") }
+        guard let packets = await session.poll(timeout: pingInterval + .seconds(5)) else {
+            session.close()
+            return try engineError(3, "Bad request: overlapping polls")
+        }
+        return text(packets)
+    }
+
+    private func pollingPost(_ request: Request) async throws -> Response {
+        let q = request.uri.queryParameters
+        guard q.get("EIO") == "4", q.get("transport") == "polling", let sid = q.get("sid") else {
+            return try engineError(3, "Bad request")
+        }
+        guard let session = sessions.withLock({ $0[String(sid)] }) else { return try engineError(1, "Session ID unknown") }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: maxPayload)
+        } catch {
+            session.close()
+            return try engineError(3, "Payload too large", status: .contentTooLarge)
+        }
+        for packet in String(buffer: body).split(separator: "\u{1e}", omittingEmptySubsequences: true) {
+            await handle(packet, session: session)
+        }
+        return Response(status: .ok, headers: [.contentType: "text/html"], body: .init(byteBuffer: ByteBuffer(string: "ok")))
+    }
+
+    private func text(_ packets: [ByteBuffer]) -> Response {
+        var body = ByteBuffer()
+        for (i, p) in packets.enumerated() {
+            if i > 0 { body.writeString("\u{1e}") }
+            var p = p
+            body.writeBuffer(&p)
+        }
+        return Response(status: .ok, headers: [.contentType: "text/plain; charset=UTF-8"], body: .init(byteBuffer: body))
+    }
+
+    private func serveWebSocket(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, sid: String?, channel: any Channel) async throws {
+        var messages = inbound.messages(maxSize: maxPayload).makeAsyncIterator()
+        let (queue, continuation) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(services.config.outboundQueueFrames))
+        let closeTransport: @Sendable () -> Void = { channel.close(mode: .all, promise: nil) }
+        let session: EngineSession
+        if let sid {
+            // Upgrade of a polling session: probe, then switch.
+            guard let existing = sessions.withLock({ $0[sid] }), !existing.isWebSocket else { return }
+            guard case .text("2probe")? = try await messages.next() else { return }
+            try await outbound.write(.text("3probe"))
+            guard case .text("5")? = try await messages.next(), existing.upgrade(to: continuation, closeTransport: closeTransport) else {
+                return
+            }
+            session = existing
+        } else {
+            session = newSession()
+            session.startOnWebSocket(continuation, closeTransport: closeTransport)
+            session.transmit(openPacket(session, upgrades: []))
+            session.runPings(interval: pingInterval, timeout: pingTimeout)
+        }
+        let failure: (any Error)? = await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await bytes in queue {
+                    do {
+                        try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: bytes)))
+                    } catch {
+                        break
+                    }
+                }
+            }
+            var failure: (any Error)?
+            do {
+                while let message = try await messages.next() {
+                    switch message {
+                    case .text(let text): await handle(Substring(text), session: session)
+                    case .binary: refuseBinary(session: session, ackId: nil)
+                    }
+                }
+            } catch {
+                failure = error
+            }
+            session.close()
+            return failure
+        }
+        if let failure { throw failure }
+    }
+
+    // MARK: Sessions and packets
+
+    private func newSession() -> EngineSession {
+        let session = EngineSession(queueLimit: services.config.outboundQueueFrames) { [weak self] closed in
+            _ = self?.sessions.withLock { $0.removeValue(forKey: closed.sid) }
+        }
+        sessions.withLock { $0[session.sid] = session }
+        return session
+    }
+
+    private struct Handshake: Encodable {
+        let sid: String
+        let upgrades: [String]
+        let pingInterval: Int
+        let pingTimeout: Int
+        let maxPayload: Int
+    }
+
+    private func openPacket(_ session: EngineSession, upgrades: [String]) -> ByteBuffer {
+        var b = ByteBuffer(string: "0")
+        let handshake = Handshake(
+            sid: session.sid, upgrades: upgrades, pingInterval: services.config.socketIOPingIntervalMs,
+            pingTimeout: services.config.socketIOPingTimeoutMs, maxPayload: maxPayload)
+        b.writeBytes((try? WireFrames.json(handshake)) ?? [])
+        return b
+    }
+
+    /// One Engine.IO packet from the client.
+    private func handle(_ packet: Substring, session: EngineSession) async {
+        guard let type = packet.first else { return }
+        switch type {
+        case "3": session.pong()
+        case "2": session.transmit("3" + packet.dropFirst())
+        case "1": session.close()
+        case "4": await handleSocketIO(packet.dropFirst(), session: session)
+        case "6", "5": break
+        default: session.transmit(SocketIODialect().error(ParleyError(.badRequest, "malformed Engine.IO packet")))
+        }
+    }
+
+    /// One Socket.IO packet from the client.
+    private func handleSocketIO(_ text: Substring, session: EngineSession) async {
+        guard let packet = SocketIOPacket(text) else {
+            session.transmit(SocketIODialect().error(ParleyError(.badRequest, "malformed Socket.IO packet")))
+            return
+        }
+        guard packet.namespace == "/" else {
+            session.transmit("44\(packet.namespace),{\"message\":\"Invalid namespace\"}")
+            return
+        }
+        switch packet.kind {
+        case .connect:
+            await connect(packet, session: session)
+        case .disconnect:
+            session.close()
+        case .event:
+            guard let socket = session.socket else {
+                session.transmit(#"44{"message":"connect first"}"#)
+                return
+            }
+            guard let elements = SocketIOPacket.arrayElements(packet.payload), let first = elements.first,
+                let name = (try? JSONSerialization.jsonObject(with: Data(first.utf8), options: .fragmentsAllowed)) as? String
+            else {
+                socket.realtime.fail(packet.ackId.map { .number(Double($0)) }, ParleyError(.badRequest, "an event is [\"name\", data]"))
+                return
+            }
+            await socket.event(name, data: elements.count > 1 ? elements[1] : "", ackId: packet.ackId)
+        case .ack:
+            break
+        case .binaryEvent, .binaryAck, .connectError:
+            refuseBinary(session: session, ackId: packet.ackId)
+        }
+    }
+
+    private struct ConnectAuth: Decodable { let token: String? }
+
+    private func connect(_ packet: SocketIOPacket, session: EngineSession) async {
+        guard session.socket == nil else { return }
+        let auth = packet.payload.isEmpty ? nil : try? JSONDecoder().decode(ConnectAuth.self, from: Data(packet.payload.utf8))
+        do {
+            let user = try await services.auth.authenticate(token: auth?.token ?? "")
+            let socket = SocketIOClient(user: user, engine: session, services: services, logger: logger)
+            guard session.attach(socket) else { return }
+            session.transmit("40{\"sid\":\"\(UUID().uuidString)\"}")
+            socket.start(on: session)
+        } catch {
+            let p = ParleyError.from(error)
+            var b = ByteBuffer(string: #"44{"message":"#)
+            b.writeBytes((try? WireFrames.json(p.code == .unauthorized ? "unauthorized" : p.message)) ?? [])
+            b.writeString(#","data":"#)
+            b.writeBytes(WireFrames.errorBody(p))
+            b.writeString("}")
+            session.transmit(b)
+        }
+    }
+
+    private func refuseBinary(session: EngineSession, ackId: Int?) {
+        let e = ParleyError(.badRequest, "binary attachments are not supported: send JSON")
+        let dialect = SocketIODialect()
+        session.transmit(ackId.map { dialect.ackError(id: .number(Double($0)), e) } ?? dialect.error(e))
+    }
+}
+
+/// A small JSON value for Engine.IO's error bodies.
+enum AnyCodableValue: Encodable {
+    case int(Int)
+    case string(String)
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .int(let i): try c.encode(i)
+        case .string(let s): try c.encode(s)
+        }
+    }
+}
