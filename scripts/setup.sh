@@ -29,11 +29,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   }
 fi
 
-pip_packages=(secantusdb)
+# SecantusDB (the embedded database); the interop tests' clients and runner.
+pip_packages=(secantusdb "python-socketio[client]" websocket-client requests pytest)
 pip_packages+=(${PARLEY_EXTRA_PIP:-})
 missing=()
 for p in "${pip_packages[@]}"; do
-  python3 -m pip show -q "$p" >/dev/null 2>&1 || missing+=("$p")
+  python3 -m pip show -q "${p%%[*}" >/dev/null 2>&1 || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: pip installing ${missing[*]}"

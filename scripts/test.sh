@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs the tests: installs what is missing, starts a throwaway database on a free
-# loopback port, runs `swift test` (arguments are passed on), and stops the database
-# afterwards, also when the tests fail or are interrupted.
-# Set TEST_MONGODB_URI to run against an existing mongod instead.
+# loopback port, runs `swift test` (arguments are passed on), then the interop tests
+# with real Python clients against a real `parley` (Tests/interop, pytest), and stops
+# the database afterwards, also when the tests fail or are interrupted.
+# Set TEST_MONGODB_URI to run against an existing mongod instead; pass arguments to
+# run only some Swift tests (the interop tests then run only with PARLEY_INTEROP=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -23,3 +25,6 @@ export MIGRATIONS_DIR="$PWD/migrations"
 
 swift build --build-tests
 swift test --skip-build "$@"
+if [ $# -eq 0 ] || [ "${PARLEY_INTEROP:-0}" = 1 ]; then
+  PARLEY_BINARY="$(swift build --show-bin-path)/parley" python3 -m pytest -q -p no:cacheprovider Tests/interop
+fi

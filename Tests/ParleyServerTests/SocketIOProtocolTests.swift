@@ -62,8 +62,8 @@ final class Polling: @unchecked Sendable {
 @Suite("Socket.IO: Engine.IO and Socket.IO framing")
 struct SocketIOProtocolTests {
     static func fastPings(_ c: inout ParleyConfiguration) {
-        c.socketIOPingIntervalMs = 200
-        c.socketIOPingTimeoutMs = 200
+        c.socketIOPingIntervalMs = 300
+        c.socketIOPingTimeoutMs = 5000
     }
 
     @Test("handshake: sid, upgrades, pingInterval, pingTimeout, maxPayload")
@@ -162,7 +162,7 @@ struct SocketIOProtocolTests {
     func pings() async throws {
         try await RestHarness.with(configure: Self.fastPings) { api in
             let (p, h) = try await Polling.open(api)
-            #expect(h["pingInterval"] as? Int == 200)
+            #expect(h["pingInterval"] as? Int == 300 && h["pingTimeout"] as? Int == 5000)
             // Answering keeps the session alive across several intervals.
             for _ in 0..<3 {
                 _ = try await p.waitFor { $0 == "2" }
@@ -170,7 +170,7 @@ struct SocketIOProtocolTests {
             }
             // Not answering ends it.
             _ = try await p.waitFor { $0 == "2" }
-            try await Task.sleep(for: .milliseconds(800))
+            try await Task.sleep(for: .seconds(7))
             let gone = try await api.call(.get, "/socket.io/?EIO=4&transport=polling&sid=\(p.sid)")
             #expect(gone.status == 400 && gone["code"] as? Int == 1)
         }

@@ -146,22 +146,24 @@ final class EngineSession: Sendable {
 
     func pong() { state.withLock { $0.lastPong = .now } }
 
-    /// Sends a ping every `interval`; closes the session when the previous ping got
-    /// no pong within `timeout`.
+    /// Sends a ping every `interval`; closes the session once a ping has gone
+    /// unanswered for `timeout` (measured from the oldest ping not yet answered).
     func runPings(interval: Duration, timeout: Duration) {
         Task { [weak self] in
-            var lastPing: ContinuousClock.Instant?
+            var unansweredSince: ContinuousClock.Instant?
             while true {
                 try? await Task.sleep(for: interval)
                 guard let self, !self.isClosed else { return }
-                if let lastPing {
-                    let (pong, _) = self.state.withLock { ($0.lastPong, $0.closed) }
-                    if pong < lastPing && ContinuousClock.now - lastPing >= timeout {
+                let lastPong = self.state.withLock { $0.lastPong }
+                if let since = unansweredSince {
+                    if lastPong >= since {
+                        unansweredSince = nil
+                    } else if ContinuousClock.now - since >= timeout {
                         self.close()
                         return
                     }
                 }
-                lastPing = .now
+                if unansweredSince == nil { unansweredSince = .now }
                 self.transmit("2")
             }
         }

@@ -1,0 +1,87 @@
+"""Fixtures for the interop tests: a real `parley` server process on a free
+loopback port, with a database of its own on the server that scripts/test.sh
+started, dropped afterwards."""
+import os
+import socket
+import subprocess
+import time
+import uuid
+
+import pymongo
+import pytest
+import requests
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Server:
+    """A running parley and helpers to make users and rooms over REST."""
+
+    def __init__(self, url, ws_url):
+        self.url = url
+        self.ws_url = ws_url
+        self.counter = 0
+
+    def register(self, prefix="user"):
+        self.counter += 1
+        name = f"{prefix}{self.counter}_{uuid.uuid4().hex[:6]}"
+        r = requests.post(self.url + "/api/auth/register", json={"username": name, "password": "a-long-password"}, timeout=10)
+        assert r.status_code == 201, r.text
+        body = r.json()
+        return {"token": body["token"], "id": body["user"]["id"], "username": name}
+
+    def create_room(self, token, name="room"):
+        r = requests.post(self.url + "/api/rooms", json={"name": name}, headers={"Authorization": "Bearer " + token}, timeout=10)
+        assert r.status_code == 201, r.text
+        return r.json()["room"]["id"]
+
+    def join(self, token, room):
+        r = requests.post(f"{self.url}/api/rooms/{room}/join", headers={"Authorization": "Bearer " + token}, timeout=10)
+        assert r.status_code == 200, r.text
+
+
+@pytest.fixture(scope="session")
+def server():
+    uri = os.environ.get("MONGODB_URI")
+    assert uri, "MONGODB_URI is not set: run the tests with scripts/test.sh, which starts a database"
+    binary = os.environ.get("PARLEY_BINARY", os.path.join(ROOT, ".build", "debug", "parley"))
+    assert os.path.exists(binary), f"{binary} is missing: build with `swift build` first (scripts/test.sh does)"
+    port = free_port()
+    database = "t_interop_" + uuid.uuid4().hex[:10]
+    env = dict(os.environ)
+    env.update({
+        "PORT": str(port), "HOST": "127.0.0.1", "MONGODB_DATABASE": database, "MIGRATIONS_DIR": os.path.join(ROOT, "migrations"),
+        "PARLEY_ENV": "test", "JWT_SECRET": "interop-secret-interop-secret-0123", "BCRYPT_COST": "4",
+        "AUTH_RATE_LIMIT_PER_MINUTE": "100000", "RATE_LIMIT_MESSAGES_PER_SECOND": "1000", "RATE_LIMIT_BURST": "1000",
+        "SOCKETIO_PING_INTERVAL_MS": "400", "SOCKETIO_PING_TIMEOUT_MS": "2000", "LOG_LEVEL": "warning",
+    })
+    log = open(os.path.join("/tmp", f"parley-interop-{port}.log"), "w")
+    process = subprocess.Popen([binary], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if requests.get(url + "/healthz", timeout=1).status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        assert process.poll() is None, "parley exited at start; see " + log.name
+        time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("parley did not become healthy; see " + log.name)
+    yield Server(url, f"ws://127.0.0.1:{port}/ws")
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    pymongo.MongoClient(uri, serverSelectionTimeoutMS=3000).drop_database(database)

@@ -1,0 +1,213 @@
+"""Interop with the stock Python Socket.IO client (python-socketio), over
+WebSocket and over polling with the upgrade, against a real parley."""
+import json
+import threading
+import time
+
+import pytest
+import socketio
+import websocket
+
+TRANSPORTS = [pytest.param(["websocket"], id="websocket"), pytest.param(["polling", "websocket"], id="polling+upgrade")]
+
+
+class Recorder:
+    """A socketio.Client that records every event it receives."""
+
+    def __init__(self, server, token, transports):
+        self.events = []
+        self.cond = threading.Condition()
+        self.sio = socketio.Client(reconnection=False)
+
+        @self.sio.on("*")
+        def any_event(event, data=None):
+            with self.cond:
+                self.events.append((event, data))
+                self.cond.notify_all()
+
+        self.sio.connect(server.url, auth={"token": token}, transports=transports, wait_timeout=10)
+
+    def wait_for(self, event, match=lambda d: True, timeout=10):
+        deadline = time.time() + timeout
+        with self.cond:
+            while True:
+                for i, (name, data) in enumerate(self.events):
+                    if name == event and match(data):
+                        del self.events[: i + 1]
+                        return data
+                left = deadline - time.time()
+                assert left > 0, f"no {event} within {timeout}s; got {[e for e, _ in self.events]}"
+                self.cond.wait(left)
+
+    def sync(self):
+        """Waits for sync:done; returns the messages flushed before it."""
+        self.wait_for("ready")
+        flushed = []
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            with self.cond:
+                for i, (name, data) in enumerate(self.events):
+                    if name == "sync:done":
+                        flushed = [d["message"] for n, d in self.events[:i] if n == "message:new"]
+                        del self.events[: i + 1]
+                        return flushed
+                self.cond.wait(0.2)
+        raise AssertionError("no sync:done")
+
+    def call(self, event, data):
+        return self.sio.call(event, data, timeout=10)
+
+    def close(self):
+        self.sio.disconnect()
+
+
+class Native:
+    """A /ws client (the native protocol), for cross-transport checks."""
+
+    def __init__(self, server, token):
+        self.ws = websocket.create_connection(server.ws_url, header=[f"Authorization: Bearer {token}"], timeout=10)
+        self.next_id = 0
+
+    def wait_for(self, type_, match=lambda d: True):
+        while True:
+            frame = json.loads(self.ws.recv())
+            if frame["type"] == type_ and match(frame.get("data", {})):
+                return frame
+
+    def request(self, type_, data):
+        self.next_id += 1
+        rid = f"n{self.next_id}"
+        self.ws.send(json.dumps({"type": type_, "id": rid, "data": data}))
+        return self._ack(rid)
+
+    def _ack(self, rid):
+        while True:
+            frame = json.loads(self.ws.recv())
+            if frame["type"] == "ack" and frame["id"] == rid:
+                return frame
+
+    def close(self):
+        self.ws.close()
+
+
+@pytest.mark.parametrize("transports", TRANSPORTS)
+def test_connect_join_send_with_ack(server, transports):
+    alice = server.register("alice")
+    client = Recorder(server, alice["token"], transports)
+    try:
+        client.sync()
+        assert client.sio.transport() == "websocket"
+        created = client.call("room:create", {"name": "sio"})
+        assert created["ok"] is True
+        room = created["data"]["room"]["id"]
+        joined = client.call("room:join", {"roomId": room})
+        assert joined["ok"] and joined["data"]["room"]["id"] == room and joined["data"]["history"] == []
+        ack = client.call("message:send", {"roomId": room, "text": "hello", "clientId": "c1"})
+        assert ack["ok"] and ack["data"]["message"]["seq"] == 1 and ack["data"]["message"]["text"] == "hello"
+        again = client.call("message:send", {"roomId": room, "text": "hello", "clientId": "c1"})
+        assert again["data"]["message"]["id"] == ack["data"]["message"]["id"]
+        bad = client.call("message:send", {"roomId": room, "text": {"$gt": ""}, "clientId": "c2"})
+        assert bad == {"ok": False, "error": {"code": "bad_request", "message": bad["error"]["message"]}}
+        unknown = client.call("no:such:event", {})
+        assert unknown["ok"] is False and unknown["error"]["code"] == "bad_request"
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("transports", TRANSPORTS)
+def test_bad_token_is_refused(server, transports):
+    sio = socketio.Client(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        sio.connect(server.url, auth={"token": "not-a-token"}, transports=transports, wait_timeout=5)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        sio.connect(server.url, transports=transports, wait_timeout=5)
+
+
+@pytest.mark.parametrize("transports", TRANSPORTS)
+def test_pushes_between_socketio_and_native(server, transports):
+    alice, bob = server.register("alice"), server.register("bob")
+    room = server.create_room(alice["token"])
+    server.join(bob["token"], room)
+    sio = Recorder(server, alice["token"], transports)
+    native = Native(server, bob["token"])
+    try:
+        sio.sync()
+        native.wait_for("sync:done")
+        # Native to Socket.IO.
+        assert native.request("message:send", {"roomId": room, "text": "from ws", "clientId": "n1"})["ok"]
+        assert sio.wait_for("message:new")["message"]["text"] == "from ws"
+        # Socket.IO to native.
+        assert sio.call("message:send", {"roomId": room, "text": "from sio", "clientId": "s1"})["ok"]
+        assert native.wait_for("message:new")["data"]["message"]["text"] == "from sio"
+        # Typing and room activity, both ways.
+        assert sio.call("typing", {"roomId": room, "isTyping": True})["ok"]
+        typing = native.wait_for("typing")["data"]
+        assert typing["userId"] == alice["id"] and typing["isTyping"] is True
+        assert native.request("room:activity", {"roomId": room, "kind": "click", "data": {"item": 3}})["ok"]
+        activity = sio.wait_for("room:activity")
+        assert activity["kind"] == "click" and activity["data"] == {"item": 3} and activity["userId"] == bob["id"]
+        # Reading pushes message:status to the room.
+        assert native.request("message:read", {"roomId": room, "seq": 2})["ok"]
+        status = sio.wait_for("message:status", lambda d: d["userId"] == bob["id"])
+        assert status["readSeq"] == 2
+    finally:
+        sio.close()
+        native.close()
+
+
+@pytest.mark.parametrize("transports", TRANSPORTS)
+def test_offline_flush_on_reconnect(server, transports):
+    alice, bob = server.register("alice"), server.register("bob")
+    room = server.create_room(alice["token"])
+    server.join(bob["token"], room)
+    native = Native(server, alice["token"])
+    native.wait_for("sync:done")
+    for i in range(1, 4):
+        assert native.request("message:send", {"roomId": room, "text": f"m{i}", "clientId": f"c{i}"})["ok"]
+    bob_client = Recorder(server, bob["token"], transports)
+    try:
+        flushed = bob_client.sync()
+        assert [m["text"] for m in flushed] == ["m1", "m2", "m3"]
+        assert bob_client.call("message:delivered", {"roomId": room, "seq": 3})["ok"]
+    finally:
+        bob_client.close()
+    again = Recorder(server, bob["token"], transports)
+    try:
+        assert again.sync() == []
+    finally:
+        again.close()
+        native.close()
+
+
+def test_one_user_on_both_transports_gets_every_push(server):
+    alice, bob = server.register("alice"), server.register("bob")
+    room = server.create_room(alice["token"])
+    server.join(bob["token"], room)
+    sio = Recorder(server, bob["token"], ["websocket"])
+    native_bob = Native(server, bob["token"])
+    native_alice = Native(server, alice["token"])
+    try:
+        sio.sync()
+        native_bob.wait_for("sync:done")
+        native_alice.wait_for("sync:done")
+        assert native_alice.request("message:send", {"roomId": room, "text": "both", "clientId": "b1"})["ok"]
+        assert sio.wait_for("message:new")["message"]["text"] == "both"
+        assert native_bob.wait_for("message:new")["data"]["message"]["text"] == "both"
+    finally:
+        sio.close()
+        native_bob.close()
+        native_alice.close()
+
+
+def test_pings_keep_the_session_alive(server):
+    """The server pings every 400 ms here; the client answers, and the session
+    outlives many intervals."""
+    alice = server.register("alice")
+    client = Recorder(server, alice["token"], ["polling", "websocket"])
+    try:
+        client.sync()
+        time.sleep(2.5)
+        assert client.sio.connected
+        assert client.call("ping", {})["ok"]
+    finally:
+        client.close()
