@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Parley needs and nothing that is already there: Debian packages for
 # the C driver, SecantusDB (the embedded default database) from PyPI. Idempotent;
-# a second run takes well under a second.
+# a second run takes well under a second. PARLEY_EXTRA_APT and PARLEY_EXTRA_PIP add
+# packages (scripts/test.sh adds the browser and the test clients).
 set -euo pipefail
 
 SUDO=""
@@ -29,8 +30,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   }
 fi
 
-# SecantusDB (the embedded database); the interop tests' clients and runner.
-pip_packages=(secantusdb "python-socketio[client]" websocket-client requests pytest)
+pip_packages=(secantusdb)
 pip_packages+=(${PARLEY_EXTRA_PIP:-})
 missing=()
 for p in "${pip_packages[@]}"; do

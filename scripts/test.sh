@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Runs the tests: installs what is missing, starts a throwaway database on a free
 # loopback port, runs `swift test` (arguments are passed on), then the interop tests
-# with real Python clients against a real `parley` (Tests/interop, pytest), and stops
-# the database afterwards, also when the tests fail or are interrupted.
+# against a real `parley` (Tests/interop, pytest: the Python Socket.IO client, a
+# native WebSocket client, and the web page in headless Chromium via selenium), and
+# stops the database afterwards, also when the tests fail or are interrupted.
 # Set TEST_MONGODB_URI to run against an existing mongod instead; pass arguments to
 # run only some Swift tests (the interop tests then run only with PARLEY_INTEROP=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+# The tests also need a real browser for the web page and the Python clients.
+PARLEY_EXTRA_APT="chromium chromium-driver" \
+PARLEY_EXTRA_PIP="python-socketio[client] websocket-client requests pytest selenium" \
+  bash scripts/setup.sh
 [ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
 
 if [ -n "${TEST_MONGODB_URI:-}" ]; then

@@ -72,6 +72,7 @@ enum RestHarness {
         c.mongoURI = TestDatabase.uri
         c.mongoDatabase = database
         c.migrationsDirectory = RepoPaths.migrations
+        c.publicDirectory = RepoPaths.root + "/Public"
         c.bcryptCost = 4
         c.authRateLimitPerMinute = 10_000
         c.logLevel = .error

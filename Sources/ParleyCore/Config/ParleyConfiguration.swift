@@ -31,6 +31,8 @@ public struct ParleyConfiguration: Sendable {
     public var clientURL = "http://localhost:8080"
     public var logLevel: Logger.Level = .info
     public var migrationsDirectory = "migrations"
+    /// The web page's files, served at `/`.
+    public var publicDirectory = "Public"
     public var migrateOnStart: MigrateOnStart = .apply
     /// Largest WebSocket frame accepted; larger ones close the socket with 1009.
     public var maxFrameBytes = 65_536
@@ -107,6 +109,7 @@ public struct ParleyConfiguration: Sendable {
             c.logLevel = level
         }
         c.migrationsDirectory = source["MIGRATIONS_DIR"] ?? c.migrationsDirectory
+        c.publicDirectory = source["PUBLIC_DIR"] ?? c.publicDirectory
         if let v = source["MIGRATE_ON_START"] {
             guard let m = MigrateOnStart(rawValue: v.lowercased()) else { throw ConfigurationError(key: "MIGRATE_ON_START", "must be apply or check") }
             c.migrateOnStart = m

@@ -60,6 +60,8 @@ func buildRouter(_ services: ParleyServices) -> Router<ParleyRequestContext> {
     router.add(middleware: MetricsRecorderMiddleware(metrics: services.metrics))
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: BodyLimitMiddleware(limit: config.maxBodyBytes))
+    // The web page: Public/ at `/`, index.html for `/`.
+    router.add(middleware: FileMiddleware(config.publicDirectory, searchForIndexHtml: true, logger: Logger(label: "parley.files")))
 
     HealthController(database: services.database).addRoutes(to: router)
     MetricsController(metrics: services.metrics).addRoutes(to: router)
