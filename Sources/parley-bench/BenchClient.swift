@@ -1,0 +1,176 @@
+import Foundation
+import HTTPTypes
+import HummingbirdWSClient
+import Logging
+import NIOCore
+import Synchronization
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// REST calls of the wire contract, with URLSession.
+struct RestClient: Sendable {
+    let base: String
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    func call(_ method: String, _ path: String, token: String? = nil, body: [String: Any]? = nil) async throws -> [String: Any] {
+        var request = URLRequest(url: URL(string: base + path)!)
+        request.httpMethod = method
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        if let body { request.httpBody = try JSONSerialization.data(withJSONObject: body) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+        guard (200..<300).contains(status) else { throw Failure(description: "\(method) \(path): \(status) \(String(decoding: data, as: UTF8.self))") }
+        return json
+    }
+
+    /// Registers a user (or logs in when it exists) and returns its token and id.
+    func user(_ name: String) async throws -> (token: String, id: String) {
+        let body: [String: Any] = ["username": name, "password": "bench-password-1"]
+        let r: [String: Any]
+        if let registered = try? await call("POST", "/api/auth/register", body: body) {
+            r = registered
+        } else {
+            r = try await call("POST", "/api/auth/login", body: body)
+        }
+        return (r["token"] as! String, (r["user"] as! [String: Any])["id"] as! String)
+    }
+
+    func createRoom(_ token: String, name: String) async throws -> String {
+        ((try await call("POST", "/api/rooms", token: token, body: ["name": name]))["room"] as! [String: Any])["id"] as! String
+    }
+
+    func join(_ token: String, room: String) async throws { _ = try await call("POST", "/api/rooms/\(room)/join", token: token) }
+}
+
+/// One `/ws` connection for the bench. Frames are classified by scanning bytes, not
+/// parsed, so the generator spends as little of the shared CPU as it can.
+final class BenchSocket: Sendable {
+    enum FrameKind { case messageNew, ack, syncDone, other }
+
+    /// Who waits for `sync:done`, shared with the connection's task.
+    final class Gate: Sendable {
+        let waiter = Mutex<CheckedContinuation<Void, any Error>?>(nil)
+        let passed = Mutex(false)
+
+        func open(_ error: (any Error)? = nil) {
+            if error == nil { passed.withLock { $0 = true } }
+            waiter.withLock { c in
+                if let error { c?.resume(throwing: error) } else { c?.resume() }
+                c = nil
+            }
+        }
+    }
+
+    private let outbox: AsyncStream<String>.Continuation
+    private let gate = Gate()
+    let task: Task<Void, any Error>
+
+    /// Connects with the token in the header and waits for `sync:done`. `onFrame` sees
+    /// every frame (text) after that, with its kind.
+    static func open(
+        url: String, token: String, onFrame: @escaping @Sendable (FrameKind, String) -> Void
+    ) async throws -> BenchSocket {
+        let socket = BenchSocket(url: url, token: token, onFrame: onFrame)
+        try await withCheckedThrowingContinuation { c in
+            let alreadyDone = socket.gate.passed.withLock { d -> Bool in
+                if !d { socket.gate.waiter.withLock { $0 = c } }
+                return d
+            }
+            if alreadyDone { c.resume() }
+        }
+        return socket
+    }
+
+    private init(url: String, token: String, onFrame: @escaping @Sendable (FrameKind, String) -> Void) {
+        let (stream, continuation) = AsyncStream<String>.makeStream()
+        outbox = continuation
+        var headers = HTTPFields()
+        headers[.authorization] = "Bearer \(token)"
+        let gate = self.gate
+        task = Task {
+            do {
+                try await WebSocketClient.connect(
+                    url: url, configuration: .init(maxFrameSize: 1 << 20, additionalHeaders: headers), logger: Logger(label: "bench")
+                ) { inbound, outbound, _ in
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask {
+                            for try await message in inbound.messages(maxSize: 1 << 20) {
+                                guard case .text(let text) = message else { continue }
+                                let kind = BenchSocket.kind(of: text)
+                                if kind == .syncDone {
+                                    gate.open()
+                                    continue
+                                }
+                                onFrame(kind, text)
+                            }
+                        }
+                        group.addTask {
+                            for await text in stream { try await outbound.write(.text(text)) }
+                            try await outbound.close(.normalClosure, reason: nil)
+                        }
+                        _ = try await group.next()
+                        group.cancelAll()
+                    }
+                }
+            } catch {
+                gate.open(error)
+                throw error
+            }
+            gate.open(RestClient.Failure(description: "closed before sync:done"))
+        }
+    }
+
+    static func kind(of text: String) -> FrameKind {
+        if text.hasPrefix(#"{"type":"message:new""#) { return .messageNew }
+        if text.hasPrefix(#"{"type":"ack""#) || text.contains(#""type":"ack""#) { return .ack }
+        if text.contains(#""type":"sync:done""#) { return .syncDone }
+        if text.contains(#""type":"message:new""#) { return .messageNew }
+        return .other
+    }
+
+    func send(_ text: String) { outbox.yield(text) }
+
+    func close() { outbox.finish() }
+}
+
+/// Resident memory of a process, from /proc, in bytes.
+func residentBytes(pid: Int32) -> Int? {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+    else { return nil }
+    let kb = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first.flatMap { Int($0) }
+    return kb.map { $0 * 1024 }
+}
+
+/// Raises this process's open-file limit to its hard limit (many sockets).
+func raiseFileLimit() {
+    var limit = rlimit()
+    if getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 {
+        limit.rlim_cur = limit.rlim_max
+        setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+    }
+}
+
+/// The send time carried in a bench message's text: `t=<nanoseconds>;`.
+enum Stamp {
+    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+    static func text(padding: Int) -> String { "t=\(now());" + String(repeating: "x", count: padding) }
+
+    /// Finds `t=<digits>;` inside a frame without parsing the JSON.
+    static func read(_ frame: String) -> UInt64? {
+        guard let r = frame.range(of: "\"text\":\"t=") else { return nil }
+        var value: UInt64 = 0
+        for c in frame.utf8[r.upperBound...] {
+            guard c >= 0x30 && c <= 0x39 else { break }
+            value = value &* 10 &+ UInt64(c - 0x30)
+        }
+        return value
+    }
+}

@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+
+/// `parley-bench`: a load generator for any server implementing the Parley wire
+/// contract (REST to set up, `/ws` to load), and a database ceiling probe.
+@main
+struct ParleyBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "parley-bench",
+        abstract: "Load-test a Parley server over its wire contract.",
+        discussion: """
+            Run the server with generous limits for load (RATE_LIMIT_MESSAGES_PER_SECOND, AUTH_RATE_LIMIT_PER_MINUTE, \
+            BCRYPT_COST=4); scripts/bench.sh does all of it. Results print as a table; --json appends them to a file.
+            """,
+        subcommands: [Throughput.self, Fanout.self, Offline.self, Connections.self, DBCeiling.self]
+    )
+
+    struct Common: ParsableArguments {
+        @Option(help: "The server's base URL.") var url = "http://127.0.0.1:8080"
+        @Option(help: "Append the result to this JSON file.") var json: String?
+        @Option(help: "Characters of padding in each message text.") var padding = 100
+    }
+
+    static func finish(_ result: BenchResult, _ common: Common) throws {
+        result.print()
+        if let path = common.json { try result.append(to: path) }
+    }
+
+    struct Throughput: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "S senders across R rooms: messages stored, deliveries, latency.")
+        @OptionGroup var common: Common
+        @Option var senders = 20
+        @Option var rooms = 4
+        @Option(help: "Messages per second per sender; 0 for the maximum (a window of sends in flight).") var rate: Double = 0
+        @Option(help: "Sends in flight per sender at the maximum rate.") var window = 32
+        @Option var seconds: Double = 10
+        func run() async throws {
+            raiseFileLimit()
+            let r = try await Scenarios.throughput(
+                BenchTarget(url: common.url), senders: senders, rooms: rooms, rate: rate, window: window, seconds: seconds, padding: common.padding)
+            try ParleyBench.finish(r, common)
+        }
+    }
+
+    struct Fanout: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One room of M members; deliveries per second.")
+        @OptionGroup var common: Common
+        @Option var members = 1000
+        @Option var window = 64
+        @Option var seconds: Double = 10
+        func run() async throws {
+            raiseFileLimit()
+            try ParleyBench.finish(
+                try await Scenarios.fanout(BenchTarget(url: common.url), members: members, window: window, seconds: seconds, padding: common.padding), common)
+        }
+    }
+
+    struct Offline: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A user returns to Q queued messages: time to sync:done.")
+        @OptionGroup var common: Common
+        @Option var queued = 10_000
+        func run() async throws {
+            try ParleyBench.finish(try await Scenarios.offline(BenchTarget(url: common.url), queued: queued, padding: common.padding), common)
+        }
+    }
+
+    struct Connections: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Hold N idle authenticated connections; server memory per connection.")
+        @OptionGroup var common: Common
+        @Option var count = 1000
+        @Option var users = 50
+        @Option(help: "Connections opened per second.") var rate = 1000
+        @Option(help: "The server's process id, to read its resident memory.") var serverPid: Int32?
+        @Option(help: "Seconds to hold the connections before measuring.") var hold: Double = 3
+        func run() async throws {
+            raiseFileLimit()
+            try ParleyBench.finish(
+                try await Scenarios.connections(
+                    BenchTarget(url: common.url), count: count, users: users, ratePerSecond: rate, serverPID: serverPid, hold: hold), common)
+        }
+    }
+
+    struct DBCeiling: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "db-ceiling", abstract: "The database's bulk-insert rate for message-shaped documents.")
+        @OptionGroup var common: Common
+        @Option(help: "MongoDB URI.") var mongodbUri = ProcessInfo.processInfo.environment["MONGODB_URI"] ?? "mongodb://127.0.0.1:27017"
+        @Option var documents = 100_000
+        @Option var batch = 500
+        @Option var concurrency = 2
+        func run() async throws {
+            try ParleyBench.finish(
+                try await Scenarios.dbCeiling(uri: mongodbUri, documents: documents, batch: batch, concurrency: concurrency, padding: common.padding), common)
+        }
+    }
+}

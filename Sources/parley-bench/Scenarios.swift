@@ -1,0 +1,326 @@
+import Foundation
+import Mongo
+import Synchronization
+
+/// What every scenario needs: where the server is, a run id for unique names.
+struct BenchTarget: Sendable {
+    let rest: RestClient
+    let wsURL: String
+    let runID: String
+
+    init(url: String) {
+        rest = RestClient(base: url)
+        wsURL = url.replacingOccurrences(of: "http://", with: "ws://").replacingOccurrences(of: "https://", with: "wss://") + "/ws"
+        runID = String(UUID().uuidString.prefix(6)).lowercased()
+    }
+
+    /// `count` users named for this run, made `parallel` at a time.
+    func users(_ prefix: String, _ count: Int, parallel: Int = 16) async throws -> [(token: String, id: String)] {
+        try await withThrowingTaskGroup(of: (Int, (String, String)).self) { group in
+            var out = [(token: String, id: String)?](repeating: nil, count: count)
+            var next = 0
+            func add() {
+                let i = next
+                next += 1
+                group.addTask { (i, try await rest.user("b\(runID)\(prefix)\(i)")) }
+            }
+            for _ in 0..<min(parallel, count) { add() }
+            while let (i, u) = try await group.next() {
+                out[i] = (u.0, u.1)
+                if next < count { add() }
+            }
+            return out.map { $0! }
+        }
+    }
+
+    func message(room: String, clientId: String, padding: Int) -> String {
+        #"{"type":"message:send","id":"\#(clientId)","data":{"roomId":"\#(room)","text":"\#(Stamp.text(padding: padding))","clientId":"\#(clientId)"}}"#
+    }
+}
+
+enum Scenarios {
+    /// S senders across R rooms; every sender is also a member receiving its room.
+    /// At `rate` 0 each sender keeps `window` sends in flight (maximum rate).
+    static func throughput(_ t: BenchTarget, senders: Int, rooms: Int, rate: Double, window: Int, seconds: Double, padding: Int) async throws -> BenchResult {
+        progress("throughput: \(senders) senders, \(rooms) rooms, rate \(rate == 0 ? "max" : String(rate)) per sender, \(seconds) s")
+        let users = try await t.users("t", senders)
+        var roomIds: [String] = []
+        for r in 0..<rooms { roomIds.append(try await t.rest.createRoom(users[0].token, name: "bench \(t.runID) \(r)")) }
+        for (i, u) in users.enumerated() where i >= rooms || i != 0 { try await t.rest.join(u.token, room: roomIds[i % rooms]) }
+        let tally = Tally()
+        let acked = AckRouter()
+        var sockets: [BenchSocket] = []
+        for (i, u) in users.enumerated() {
+            sockets.append(try await BenchSocket.open(url: t.wsURL, token: u.token) { kind, frame in
+                switch kind {
+                case .messageNew: tally.delivery(frame)
+                case .ack:
+                    if frame.contains(#""ok":true"#) { tally.ack() } else { tally.error() }
+                    acked.signal(i)
+                default: break
+                }
+            })
+        }
+        progress("throughput: \(sockets.count) connected; warming up")
+        let measured = try await drive(t, sockets: sockets, rooms: roomIds, rate: rate, window: window, seconds: seconds, padding: padding, tally: tally, acked: acked)
+        for s in sockets { s.close() }
+        let (acks, deliveries, errors) = measured
+        return BenchResult(
+            scenario: "throughput",
+            parameters: ["senders": "\(senders)", "rooms": "\(rooms)", "rate per sender": rate == 0 ? "max (window \(window))" : "\(rate)/s",
+                         "seconds": "\(seconds)", "text bytes": "\(padding + 22)"],
+            figures: ["messages stored per s": Double(acks) / seconds, "deliveries per s": Double(deliveries) / seconds,
+                      "latency p50 ms": tally.latencyMs(50), "latency p99 ms": tally.latencyMs(99), "latency p99.9 ms": tally.latencyMs(99.9),
+                      "errors": Double(errors)])
+    }
+
+    /// Sends from every socket for `seconds` after a one-second warm-up, and returns
+    /// the acks, deliveries and errors counted in the measured window.
+    static func drive(
+        _ t: BenchTarget, sockets: [BenchSocket], rooms: [String], rate: Double, window: Int, seconds: Double, padding: Int, tally: Tally,
+        acked: AckRouter
+    ) async throws -> (Int, Int, Int) {
+        let stop = Flag()
+        let counter = Counter()
+        await withTaskGroup(of: Void.self) { group in
+            for (i, socket) in sockets.enumerated() {
+                let room = rooms[i % rooms.count]
+                group.addTask {
+                    func sendOne() {
+                        let n = counter.add(1)
+                        socket.send(t.message(room: room, clientId: "\(t.runID)-\(n)", padding: padding))
+                    }
+                    if rate == 0 {
+                        let (stream, continuation) = AsyncStream<Void>.makeStream()
+                        acked.register(i, continuation)
+                        for _ in 0..<window { sendOne() }
+                        for await _ in stream {
+                            if stop.isSet { break }
+                            sendOne()
+                        }
+                    } else {
+                        let interval = Duration.nanoseconds(Int64(1e9 / rate))
+                        var next = ContinuousClock.now
+                        while !stop.isSet {
+                            sendOne()
+                            next += interval
+                            try? await Task.sleep(until: next)
+                        }
+                    }
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(1))
+                tally.reset()
+                progress("measuring")
+                try? await Task.sleep(for: .seconds(seconds))
+                let counts = tally.counts
+                stop.set()
+                acked.finishAll()
+                measuredCounts.withLock { $0 = counts }
+            }
+        }
+        return measuredCounts.withLock { $0 }
+    }
+
+    /// One room of `members` members; one sender keeps `window` messages in flight.
+    static func fanout(_ t: BenchTarget, members: Int, window: Int, seconds: Double, padding: Int) async throws -> BenchResult {
+        progress("fanout: \(members) members")
+        let users = try await t.users("f", members)
+        let room = try await t.rest.createRoom(users[0].token, name: "fanout \(t.runID)")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for u in users.dropFirst() { group.addTask { try await t.rest.join(u.token, room: room) } }
+            try await group.waitForAll()
+        }
+        let tally = Tally()
+        let acked = AckRouter()
+        var sockets: [BenchSocket] = []
+        for (i, u) in users.enumerated() {
+            sockets.append(try await BenchSocket.open(url: t.wsURL, token: u.token) { kind, frame in
+                switch kind {
+                case .messageNew: tally.delivery(frame)
+                case .ack:
+                    if frame.contains(#""ok":true"#) { tally.ack() } else { tally.error() }
+                    acked.signal(i)
+                default: break
+                }
+            })
+            if i % 100 == 99 { progress("fanout: \(i + 1) connected") }
+        }
+        let (acks, deliveries, errors) = try await drive(
+            t, sockets: [sockets[0]], rooms: [room], rate: 0, window: window, seconds: seconds, padding: padding, tally: tally, acked: acked)
+        for s in sockets { s.close() }
+        return BenchResult(
+            scenario: "fanout",
+            parameters: ["members": "\(members)", "sender window": "\(window)", "seconds": "\(seconds)"],
+            figures: ["messages stored per s": Double(acks) / seconds, "deliveries per s": Double(deliveries) / seconds,
+                      "latency p50 ms": tally.latencyMs(50), "latency p99 ms": tally.latencyMs(99), "latency p99.9 ms": tally.latencyMs(99.9),
+                      "errors": Double(errors)])
+    }
+
+    /// A user returns to `queued` messages: time from connecting to `sync:done`.
+    static func offline(_ t: BenchTarget, queued: Int, padding: Int) async throws -> BenchResult {
+        progress("offline: queueing \(queued) messages")
+        let users = try await t.users("o", 2)
+        let room = try await t.rest.createRoom(users[0].token, name: "offline \(t.runID)")
+        try await t.rest.join(users[1].token, room: room)
+        let acks = Counter()
+        let (ackStream, ackContinuation) = AsyncStream<Void>.makeStream()
+        let sender = try await BenchSocket.open(url: t.wsURL, token: users[0].token) { kind, _ in
+            if kind == .ack {
+                _ = acks.add(1)
+                ackContinuation.yield()
+            }
+        }
+        var sent = 0
+        let window = 256
+        for _ in 0..<min(window, queued) {
+            sender.send(t.message(room: room, clientId: "\(t.runID)-o\(sent)", padding: padding))
+            sent += 1
+        }
+        var received = 0
+        for await _ in ackStream {
+            received += 1
+            if sent < queued {
+                sender.send(t.message(room: room, clientId: "\(t.runID)-o\(sent)", padding: padding))
+                sent += 1
+            }
+            if received == queued { break }
+        }
+        sender.close()
+        progress("offline: \(queued) stored; connecting the returning user")
+        let flushed = Counter()
+        let start = ContinuousClock.now
+        let receiver = try await BenchSocket.open(url: t.wsURL, token: users[1].token) { kind, _ in
+            if kind == .messageNew { _ = flushed.add(1) }
+        }
+        let elapsed = ContinuousClock.now - start
+        receiver.close()
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return BenchResult(
+            scenario: "offline", parameters: ["queued messages": "\(queued)"],
+            figures: ["seconds to sync:done": seconds, "messages flushed": Double(flushed.value),
+                      "messages per s": Double(flushed.value) / seconds])
+    }
+
+    /// Holds `count` idle authenticated connections of `users` users; reports the
+    /// server's resident memory per connection.
+    static func connections(_ t: BenchTarget, count: Int, users userCount: Int, ratePerSecond: Int, serverPID: Int32?, hold: Double) async throws -> BenchResult {
+        progress("connections: \(count) over \(userCount) users")
+        let users = try await t.users("c", userCount)
+        let before = serverPID.flatMap(residentBytes)
+        var sockets: [BenchSocket] = []
+        sockets.reserveCapacity(count)
+        let start = ContinuousClock.now
+        var failures = 0
+        var opened = 0
+        while opened < count {
+            let batch = min(ratePerSecond / 10, count - opened)
+            let made = await withTaskGroup(of: BenchSocket?.self) { group in
+                for i in 0..<batch {
+                    let u = users[(opened + i) % users.count]
+                    group.addTask { try? await BenchSocket.open(url: t.wsURL, token: u.token) { _, _ in } }
+                }
+                var out: [BenchSocket?] = []
+                for await s in group { out.append(s) }
+                return out
+            }
+            sockets += made.compactMap { $0 }
+            failures += made.filter { $0 == nil }.count
+            opened += batch
+            if opened % 1000 < batch { progress("connections: \(opened) opened, \(failures) failed") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let openSeconds = (ContinuousClock.now - start).components.seconds
+        try await Task.sleep(for: .seconds(hold))
+        let after = serverPID.flatMap(residentBytes)
+        for s in sockets { s.close() }
+        var figures: [String: Double] = ["connections held": Double(sockets.count), "failures": Double(failures), "seconds to open": Double(openSeconds)]
+        var notes: [String] = []
+        if let before, let after {
+            figures["server RSS before MiB"] = Double(before) / 1_048_576
+            figures["server RSS after MiB"] = Double(after) / 1_048_576
+            figures["server KiB per connection"] = Double(after - before) / 1024 / Double(max(1, sockets.count))
+        } else {
+            notes.append("pass --server-pid to measure the server's memory")
+        }
+        return BenchResult(
+            scenario: "connections", parameters: ["connections": "\(count)", "users": "\(userCount)", "open rate per s": "\(ratePerSecond)"],
+            figures: figures, notes: notes)
+    }
+
+    /// The database's own bulk-insert rate for message-shaped documents, with the
+    /// same unique indexes as `messages`: the ceiling every figure is read against.
+    static func dbCeiling(uri: String, documents: Int, batch: Int, concurrency: Int, padding: Int) async throws -> BenchResult {
+        progress("db-ceiling: \(documents) documents, batches of \(batch), \(concurrency) at once")
+        let client = try MongoClient(configuration: MongoConfiguration(uri: uri, threadCount: max(2, concurrency), extraClients: 2))
+        let db = client.database("bench_ceiling_\(UUID().uuidString.prefix(8))")
+        let messages = db.collection("messages")
+        try await messages.createIndexes([
+            IndexModel(keys: ["roomId": 1, "seq": 1], options: ["unique": true]),
+            IndexModel(keys: ["senderId": 1, "clientId": 1], options: ["unique": true]),
+        ])
+        struct Doc: Codable, Sendable {
+            var _id: ObjectId
+            var roomId: ObjectId
+            var seq: Int
+            var senderId: ObjectId
+            var senderName: String
+            var text: String
+            var clientId: String
+            var createdAt: Date
+        }
+        let room = ObjectId(), sender = ObjectId()
+        let typed = db.collection("messages", withType: Doc.self)
+        let next = Counter()
+        let start = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<concurrency {
+                group.addTask {
+                    while true {
+                        let first = next.add(batch)
+                        guard first < documents else { return }
+                        let docs = (first..<min(documents, first + batch)).map {
+                            Doc(_id: ObjectId(), roomId: room, seq: $0 + 1, senderId: sender, senderName: "bench", text: Stamp.text(padding: padding),
+                                clientId: "c\($0)", createdAt: Date())
+                        }
+                        try await typed.insertMany(docs)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        try? await db.drop()
+        try await client.shutdown()
+        return BenchResult(
+            scenario: "db-ceiling", parameters: ["documents": "\(documents)", "batch": "\(batch)", "concurrency": "\(concurrency)"],
+            figures: ["documents inserted per s": Double(documents) / seconds])
+    }
+}
+
+/// A shared counter; `add` returns the value before adding.
+final class Counter: Sendable {
+    private let atomic = Atomic<Int>(0)
+    func add(_ n: Int) -> Int { atomic.wrappingAdd(n, ordering: .relaxed).oldValue }
+    var value: Int { atomic.load(ordering: .relaxed) }
+}
+
+/// A flag set once, read by many tasks.
+final class Flag: Sendable {
+    private let atomic = Atomic<Bool>(false)
+    func set() { atomic.store(true, ordering: .relaxed) }
+    var isSet: Bool { atomic.load(ordering: .relaxed) }
+}
+
+/// Wakes a sender's loop when one of its sends is acked.
+final class AckRouter: Sendable {
+    private let waiting = Mutex<[Int: AsyncStream<Void>.Continuation]>([:])
+    func register(_ i: Int, _ c: AsyncStream<Void>.Continuation) { waiting.withLock { $0[i] = c } }
+    func signal(_ i: Int) { _ = waiting.withLock { $0[i]?.yield() } }
+    func finishAll() { waiting.withLock { all in for c in all.values { c.finish() } } }
+}
+
+/// The counts `drive` measured, handed back from its timer task.
+private let measuredCounts = Mutex<(Int, Int, Int)>((0, 0, 0))
