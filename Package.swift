@@ -99,6 +99,7 @@ let package = Package(
             name: "parley-bench",
             dependencies: [
                 "Mongo",
+                "ParleyCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),

@@ -148,15 +148,6 @@ func residentBytes(pid: Int32) -> Int? {
     return kb.map { $0 * 1024 }
 }
 
-/// Raises this process's open-file limit to its hard limit (many sockets).
-func raiseFileLimit() {
-    var limit = rlimit()
-    if getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 {
-        limit.rlim_cur = limit.rlim_max
-        setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
-    }
-}
-
 /// The send time carried in a bench message's text: `t=<nanoseconds>;`.
 enum Stamp {
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ParleyCore
 
 /// `parley-bench`: a load generator for any server implementing the Parley wire
 /// contract (REST to set up, `/ws` to load), and a database ceiling probe.
@@ -35,7 +36,7 @@ struct ParleyBench: AsyncParsableCommand {
         @Option(help: "Sends in flight per sender at the maximum rate.") var window = 32
         @Option var seconds: Double = 10
         func run() async throws {
-            raiseFileLimit()
+            ProcessLimits.raiseOpenFiles()
             let r = try await Scenarios.throughput(
                 BenchTarget(url: common.url), senders: senders, rooms: rooms, rate: rate, window: window, seconds: seconds, padding: common.padding)
             try ParleyBench.finish(r, common)
@@ -49,7 +50,7 @@ struct ParleyBench: AsyncParsableCommand {
         @Option var window = 64
         @Option var seconds: Double = 10
         func run() async throws {
-            raiseFileLimit()
+            ProcessLimits.raiseOpenFiles()
             try ParleyBench.finish(
                 try await Scenarios.fanout(BenchTarget(url: common.url), members: members, window: window, seconds: seconds, padding: common.padding), common)
         }
@@ -73,7 +74,7 @@ struct ParleyBench: AsyncParsableCommand {
         @Option(help: "The server's process id, to read its resident memory.") var serverPid: Int32?
         @Option(help: "Seconds to hold the connections before measuring.") var hold: Double = 3
         func run() async throws {
-            raiseFileLimit()
+            ProcessLimits.raiseOpenFiles()
             try ParleyBench.finish(
                 try await Scenarios.connections(
                     BenchTarget(url: common.url), count: count, users: users, ratePerSecond: rate, serverPID: serverPid, hold: hold), common)

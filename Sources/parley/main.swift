@@ -12,6 +12,8 @@ LoggingSystem.bootstrap { label in
     return handler
 }
 
+ProcessLimits.raiseOpenFiles()
+
 do {
     let config = try ParleyConfiguration.load()
     var logger = Logger(label: "parley")

@@ -7,6 +7,9 @@ extension MongoError {
     /// Server codes for a unique-index violation.
     static let duplicateKeyCodes: Set<Int> = [11000, 11001, 12582]
 
+    /// Whether a server code means a unique-index violation.
+    public static func isDuplicateKey(code: Int) -> Bool { duplicateKeyCodes.contains(code) }
+
     /// Maps libmongoc's `bson_error_t` (error API version 2) to a `MongoError`.
     init(_ error: bson_error_t, reply: BSONDocument? = nil) {
         let domain = error.domain
@@ -38,11 +41,15 @@ extension MongoError {
         default:
             self.init(code: .driver, serverCode: nil, message: "\(message) (domain \(domain), code \(code))")
         }
-        // A write error inside a reply (e.g. insert_many) carries the server's code.
-        if self.code != .duplicateKey, let reply, let errors = reply["writeErrors"]?.arrayValue,
-            let first = errors.first?.documentValue, let c = first["code"]?.int64Value, MongoError.duplicateKeyCodes.contains(Int(c))
-        {
-            self.init(code: .duplicateKey, serverCode: Int(c), message: first["errmsg"]?.stringValue ?? message)
+        // A bulk write's reply lists each refused document; the first one's code decides
+        // the error's code when libmongoc gave a generic one.
+        let writeErrors: [WriteError] = (reply?["writeErrors"]?.arrayValue ?? []).compactMap { v in
+            guard let d = v.documentValue, let i = d["index"]?.int64Value, let c = d["code"]?.int64Value else { return nil }
+            return WriteError(index: Int(i), code: Int(c), message: d["errmsg"]?.stringValue ?? "")
         }
+        if self.code != .duplicateKey, let first = writeErrors.first, MongoError.duplicateKeyCodes.contains(first.code) {
+            self.init(code: .duplicateKey, serverCode: first.code, message: first.message)
+        }
+        self.writeErrors = writeErrors
     }
 }

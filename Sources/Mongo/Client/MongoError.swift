@@ -30,10 +30,20 @@ public struct MongoError: Error, Sendable, Hashable, CustomStringConvertible {
         public var description: String { name }
     }
 
+    /// One document a bulk write refused: its position in the input, the server's code
+    /// and message (which names the index for a duplicate key).
+    public struct WriteError: Sendable, Hashable {
+        public let index: Int
+        public let code: Int
+        public let message: String
+    }
+
     public var code: Code
     /// The server's error code (for example 11000), when the server produced the error.
     public var serverCode: Int?
     public var message: String
+    /// For bulk writes: every document refused, so callers know which ones landed.
+    public var writeErrors: [WriteError] = []
 
     public init(code: Code, serverCode: Int? = nil, message: String) {
         self.code = code

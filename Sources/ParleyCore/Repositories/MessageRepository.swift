@@ -15,8 +15,8 @@ public protocol MessageRepository: Sendable {
     func find(senderId: ObjectId, clientId: String) async throws -> MessageRecord?
     /// The messages stored under any of these `(senderId, clientId)` pairs.
     func find(clientKeys: [(ObjectId, String)]) async throws -> [MessageRecord]
-    /// Which of these ids are stored.
-    func existingIds(_ ids: [ObjectId]) async throws -> Set<ObjectId>
+    /// Deletes messages by id (a batch taken back before anyone saw it).
+    func delete(ids: [ObjectId]) async throws
     /// Messages of a room above `seq`, ascending, at most `limit` (the offline queue).
     func after(roomId: ObjectId, seq: Int, limit: Int) async throws -> [MessageRecord]
     /// Messages of a room by seq: with `after`, the oldest `limit` above it; otherwise
@@ -45,11 +45,9 @@ public struct MongoMessageRepository: MessageRepository {
         return try await messages.find(["$or": .array(clauses)]).toArray()
     }
 
-    public func existingIds(_ ids: [ObjectId]) async throws -> Set<ObjectId> {
-        guard !ids.isEmpty else { return [] }
-        let raw = messages.database.collection("messages")
-        let found = try await raw.find(["_id": ["$in": .array(ids.map { .objectId($0) })]], options: FindOptions(projection: ["_id": 1])).toArray()
-        return Set(found.compactMap { $0["_id"]?.objectIdValue })
+    public func delete(ids: [ObjectId]) async throws {
+        guard !ids.isEmpty else { return }
+        try await messages.deleteMany(["_id": ["$in": .array(ids.map { .objectId($0) })]])
     }
 
     public func after(roomId: ObjectId, seq: Int, limit: Int) async throws -> [MessageRecord] {

@@ -13,6 +13,9 @@ public protocol RoomRepository: Sendable {
     /// Reserves `count` consecutive seqs in one atomic `$inc` and returns the first;
     /// nil when the room does not exist.
     func reserveSeqs(roomId: ObjectId, count: Int, at time: Date) async throws -> Int?
+    /// Gives back the last `count` seqs reserved, if `lastSeq` is still `expectedLast`
+    /// (no one reserved after them). True when given back.
+    func releaseSeqs(roomId: ObjectId, count: Int, expectedLast: Int) async throws -> Bool
 }
 
 /// `RoomRepository` over `rooms`.
@@ -46,6 +49,12 @@ public struct MongoRoomRepository: RoomRepository {
 
     public func adjustMemberCount(id: ObjectId, by delta: Int) async throws {
         try await rooms.updateOne(["_id": .objectId(id)], ["$inc": ["memberCount": .int64(Int64(delta))]])
+    }
+
+    public func releaseSeqs(roomId: ObjectId, count: Int, expectedLast: Int) async throws -> Bool {
+        try await rooms.updateOne(
+            ["_id": .objectId(roomId), "lastSeq": .int64(Int64(expectedLast))], ["$inc": ["lastSeq": .int64(Int64(-count))]]
+        ).modifiedCount == 1
     }
 
     public func reserveSeqs(roomId: ObjectId, count: Int, at time: Date) async throws -> Int? {

@@ -6,14 +6,15 @@ import Synchronization
 /// The hot path of Parley: persists messages in per-room batches.
 ///
 /// While one database write for a room is in flight, new messages for that room
-/// queue up. The next write takes them all (up to `maxBatch`): one query finds
-/// retried `clientId`s already stored, one `findAndModify $inc` reserves the seqs of
-/// the new ones, one `insert_many` stores them. Then every sender gets its message
-/// back, which is the ack: nothing is acknowledged before the database has it.
+/// queue up. The next write takes them all (up to `maxBatch`): one `findAndModify
+/// $inc` reserves their seqs, one unordered `insert_many` stores them. Then every
+/// sender gets its message back, which is the ack: nothing is acknowledged before the
+/// database has it. Retried `clientId`s are answered from a cache of recent sends, or
+/// caught by the unique index (see `store`).
 ///
-/// Seqs are dense per room because they come from the room's counter and a batch's
-/// documents are retried with the same seqs on a transient failure. Within a node the
-/// batches of a room are serial, so two sends of one `clientId` can never race.
+/// Seqs are dense per room because they come from the room's counter, a batch's
+/// documents are retried with the same seqs on a transient failure, and a batch
+/// taken back gives its seqs back. Within a node the batches of a room are serial.
 public final class SendPipeline: Sendable {
     /// A message to store, as the sender wrote it, validated.
     public struct Submission: Sendable {
@@ -58,6 +59,7 @@ public final class SendPipeline: Sendable {
     private let logger: Logger
     private let queues = Mutex<[ObjectId: RoomQueue]>([:])
     private let delivery = Mutex<Delivery?>(nil)
+    private let recent = RecentSends()
 
     public init(repos: ParleyRepositories, maxBatch: Int = 500, logger: Logger = Logger(label: "parley.send")) {
         self.repos = repos
@@ -116,10 +118,10 @@ public final class SendPipeline: Sendable {
 
     private func write(_ batch: [Pending], roomId: ObjectId) async {
         do {
-            // Retries within the batch share the first submission's outcome.
+            // Repeats of one clientId within the batch share the first one's outcome.
             var firstByKey: [String: Int] = [:]
-            var unique: [Int] = []
             var sameAs: [Int: Int] = [:]
+            var unique: [Int] = []
             for (i, p) in batch.enumerated() {
                 let key = "\(p.submission.sender.id.hex):\(p.submission.clientId)"
                 if let first = firstByKey[key] { sameAs[i] = first } else {
@@ -127,38 +129,25 @@ public final class SendPipeline: Sendable {
                     unique.append(i)
                 }
             }
-            // Retries of messages stored earlier.
-            let existing = try await repos.messages.find(
-                clientKeys: unique.map { (batch[$0].submission.sender.id, batch[$0].submission.clientId) })
+            // Retries this node stored recently need no database work at all.
             var outcomes: [Int: Outcome] = [:]
             var fresh: [Int] = []
             for i in unique {
                 let s = batch[i].submission
-                if let old = existing.first(where: { $0.senderId == s.sender.id && $0.clientId == s.clientId }) {
+                if let old = recent.lookup(sender: s.sender.id, clientId: s.clientId) {
                     outcomes[i] = Outcome(message: old, isNew: false)
                 } else {
                     fresh.append(i)
                 }
             }
-            var stored: [(message: MessageRecord, origin: UInt64?)] = []
-            if !fresh.isEmpty {
-                let now = Date()
-                guard let first = try await repos.rooms.reserveSeqs(roomId: roomId, count: fresh.count, at: now) else {
-                    throw ParleyError(.notFound, "no such room")
-                }
-                let records = fresh.enumerated().map { (n, i) in
-                    let s = batch[i].submission
-                    return MessageRecord(
-                        roomId: roomId, seq: first + n, senderId: s.sender.id, senderName: s.sender.displayName, text: s.text,
-                        clientId: s.clientId, createdAt: now)
-                }
-                try await insertWithRetry(records)
-                for (n, i) in fresh.enumerated() {
-                    outcomes[i] = Outcome(message: records[n], isNew: true)
-                    stored.append((records[n], batch[i].submission.origin))
-                }
+            let stored = try await store(fresh.map { batch[$0].submission }, roomId: roomId)
+            var delivered: [(message: MessageRecord, origin: UInt64?)] = []
+            for (k, i) in fresh.enumerated() {
+                outcomes[i] = stored[k]
+                recent.remember(stored[k].message)
+                if stored[k].isNew { delivered.append((stored[k].message, batch[i].submission.origin)) }
             }
-            if !stored.isEmpty, let deliver = delivery.withLock({ $0 }) { deliver(stored) }
+            if !delivered.isEmpty, let deliver = delivery.withLock({ $0 }) { deliver(delivered) }
             for (i, p) in batch.enumerated() {
                 let outcome = outcomes[sameAs[i] ?? i]!
                 p.promise.complete(.success(sameAs[i] == nil ? outcome : Outcome(message: outcome.message, isNew: false)))
@@ -170,25 +159,85 @@ public final class SendPipeline: Sendable {
         }
     }
 
-    /// Inserts a batch, retrying transient failures with the same documents (same
-    /// `_id`s and seqs), so a brief outage does not leave a hole in the room's seqs.
-    /// A duplicate `_id` on retry means the earlier attempt landed.
-    private func insertWithRetry(_ records: [MessageRecord]) async throws {
+    /// Stores submissions with the room's next seqs: one `findAndModify $inc`, one
+    /// unordered `insert_many`. The unique `{senderId, clientId}` index is the dedupe:
+    /// when it refuses a document (a retry of a message stored before a restart or on
+    /// another node, which the recent cache cannot know), the batch is taken back: its
+    /// documents, never acknowledged nor pushed, are deleted, the seqs are given back
+    /// when no one reserved after them, the originals are read, and the rest is stored
+    /// again. So seqs stay dense and nothing is stored twice, at no cost in the common case.
+    private func store(_ subs: [Submission], roomId: ObjectId) async throws -> [Outcome] {
+        var result = [Outcome?](repeating: nil, count: subs.count)
+        var todo = Array(subs.indices)
         var attempt = 0
-        var remaining = records
-        while true {
-            do {
-                try await repos.messages.insert(remaining)
-                return
-            } catch let e as MongoError where e.isTransient || e.code == .duplicateKey {
-                // The insert is unordered: find out what landed and retry only the rest.
-                attempt += 1
-                if let stored = try? await repos.messages.existingIds(remaining.map(\.id)) {
-                    remaining.removeAll { stored.contains($0.id) }
+        while !todo.isEmpty {
+            attempt += 1
+            guard attempt <= 3 else { throw ParleyError(.unavailable, "messages could not be stored; retry") }
+            let now = Date()
+            guard let first = try await repos.rooms.reserveSeqs(roomId: roomId, count: todo.count, at: now) else {
+                throw ParleyError(.notFound, "no such room")
+            }
+            let records = todo.enumerated().map { (n, i) in
+                let s = subs[i]
+                return MessageRecord(
+                    roomId: roomId, seq: first + n, senderId: s.sender.id, senderName: s.sender.displayName, text: s.text,
+                    clientId: s.clientId, createdAt: now)
+            }
+            let duplicates = try await insert(records)
+            if duplicates.isEmpty {
+                for (n, i) in todo.enumerated() { result[i] = Outcome(message: records[n], isNew: true) }
+                return result.map { $0! }
+            }
+            let landed = records.indices.filter { !duplicates.contains($0) }.map { records[$0].id }
+            try await repos.messages.delete(ids: landed)
+            if try await !repos.rooms.releaseSeqs(roomId: roomId, count: records.count, expectedLast: first + records.count - 1) {
+                logger.warning("room \(roomId.hex): seqs \(first)...\(first + records.count - 1) left unused (another writer reserved after them)")
+            }
+            for n in duplicates {
+                let s = subs[todo[n]]
+                if let original = try await repos.messages.find(senderId: s.sender.id, clientId: s.clientId) {
+                    result[todo[n]] = Outcome(message: original, isNew: false)
                 }
-                if remaining.isEmpty { return }
+            }
+            todo = todo.filter { result[$0] == nil }
+        }
+        return result.map { $0! }
+    }
+
+    /// Inserts unordered, retrying transient failures with the same documents (same
+    /// `_id`s and seqs; a duplicate `_id` means an earlier attempt landed). Returns the
+    /// positions refused because their `{senderId, clientId}` is already stored.
+    private func insert(_ records: [MessageRecord]) async throws -> Set<Int> {
+        var remaining = Array(records.indices)
+        var clientDuplicates = Set<Int>()
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                try await repos.messages.insert(remaining.map { records[$0] })
+                return clientDuplicates
+            } catch let e as MongoError {
+                var retry: [Int] = []
+                if e.writeErrors.isEmpty {
+                    guard e.isTransient else { throw e }
+                    retry = remaining
+                } else {
+                    for w in e.writeErrors {
+                        let position = remaining[w.index]
+                        let duplicate = MongoError.isDuplicateKey(code: w.code)
+                        if duplicate && w.message.contains("clientId") {
+                            clientDuplicates.insert(position)
+                        } else if duplicate && w.message.contains("_id_") {
+                            continue
+                        } else {
+                            throw e
+                        }
+                    }
+                }
+                if retry.isEmpty { return clientDuplicates }
                 guard attempt < 4 else { throw e }
-                if e.isTransient { try await Task.sleep(for: .milliseconds(100 * attempt)) }
+                remaining = retry
+                try await Task.sleep(for: .milliseconds(100 * attempt))
             }
         }
     }

@@ -1,0 +1,43 @@
+import Mongo
+import Synchronization
+
+/// The messages each sender stored recently on this node, by `clientId`: a retry
+/// (the usual case is a client resending after a reconnect) is answered without a
+/// database round trip. Bounded: a sender keeps its last `perSender` sends, and the
+/// whole cache is dropped past `maxSenders` senders; the unique index behind it keeps
+/// correctness when an entry is gone.
+final class RecentSends: Sendable {
+    private struct Sender {
+        var byClientId: [String: MessageRecord] = [:]
+        var order: [String] = []
+    }
+
+    private let perSender: Int
+    private let maxSenders: Int
+    private let senders = Mutex<[ObjectId: Sender]>([:])
+
+    init(perSender: Int = 256, maxSenders: Int = 50_000) {
+        self.perSender = perSender
+        self.maxSenders = maxSenders
+    }
+
+    func lookup(sender: ObjectId, clientId: String) -> MessageRecord? {
+        senders.withLock { $0[sender]?.byClientId[clientId] }
+    }
+
+    func remember(_ message: MessageRecord) {
+        senders.withLock { all in
+            if all.count >= maxSenders, all[message.senderId] == nil { all.removeAll(keepingCapacity: true) }
+            var s = all[message.senderId] ?? Sender()
+            if s.byClientId.updateValue(message, forKey: message.clientId) == nil {
+                s.order.append(message.clientId)
+                if s.order.count > perSender {
+                    let dropped = s.order.count - perSender
+                    for key in s.order.prefix(dropped) { s.byClientId[key] = nil }
+                    s.order.removeFirst(dropped)
+                }
+            }
+            all[message.senderId] = s
+        }
+    }
+}

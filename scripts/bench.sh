@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs the benchmarks of docs/BENCHMARKS.md in one go, on this machine: release
+# builds, a throwaway database, the server with limits opened up for load, then
+# every scenario of parley-bench. Results print as tables and go to
+# ${BENCH_JSON:-/tmp/parley-bench.json}. Sizes can be changed through BENCH_* below.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+[ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
+
+SECONDS_PER_RUN=${BENCH_SECONDS:-10}
+SENDERS=${BENCH_SENDERS:-40}
+ROOMS=${BENCH_ROOMS:-8}
+FANOUT_MEMBERS=${BENCH_FANOUT_MEMBERS:-1000}
+OFFLINE_QUEUED=${BENCH_OFFLINE_QUEUED:-10000}
+CONNECTIONS=${BENCH_CONNECTIONS:-5000}
+CEILING_DOCS=${BENCH_CEILING_DOCS:-100000}
+OUT=${BENCH_JSON:-/tmp/parley-bench.json}
+
+swift build -c release --product parley
+swift build -c release --product parley-bench
+bin=$(swift build -c release --show-bin-path)
+
+work=$(mktemp -d /tmp/parley-bench.XXXXXX)
+db_port=$(bash scripts/db.sh free-port)
+port=$(bash scripts/db.sh free-port)
+server_pid=""
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+  bash scripts/db.sh stop "$work/db.pid"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+bash scripts/db.sh start "$db_port" "$work/storage" "$work/db.pid" "$work/db.log"
+export MONGODB_URI="mongodb://127.0.0.1:$db_port"
+
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+MONGODB_DATABASE=bench PORT=$port MIGRATIONS_DIR="$PWD/migrations" LOG_LEVEL=warning PARLEY_ENV=test \
+  JWT_SECRET=bench-secret-bench-secret-bench-secret BCRYPT_COST=4 \
+  RATE_LIMIT_MESSAGES_PER_SECOND=1000000 RATE_LIMIT_BURST=1000000 AUTH_RATE_LIMIT_PER_MINUTE=1000000 \
+  "$bin/parley" >"$work/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+url="http://127.0.0.1:$port"
+rm -f "$OUT"
+
+"$bin/parley-bench" db-ceiling --mongodb-uri "$MONGODB_URI" --documents "$CEILING_DOCS" --json "$OUT"
+"$bin/parley-bench" throughput --url "$url" --senders "$SENDERS" --rooms "$ROOMS" --seconds "$SECONDS_PER_RUN" --json "$OUT"
+# Half the database's ceiling, spread over the senders, for the latency target.
+half=$(python3 -c "import json; r=json.load(open('$OUT')); print(r[0]['figures']['documents inserted per s'] / 2 / $SENDERS)")
+"$bin/parley-bench" throughput --url "$url" --senders "$SENDERS" --rooms "$ROOMS" --rate "$half" --seconds "$SECONDS_PER_RUN" --json "$OUT"
+"$bin/parley-bench" fanout --url "$url" --members "$FANOUT_MEMBERS" --seconds "$SECONDS_PER_RUN" --json "$OUT"
+"$bin/parley-bench" offline --url "$url" --queued "$OFFLINE_QUEUED" --json "$OUT"
+"$bin/parley-bench" connections --url "$url" --count "$CONNECTIONS" --users 100 --server-pid "$server_pid" --json "$OUT"
+echo "results: $OUT"
