@@ -49,18 +49,7 @@ enum Scenarios {
         for (i, u) in users.enumerated() where i >= rooms || i != 0 { try await t.rest.join(u.token, room: roomIds[i % rooms]) }
         let tally = Tally()
         let acked = AckRouter()
-        var sockets: [BenchSocket] = []
-        for (i, u) in users.enumerated() {
-            sockets.append(try await BenchSocket.open(url: t.wsURL, token: u.token) { kind, frame in
-                switch kind {
-                case .messageNew: tally.delivery(frame)
-                case .ack:
-                    if frame.contains(#""ok":true"#) { tally.ack() } else { tally.error() }
-                    acked.signal(i)
-                default: break
-                }
-            })
-        }
+        let sockets = try await openCounting(t, users: users, tally: tally, acked: acked)
         progress("throughput: \(sockets.count) connected; warming up")
         let measured = try await drive(t, sockets: sockets, rooms: roomIds, rate: rate, window: window, seconds: seconds, padding: padding, tally: tally, acked: acked)
         for s in sockets { s.close() }
@@ -123,17 +112,9 @@ enum Scenarios {
         return measuredCounts.withLock { $0 }
     }
 
-    /// One room of `members` members; one sender keeps `window` messages in flight.
-    static func fanout(_ t: BenchTarget, members: Int, window: Int, seconds: Double, padding: Int) async throws -> BenchResult {
-        progress("fanout: \(members) members")
-        let users = try await t.users("f", members)
-        let room = try await t.rest.createRoom(users[0].token, name: "fanout \(t.runID)")
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for u in users.dropFirst() { group.addTask { try await t.rest.join(u.token, room: room) } }
-            try await group.waitForAll()
-        }
-        let tally = Tally()
-        let acked = AckRouter()
+    /// Opens one socket per user that counts deliveries (with latency) and acks, and
+    /// wakes the user's sender loop on each ack.
+    static func openCounting(_ t: BenchTarget, users: [(token: String, id: String)], tally: Tally, acked: AckRouter) async throws -> [BenchSocket] {
         var sockets: [BenchSocket] = []
         for (i, u) in users.enumerated() {
             sockets.append(try await BenchSocket.open(url: t.wsURL, token: u.token) { kind, frame in
@@ -145,8 +126,23 @@ enum Scenarios {
                 default: break
                 }
             })
-            if i % 100 == 99 { progress("fanout: \(i + 1) connected") }
+            if i % 200 == 199 { progress("\(i + 1) connected") }
         }
+        return sockets
+    }
+
+    /// One room of `members` members; one sender keeps `window` messages in flight.
+    static func fanout(_ t: BenchTarget, members: Int, window: Int, seconds: Double, padding: Int) async throws -> BenchResult {
+        progress("fanout: \(members) members")
+        let users = try await t.users("f", members)
+        let room = try await t.rest.createRoom(users[0].token, name: "fanout \(t.runID)")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for u in users.dropFirst() { group.addTask { try await t.rest.join(u.token, room: room) } }
+            try await group.waitForAll()
+        }
+        let tally = Tally()
+        let acked = AckRouter()
+        let sockets = try await openCounting(t, users: users, tally: tally, acked: acked)
         let (acks, deliveries, errors) = try await drive(
             t, sockets: [sockets[0]], rooms: [room], rate: 0, window: window, seconds: seconds, padding: padding, tally: tally, acked: acked)
         for s in sockets { s.close() }

@@ -146,9 +146,13 @@ struct RealtimeEventsTests {
             let pair = try await Pair.make(api)
             let (a, b) = try await pair.connectBoth(port)
             let slow = try RawWebSocket(port: port, token: pair.bob.token)
-            // Wait until the slow client is registered (its presence is not new: bob is online).
-            try await Task.sleep(for: .milliseconds(300))
-            #expect(try await Self.openConnections(api) == 3)
+            // Wait until the server has registered the slow client.
+            var open = 0
+            for _ in 0..<100 where open < 3 {
+                open = try await Self.openConnections(api) ?? 0
+                if open < 3 { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(open == 3)
             let text = String(repeating: "z", count: 3900)
             var sent = 0
             while !slow.isClosedByServer() && sent < 10_000 {

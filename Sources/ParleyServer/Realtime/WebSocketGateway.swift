@@ -60,19 +60,9 @@ struct WebSocketGateway {
                 }
             })
         let session = RealtimeSession(services: services, connection: connection, dialect: NativeDialect(), logger: logger)
-        let failure: (any Error)? = await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                // The writer: one frame per queued buffer, the buffer shared by all recipients.
-                for await bytes in connection.outbound {
-                    do {
-                        try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: bytes)))
-                    } catch {
-                        break
-                    }
-                }
-            }
-            var failure: (any Error)?
-            do {
+        let failure = await FramePump.run(
+            writing: connection.outbound, to: outbound,
+            read: {
                 try await session.open()
                 while let message = try await messages.next() {
                     switch message {
@@ -80,14 +70,11 @@ struct WebSocketGateway {
                     case .binary: connection.send(NativeDialect().error(ParleyError(.badRequest, "text frames only: one JSON object per frame")))
                     }
                 }
-            } catch {
-                logger.debug("websocket \(connection.id) ended: \(error)")
-                failure = error
-            }
-            await session.close()
-            connection.finish()
-            return failure
-        }
+            },
+            finish: {
+                await session.close()
+                connection.finish()
+            })
         if let failure { throw failure }
     }
 

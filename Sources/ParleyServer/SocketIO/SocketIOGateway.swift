@@ -115,30 +115,17 @@ final class SocketIOGateway: Sendable {
             session.transmit(openPacket(session, upgrades: []))
             session.runPings(interval: pingInterval, timeout: pingTimeout)
         }
-        let failure: (any Error)? = await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await bytes in queue {
-                    do {
-                        try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: bytes)))
-                    } catch {
-                        break
-                    }
-                }
-            }
-            var failure: (any Error)?
-            do {
+        let failure = await FramePump.run(
+            writing: queue, to: outbound,
+            read: {
                 while let message = try await messages.next() {
                     switch message {
                     case .text(let text): await handle(Substring(text), session: session)
                     case .binary: refuseBinary(session: session, ackId: nil)
                     }
                 }
-            } catch {
-                failure = error
-            }
-            session.close()
-            return failure
-        }
+            },
+            finish: { session.close() })
         if let failure { throw failure }
     }
 
