@@ -232,3 +232,41 @@ def test_accessible_markup(server):
         assert order == ["auth-username", "auth-password", "auth-submit"]
     finally:
         driver.quit()
+
+
+def test_older_history_loads_on_scroll_up(server):
+    import json
+
+    import websocket
+
+    driver = browser()
+    try:
+        suffix = uuid.uuid4().hex[:5]
+        register(driver, server, f"erin_{suffix}")
+        create_room(driver, f"Archive {suffix}")
+        room = driver.execute_script("return state.current")
+        token = driver.execute_script("return state.token")
+        # 80 messages from another connection of the same user.
+        ws = websocket.create_connection(server.ws_url, header=[f"Authorization: Bearer {token}"], timeout=10)
+        while json.loads(ws.recv())["type"] != "sync:done":
+            pass
+        for i in range(1, 81):
+            ws.send(json.dumps({"type": "message:send", "id": str(i), "data": {"roomId": room, "text": f"note {i}", "clientId": f"n{i}"}}))
+        acks = 0
+        while acks < 80:
+            if json.loads(ws.recv())["type"] == "ack":
+                acks += 1
+        ws.close()
+        # Reopen the room: the newest 50 show, the older ones load when scrolling up.
+        driver.refresh()
+        wait(driver, online)
+        driver.find_element(By.CSS_SELECTOR, f"#room-list button[data-room='{room}']").click()
+        wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#messages .message[data-seq='80']"))
+        assert not driver.find_elements(By.CSS_SELECTOR, "#messages .message[data-seq='1']")
+        assert driver.find_element(By.ID, "load-older").is_displayed()
+        driver.execute_script("document.getElementById('messages').scrollTop = 0")
+        wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#messages .message[data-seq='1']"))
+        assert len(driver.find_elements(By.CSS_SELECTOR, "#messages .message")) == 80
+        assert not driver.find_elements(By.ID, "load-older")
+    finally:
+        driver.quit()
