@@ -14,6 +14,9 @@ if [ -z "${MONGODB_URI:-}" ] && [ -z "$dotenv_uri" ]; then
   db_port=${PARLEY_DB_PORT:-27017}
   bash scripts/db.sh start "$db_port" data/db data/secantusd.pid data/secantusd.log
   export MONGODB_URI="mongodb://127.0.0.1:$db_port"
+  # The embedded database runs one command at a time: two driver threads measured
+  # better than eight against it (docs/BENCHMARKS.md).
+  export MONGO_THREADS="${MONGO_THREADS:-2}"
   trap 'bash scripts/db.sh stop data/secantusd.pid' EXIT
   echo "run: embedded database on $MONGODB_URI (storage ./data/db)"
 fi
