@@ -50,11 +50,21 @@ public struct HistoryService: Sendable {
     /// Marks everything up to `seq` (default: the latest message) as read, and so
     /// delivered. A seq beyond the latest is capped to it; cursors never move back.
     public func markRead(roomId: ObjectId, user: UserRecord, seq: Int?) async throws -> MembershipRecord {
+        try await moveCursor(roomId: roomId, user: user, seq: seq, read: true)
+    }
+
+    /// Moves the delivered or read cursor (`nil` seq: the latest message), capped at
+    /// the room's last seq. One read (the room, for its `lastSeq`) and one coalesced
+    /// write, which also tells membership: a non-member gets `forbidden` for a room
+    /// they can see and `not_found` for one they cannot.
+    public func moveCursor(roomId: ObjectId, user: UserRecord, seq: Int?, read: Bool) async throws -> MembershipRecord {
         if let seq, seq < 0 { throw ParleyError(.badRequest, "seq must be 0 or more") }
-        let (room, _) = try await rooms.memberRoom(roomId, for: user)
+        guard let room = try await repos.rooms.find(id: roomId) else { throw ParleyError(.notFound, "no such room") }
         let target = min(seq ?? room.lastSeq, room.lastSeq)
-        guard let updated = try await cursors.advance(roomId: roomId, userId: user.id, delivered: nil, read: target) else {
-            throw ParleyError(.forbidden, "you are not a member of this room")
+        guard let updated = try await cursors.advance(roomId: roomId, userId: user.id, delivered: read ? nil : target, read: read ? target : nil)
+        else {
+            throw room.isVisibleToNonMembers
+                ? ParleyError(.forbidden, "you are not a member of this room") : ParleyError(.notFound, "no such room")
         }
         return updated
     }

@@ -60,13 +60,7 @@ struct RealtimeEvents: Sendable {
             return EmptyObject()
         case "message:delivered", "message:read":
             let body: CursorBody = try decode(frame)
-            let roomId = try body.room()
-            guard body.seq >= 0 else { throw ParleyError(.badRequest, "seq must be 0 or more") }
-            let (room, _) = try await services.rooms.memberRoom(roomId, for: user)
-            let seq = min(body.seq, room.lastSeq)
-            let read = type == "message:read"
-            guard let m = try await services.cursors.advance(roomId: roomId, userId: user.id, delivered: read ? nil : seq, read: read ? seq : nil)
-            else { throw ParleyError(.forbidden, "you are not a member of this room") }
+            let m = try await services.history.moveCursor(roomId: try body.room(), user: user, seq: body.seq, read: type == "message:read")
             notifier.cursorMoved(m)
             return EmptyObject()
         case "history":
