@@ -349,7 +349,11 @@ function renderMessages({ toBottom = false }) {
 
 function received(message) {
   const room = state.rooms.get(message.roomId);
-  const map = state.messages.get(message.roomId);
+  // The open room keeps it even before its history has loaded (a message arriving
+  // while the first page is in flight): openRoom merges the page into this same map.
+  // Other rooms load their latest page when opened.
+  let map = state.messages.get(message.roomId);
+  if (!map && message.roomId === state.current) state.messages.set(message.roomId, map = new Map());
   if (map) map.set(message.seq, message);
   if (room) {
     room.lastSeq = Math.max(room.lastSeq || 0, message.seq);

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # The tests also need a real browser for the web page and the Python clients.
 PARLEY_EXTRA_APT="chromium chromium-driver" \
-PARLEY_EXTRA_PIP="python-socketio[client] websocket-client requests pytest selenium" \
+PARLEY_EXTRA_PIP="python-socketio[client] websocket-client requests pytest selenium schemathesis" \
   bash scripts/setup.sh
 [ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
 

@@ -33,6 +33,8 @@ public struct ParleyConfiguration: Sendable {
     public var migrationsDirectory = "migrations"
     /// The web page's files, served at `/`.
     public var publicDirectory = "Public"
+    /// The OpenAPI document of the REST API, served at `/openapi.yaml`.
+    public var openAPIFile = "docs/openapi.yaml"
     public var migrateOnStart: MigrateOnStart = .apply
     /// Largest WebSocket frame accepted; larger ones close the socket with 1009.
     public var maxFrameBytes = 65_536
@@ -110,6 +112,7 @@ public struct ParleyConfiguration: Sendable {
         }
         c.migrationsDirectory = source["MIGRATIONS_DIR"] ?? c.migrationsDirectory
         c.publicDirectory = source["PUBLIC_DIR"] ?? c.publicDirectory
+        c.openAPIFile = source["OPENAPI_FILE"] ?? c.openAPIFile
         if let v = source["MIGRATE_ON_START"] {
             guard let m = MigrateOnStart(rawValue: v.lowercased()) else { throw ConfigurationError(key: "MIGRATE_ON_START", "must be apply or check") }
             c.migrateOnStart = m

@@ -14,6 +14,8 @@ public struct ParleyError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let notFound = Code(rawValue: "not_found")
         public static let conflict = Code(rawValue: "conflict")
         public static let tooLarge = Code(rawValue: "too_large")
+        /// A known REST path with a method it does not serve (HTTP 405, with `Allow`).
+        public static let methodNotAllowed = Code(rawValue: "method_not_allowed")
         public static let rateLimited = Code(rawValue: "rate_limited")
         public static let unavailable = Code(rawValue: "unavailable")
         public static let `internal` = Code(rawValue: "internal")
@@ -26,6 +28,7 @@ public struct ParleyError: Error, Sendable, Hashable, CustomStringConvertible {
             case .forbidden: 403
             case .notFound: 404
             case .conflict: 409
+            case .methodNotAllowed: 405
             case .tooLarge: 413
             case .rateLimited: 429
             case .unavailable: 503

@@ -16,9 +16,9 @@ public enum AccountRules {
         }
     }
 
-    /// 8 to 128 characters, counted as a person counts them.
+    /// 8 to 128 characters. Every length limit counts Unicode code points, as JSON Schema does.
     public static func validatePassword(_ password: String) throws {
-        guard AccountRules.passwordLength.contains(password.count) else {
+        guard AccountRules.passwordLength.contains(password.unicodeScalars.count) else {
             throw ParleyError(.badRequest, "password must be 8 to 128 characters")
         }
     }
@@ -26,7 +26,7 @@ public enum AccountRules {
     /// 1 to 64 characters, not only whitespace, no control characters.
     public static func validateDisplayName(_ name: String) throws {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard AccountRules.displayNameLength.contains(name.count), !trimmed.isEmpty,
+        guard AccountRules.displayNameLength.contains(name.unicodeScalars.count), !trimmed.isEmpty,
             !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
         else {
             throw ParleyError(.badRequest, "displayName must be 1 to 64 characters and not only whitespace")

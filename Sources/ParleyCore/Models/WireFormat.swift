@@ -21,8 +21,9 @@ public enum WireFormat {
         let d = JSONDecoder()
         d.dateDecodingStrategy = .custom { decoder in
             let c = try decoder.singleValueContainer()
-            let s = try c.decode(String.self)
-            if let date = try? dateStyle.parse(s) ?? plainDateStyle.parse(s) { return date }
+            // RFC 3339 allows a lowercase `t` and `z`.
+            let s = try c.decode(String.self).uppercased()
+            if let date = (try? dateStyle.parse(s)) ?? (try? plainDateStyle.parse(s)) { return date }
             throw DecodingError.dataCorruptedError(in: c, debugDescription: "expected an ISO-8601 date such as 2026-01-31T12:00:00.000Z")
         }
         return d

@@ -37,13 +37,13 @@ public struct RoomService: Sendable {
 
         func validate() throws {
             let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard (1...100).contains(name.count), !trimmed.isEmpty else {
+            guard (1...100).contains(name.unicodeScalars.count), !trimmed.isEmpty else {
                 throw ParleyError(.badRequest, "name must be 1 to 100 characters and not only whitespace")
             }
             guard kind != .direct else {
                 throw ParleyError(.badRequest, "direct rooms are opened by sending a private message, not created")
             }
-            if let topic, topic.count > 500 { throw ParleyError(.badRequest, "topic must be at most 500 characters") }
+            if let topic, topic.unicodeScalars.count > 500 { throw ParleyError(.badRequest, "topic must be at most 500 characters") }
             if kind != .event, startsAt != nil || endsAt != nil {
                 throw ParleyError(.badRequest, "startsAt and endsAt belong to event rooms")
             }

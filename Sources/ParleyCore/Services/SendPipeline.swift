@@ -72,10 +72,10 @@ public final class SendPipeline: Sendable {
 
     /// The contract's limits on a message, checked before it is queued.
     public static func validate(text: String, clientId: String, maxChars: Int) throws {
-        guard (1...maxChars).contains(text.count), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+        guard (1...maxChars).contains(text.unicodeScalars.count), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw ParleyError(.badRequest, "text must be 1 to \(maxChars) characters and not only whitespace")
         }
-        guard (1...64).contains(clientId.count) else { throw ParleyError(.badRequest, "clientId must be 1 to 64 characters") }
+        guard (1...64).contains(clientId.unicodeScalars.count) else { throw ParleyError(.badRequest, "clientId must be 1 to 64 characters") }
     }
 
     /// Queues a message and returns once it is stored (or was stored before).

@@ -65,6 +65,7 @@ func buildRouter(_ services: ParleyServices) -> Router<ParleyRequestContext> {
 
     HealthController(database: services.database).addRoutes(to: router)
     MetricsController(metrics: services.metrics).addRoutes(to: router)
+    OpenAPIController(file: config.openAPIFile, logger: Logger(label: "parley.openapi")).addRoutes(to: router)
 
     let api = router.group("api")
     let authenticated = api.group().add(middleware: AuthMiddleware(auth: services.auth))
@@ -72,8 +73,11 @@ func buildRouter(_ services: ParleyServices) -> Router<ParleyRequestContext> {
     UserController(services: services).addRoutes(to: authenticated)
     RoomController(services: services).addRoutes(to: authenticated)
     MessageController(services: services).addRoutes(to: authenticated)
+    // Last, so innermost: it sees the router's own 404 for a path it knows.
+    router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
     return router
 }
+
 
 /// Applies pending migrations, or with `MIGRATE_ON_START=check` refuses to start
 /// while any is pending, naming the command that applies them.

@@ -46,7 +46,7 @@ struct UserController {
     /// of username or display name. The query is text, never a pattern or operator.
     private func search(_ query: String?, request: Request) async throws -> Response {
         let q = (query ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...64).contains(q.count) else { throw ParleyError(.badRequest, "the search query must be 1 to 64 characters") }
+        guard (1...64).contains(q.unicodeScalars.count) else { throw ParleyError(.badRequest, "the search query must be 1 to 64 characters") }
         let limit = try request.queryInt("limit") ?? 20
         guard (1...50).contains(limit) else { throw ParleyError(.badRequest, "limit must be 1 to 50") }
         let users = try await services.repos.users.search(q, limit: limit)

@@ -24,12 +24,17 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             if p.code == .internal {
                 context.logger.error("internal error on \(request.method) \(request.uri.path): \(error)")
             }
-            var headers = HTTPFields()
-            if let ms = p.retryAfterMs { headers[.retryAfter] = String(max(1, (ms + 999) / 1000)) }
-            return try JSONResponse.make(
-                Body(error: .init(code: p.code.rawValue, message: p.message, retryAfterMs: p.retryAfterMs)),
-                status: HTTPResponse.Status(code: p.code.httpStatus), headers: headers)
+            return try ErrorMiddleware.response(for: p)
         }
+    }
+
+    /// The contract's error response for `error`, with `Retry-After` when it has a wait.
+    static func response(for error: ParleyError, headers extra: HTTPFields = [:]) throws -> Response {
+        var headers = extra
+        if let ms = error.retryAfterMs { headers[.retryAfter] = String(max(1, (ms + 999) / 1000)) }
+        return try JSONResponse.make(
+            Body(error: .init(code: error.code.rawValue, message: error.message, retryAfterMs: error.retryAfterMs)),
+            status: HTTPResponse.Status(code: error.code.httpStatus), headers: headers)
     }
 
     static func map(_ error: any Error) -> ParleyError {
@@ -39,7 +44,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             case 401: return ParleyError(.unauthorized, e.body ?? "unauthorized")
             case 403: return ParleyError(.forbidden, e.body ?? "forbidden")
             case 404: return ParleyError(.notFound, e.body ?? "no such resource")
-            case 405: return ParleyError(.notFound, "no such route for this method")
+            case 405: return ParleyError(.methodNotAllowed, "this method is not allowed here")
             case 413: return ParleyError(.tooLarge, e.body ?? "request too large")
             case 429: return ParleyError(.rateLimited, e.body ?? "too many requests")
             case 503: return ParleyError(.unavailable, e.body ?? "unavailable")

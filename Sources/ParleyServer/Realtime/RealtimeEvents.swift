@@ -78,7 +78,7 @@ struct RealtimeEvents: Sendable {
         case "room:activity":
             let body: ActivityBody = try decode(frame)
             try services.eventLimiter.consume(user.id.hex)
-            guard (1...32).contains(body.kind.count) else { throw ParleyError(.badRequest, "kind must be 1 to 32 characters") }
+            guard (1...32).contains(body.kind.unicodeScalars.count) else { throw ParleyError(.badRequest, "kind must be 1 to 32 characters") }
             let data = body.data ?? .null
             guard try WireFrames.json(data).count <= 4096 else { throw ParleyError(.tooLarge, "activity data must be at most 4 KiB") }
             let roomId = try body.room()
