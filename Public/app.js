@@ -442,7 +442,13 @@ async function deliver(item) {
     received(m);
     if (state.current === m.roomId) openRoomIfDraft(m.roomId);
   } catch (error) {
-    if (error.code === "unavailable") return; // stays queued; flushed on reconnect
+    if (error.code === "unavailable") {
+      // Stays queued. A lost connection flushes it on reconnect; an ack that did not
+      // come in time (a slow database) is asked for again with the same clientId,
+      // which the server answers with the stored message, never a second copy.
+      if (error.message === "no answer") setTimeout(() => { if (state.pending.includes(item)) deliver(item); }, 1000);
+      return;
+    }
     state.pending = state.pending.filter((p) => p.clientId !== item.clientId);
     renderMessages({});
     banner(explain(error), true);

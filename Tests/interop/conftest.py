@@ -64,6 +64,7 @@ def server():
         "SOCKETIO_PING_INTERVAL_MS": "400", "SOCKETIO_PING_TIMEOUT_MS": "2000", "LOG_LEVEL": "warning",
     })
     log = open(os.path.join("/tmp", f"parley-interop-{port}.log"), "w")
+    SERVER_LOGS.append(log.name)
     process = subprocess.Popen([binary], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
@@ -85,3 +86,20 @@ def server():
     except subprocess.TimeoutExpired:
         process.kill()
     pymongo.MongoClient(uri, serverSelectionTimeoutMS=3000).drop_database(database)
+
+
+SERVER_LOGS = []
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """On failure, the end of each server's log, so a CI run explains itself."""
+    if exitstatus == 0:
+        return
+    for path in SERVER_LOGS:
+        try:
+            lines = open(path, errors="replace").read().splitlines()[-40:]
+        except OSError:
+            continue
+        terminalreporter.write_sep("-", f"last lines of {path}")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -10,7 +10,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
@@ -33,7 +33,21 @@ def browser(width=1280, height=820):
 
 def wait(driver, condition, timeout=15):
     # The page re-renders lists as events arrive: a stale element means "look again".
-    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
+    try:
+        return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
+    except TimeoutException:
+        raise TimeoutException("condition not met within %ss; page state: %s" % (timeout, page_state(driver))) from None
+
+
+def page_state(driver):
+    """What the page knew when a wait ran out: connection, queued sends, acks awaited, console."""
+    try:
+        client = driver.execute_script(
+            "return JSON.stringify({ready: state.ready, socket: state.ws && state.ws.readyState, current: state.current,"
+            " pending: state.pending, awaitingAcks: [...state.acks.keys()], banner: (document.getElementById('banner') || {}).textContent})")
+        return f"{client}; console: {driver.get_log('browser')[-10:]}"
+    except Exception as e:  # the page itself may be gone
+        return f"unavailable ({e})"
 
 
 def online(driver):
