@@ -21,9 +21,9 @@ do {
     if config.mode == .development && config.jwtSecret == ParleyConfiguration.developmentSecret {
         logger.warning("JWT_SECRET is not set: using the development secret. Set it before exposing this server.")
     }
-    let app = try await buildApplication(config, logger: logger)
+    let server = try await buildServer(config, logger: logger)
     logger.info("parley listening on http://\(config.host):\(config.port) (database \(config.mongoDatabase))")
-    try await app.runService()
+    try await server.run()
 } catch {
     FileHandle.standardError.write(Data("parley: \(error)\n".utf8))
     exit(1)

@@ -48,54 +48,86 @@ class Server:
         assert r.status_code == 200, r.text
 
 
-@pytest.fixture(scope="session")
-def server():
-    uri = os.environ.get("MONGODB_URI")
-    assert uri, "MONGODB_URI is not set: run the tests with scripts/test.sh, which starts a database"
+SERVER_LOGS = []
+JWT_SECRET = "interop-secret-interop-secret-0123"
+
+
+class Process:
+    """A `parley` process started by `launch`, with its URL and log."""
+
+    def __init__(self, process, url, log, env):
+        self.process = process
+        self.url = url
+        self.ws_url = url.replace("http://", "ws://") + "/ws"
+        self.log = log
+        self.env = env
+
+    def stop(self, timeout=10):
+        """SIGTERM, then SIGKILL if it does not exit in time; returns the exit code."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def launch(uri, database, port=None, wait=True, **overrides):
+    """Starts a real `parley` on loopback against `uri`/`database` and waits until it
+    is healthy. `overrides` are extra environment settings (KEY=value)."""
     binary = os.environ.get("PARLEY_BINARY", os.path.join(ROOT, ".build", "debug", "parley"))
     assert os.path.exists(binary), f"{binary} is missing: build with `swift build` first (scripts/test.sh does)"
-    port = free_port()
-    database = "t_interop_" + uuid.uuid4().hex[:10]
+    port = port or free_port()
     env = dict(os.environ)
     env.update({
-        "PORT": str(port), "HOST": "127.0.0.1", "MONGODB_DATABASE": database, "MIGRATIONS_DIR": os.path.join(ROOT, "migrations"),
-        "PARLEY_ENV": "test", "JWT_SECRET": "interop-secret-interop-secret-0123", "BCRYPT_COST": "4",
+        "PORT": str(port), "HOST": "127.0.0.1", "MONGODB_URI": uri, "MONGODB_DATABASE": database,
+        "MIGRATIONS_DIR": os.path.join(ROOT, "migrations"), "PARLEY_ENV": "test", "JWT_SECRET": JWT_SECRET, "BCRYPT_COST": "4",
         "AUTH_RATE_LIMIT_PER_MINUTE": "100000", "RATE_LIMIT_MESSAGES_PER_SECOND": "1000", "RATE_LIMIT_BURST": "1000",
         "SOCKETIO_PING_INTERVAL_MS": "400", "SOCKETIO_PING_TIMEOUT_MS": "2000", "LOG_LEVEL": "warning",
     })
-    log = open(os.path.join("/tmp", f"parley-interop-{port}.log"), "w")
+    env.update({k: str(v) for k, v in overrides.items()})
+    log = open(os.path.join("/tmp", f"parley-interop-{port}.log"), "a")
     SERVER_LOGS.append(log.name)
     process = subprocess.Popen([binary], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if requests.get(url + "/healthz", timeout=1).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        assert process.poll() is None, "parley exited at start; see " + log.name
-        time.sleep(0.2)
-    else:
+    handle = Process(process, f"http://127.0.0.1:{port}", log.name, env)
+    if wait:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if requests.get(handle.url + "/healthz", timeout=1).status_code == 200:
+                    return handle
+            except requests.RequestException:
+                pass
+            assert process.poll() is None, "parley exited at start; see " + log.name
+            time.sleep(0.1)
         process.kill()
         pytest.fail("parley did not become healthy; see " + log.name)
-    yield Server(url, f"ws://127.0.0.1:{port}/ws")
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    return handle
+
+
+def database_uri():
+    uri = os.environ.get("MONGODB_URI")
+    assert uri, "MONGODB_URI is not set: run the tests with scripts/test.sh, which starts a database"
+    return uri
+
+
+@pytest.fixture(scope="session")
+def server():
+    uri = database_uri()
+    database = "t_interop_" + uuid.uuid4().hex[:10]
+    handle = launch(uri, database)
+    yield Server(handle.url, handle.ws_url)
+    handle.stop()
     pymongo.MongoClient(uri, serverSelectionTimeoutMS=3000).drop_database(database)
-
-
-SERVER_LOGS = []
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """On failure, the end of each server's log, so a CI run explains itself."""
     if exitstatus == 0:
         return
-    for path in SERVER_LOGS:
+    for path in dict.fromkeys(SERVER_LOGS):
         try:
             lines = open(path, errors="replace").read().splitlines()[-40:]
         except OSError:

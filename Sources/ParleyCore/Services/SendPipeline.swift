@@ -67,6 +67,9 @@ public final class SendPipeline: Sendable {
         self.logger = logger
     }
 
+    /// True when no message is queued or being written.
+    public var isIdle: Bool { queues.withLock { $0.isEmpty } }
+
     /// Sets who is told of stored messages (the connection hub's fan-out).
     public func onDelivery(_ delivery: @escaping Delivery) { self.delivery.withLock { $0 = delivery } }
 

@@ -3,6 +3,7 @@ import HummingbirdWebSocket
 import Logging
 import Mongo
 import ParleyCore
+import ServiceLifecycle
 
 /// Builds the whole server from its configuration: the Mongo client (run as a
 /// service, so it closes after graceful shutdown), migrations at start, and the
@@ -11,6 +12,24 @@ public func buildApplication(
     _ config: ParleyConfiguration,
     logger: Logger = Logger(label: "parley")
 ) async throws -> some ApplicationProtocol {
+    try await makeApplication(config, logger: logger).application
+}
+
+/// The server as `parley` runs it: the application and, ahead of it at shutdown, the
+/// realtime drain (`RealtimeDrain`), in one `ServiceGroup` that shuts down gracefully
+/// on SIGTERM and SIGINT.
+public func buildServer(_ config: ParleyConfiguration, logger: Logger = Logger(label: "parley")) async throws -> ServiceGroup {
+    let (application, services) = try await makeApplication(config, logger: logger)
+    return ServiceGroup(
+        configuration: .init(
+            services: [application, RealtimeDrain(services: services, logger: logger)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+}
+
+private func makeApplication(
+    _ config: ParleyConfiguration,
+    logger: Logger
+) async throws -> (application: some ApplicationProtocol, services: ParleyServices) {
     var logger = logger
     logger.logLevel = config.logLevel
     let metrics = ParleyMetrics()
@@ -41,7 +60,7 @@ public func buildApplication(
         logger: logger
     )
     app.addServices(mongo)
-    return app
+    return (app, services)
 }
 
 /// The routes and their middleware. Order matters: security headers and CORS wrap

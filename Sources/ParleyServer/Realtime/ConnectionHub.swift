@@ -15,6 +15,13 @@ final class ConnectionHub: Sendable {
     }
 
     private let state = Mutex<State>(State())
+    private let draining = Atomic<Bool>(false)
+
+    /// True once a graceful shutdown began: no new sessions, no new sends.
+    var isDraining: Bool { draining.load(ordering: .relaxed) }
+
+    /// Starts a graceful shutdown (see `RealtimeDrain`).
+    func beginDraining() { draining.store(true, ordering: .relaxed) }
 
     /// Adds a connection, subscribed to `rooms` (the user's memberships).
     func add(_ connection: Connection, rooms: [ObjectId]) {

@@ -27,13 +27,13 @@ struct RealtimeEvents: Sendable {
             try SendPipeline.validate(text: body.text, clientId: body.clientId, maxChars: services.config.messageMaxChars)
             let roomId = try body.room()
             try await requireMember(roomId, user: connection.user)
-            return store(roomId: roomId, text: body.text, clientId: body.clientId, connection: connection)
+            return try store(roomId: roomId, text: body.text, clientId: body.clientId, connection: connection)
         case "message:private":
             let body: PrivateBody = try decode(frame)
             try services.messageLimiter.consume(connection.userId.hex)
             try SendPipeline.validate(text: body.text, clientId: body.clientId, maxChars: services.config.messageMaxChars)
             let roomId = try await directRoom(to: body.toUserId, from: connection.user)
-            return store(roomId: roomId, text: body.text, clientId: body.clientId, connection: connection)
+            return try store(roomId: roomId, text: body.text, clientId: body.clientId, connection: connection)
         default:
             return .now(try await handleOther(type: type, frame: frame, connection: connection))
         }
@@ -109,7 +109,10 @@ struct RealtimeEvents: Sendable {
         return JoinReply(room: joined.room, participants: participants, history: history.map(Message.init))
     }
 
-    private func store(roomId: ObjectId, text: String, clientId: String, connection: Connection) -> Reply {
+    private func store(roomId: ObjectId, text: String, clientId: String, connection: Connection) throws -> Reply {
+        // During a graceful shutdown nothing new is taken: the client retries the same
+        // clientId after reconnecting, so nothing is lost and nothing stored twice.
+        guard !services.hub.isDraining else { throw ParleyError(.unavailable, "the server is restarting; send again after reconnecting") }
         let promise = services.pipeline.enqueue(
             SendPipeline.Submission(roomId: roomId, sender: connection.user, text: text, clientId: clientId, origin: connection.id))
         return .later { MessageReply(message: Message(try await promise.value().message)) }

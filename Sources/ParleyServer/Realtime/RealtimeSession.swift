@@ -28,6 +28,11 @@ struct RealtimeSession: Sendable {
 
     /// Registers the connection and sends `ready`, the offline queue and `sync:done`.
     func open() async throws {
+        // A session opened while the server drains for shutdown is told to go elsewhere.
+        guard !services.hub.isDraining else {
+            connection.cut(.shutdown)
+            return
+        }
         let user = connection.user
         let memberships = try await services.repos.memberships.forUser(user.id)
         services.hub.add(connection, rooms: memberships.map(\.roomId))

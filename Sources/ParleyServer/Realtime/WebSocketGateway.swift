@@ -56,7 +56,13 @@ struct WebSocketGateway {
                         channel.close(mode: .all, promise: nil)
                     }
                 case .shutdown:
-                    Task { try? await outbound.close(.goingAway, reason: "server shutting down") }
+                    // 1001, then the socket is closed for good if the client does not
+                    // answer the close handshake in time: a shutdown never waits on it.
+                    Task {
+                        try? await outbound.close(.goingAway, reason: "server shutting down")
+                        try? await Task.sleep(for: .seconds(2))
+                        channel.close(mode: .all, promise: nil)
+                    }
                 }
             })
         let session = RealtimeSession(services: services, connection: connection, dialect: NativeDialect(), logger: logger)

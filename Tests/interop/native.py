@@ -1,0 +1,77 @@
+"""A small client of the native `/ws` protocol for the interop tests, on
+websocket-client: requests with acks, pushes kept in arrival order."""
+import json
+import threading
+
+import websocket
+
+
+class Closed(Exception):
+    """The server closed the connection with a close frame (`code`)."""
+
+    def __init__(self, code):
+        super().__init__(f"closed by the server with {code}")
+        self.code = code
+
+
+class Native:
+    """One authenticated `/ws` connection. `frames` keeps every frame received."""
+
+    def __init__(self, ws_url, token, timeout=10, sync=True):
+        self.ws = websocket.create_connection(ws_url, header=[f"Authorization: Bearer {token}"], timeout=timeout)
+        self.frames = []
+        self.close_code = None
+        self.next_id = 0
+        self.lock = threading.Lock()
+        self.flushed = []  # the offline queue, when `sync`: messages before `sync:done`
+        if sync:
+            self.wait_for("sync:done")
+            self.flushed = self.pushes("message:new")
+
+    def recv(self):
+        """The next frame; a close frame raises `Closed` and sets `close_code`."""
+        while True:
+            opcode, data = self.ws.recv_data(control_frame=True)
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                self.close_code = int.from_bytes(data[:2], "big") if len(data) >= 2 else None
+                raise Closed(self.close_code)
+            if opcode == websocket.ABNF.OPCODE_TEXT:
+                frame = json.loads(data)
+                self.frames.append(frame)
+                return frame
+
+    def wait_for(self, type_, match=lambda d: True):
+        while True:
+            frame = self.recv()
+            if frame["type"] == type_ and match(frame.get("data", {})):
+                return frame
+
+    def pushes(self, type_):
+        return [f["data"] for f in self.frames if f["type"] == type_]
+
+    def send(self, type_, data, rid=None):
+        """Sends without waiting; returns the request id (None: no ack asked)."""
+        frame = {"type": type_, "data": data}
+        if rid is not None:
+            frame["id"] = rid
+        with self.lock:
+            self.ws.send(json.dumps(frame))
+        return rid
+
+    def request(self, type_, data):
+        self.next_id += 1
+        rid = f"r{self.next_id}"
+        self.send(type_, data, rid)
+        return self.ack(rid)
+
+    def ack(self, rid):
+        while True:
+            frame = self.recv()
+            if frame["type"] == "ack" and frame.get("id") == rid:
+                return frame
+
+    def close(self):
+        try:
+            self.ws.close()
+        except OSError:
+            pass

@@ -1,0 +1,305 @@
+"""Parley under faults, each against real processes: the server killed with SIGKILL
+while senders stream, the database stopped under load and started again, and a
+graceful SIGTERM. What a client saw acknowledged must be stored exactly once and
+reach every recipient. Figures go to docs/RELIABILITY.md."""
+import os
+import signal
+import subprocess
+import threading
+import time
+import uuid
+
+import pymongo
+import pytest
+import requests
+import websocket
+from bson import ObjectId
+
+from conftest import ROOT, database_uri, free_port, launch
+from native import Native
+
+
+def register(url, prefix):
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    r = requests.post(url + "/api/auth/register", json={"username": name, "password": "a-long-password"}, timeout=10)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    return {"token": body["token"], "id": body["user"]["id"], "username": name}
+
+
+def group(url, owner, *members):
+    """A room of `owner` that `members` joined; returns its id."""
+    r = requests.post(url + "/api/rooms", json={"name": "faults"}, headers={"Authorization": "Bearer " + owner["token"]}, timeout=10)
+    assert r.status_code == 201, r.text
+    room = r.json()["room"]["id"]
+    for m in members:
+        r = requests.post(f"{url}/api/rooms/{room}/join", headers={"Authorization": "Bearer " + m["token"]}, timeout=10)
+        assert r.status_code == 200, r.text
+    return room
+
+
+class Streamer(threading.Thread):
+    """Streams `message:send` on one connection with up to `window` sends in flight,
+    until stopped or the connection breaks. Records what was sent and what was acked."""
+
+    def __init__(self, ws_url, user, room, tag, window=16):
+        super().__init__(daemon=True)
+        self.client = Native(ws_url, user["token"])
+        self.user, self.room, self.tag, self.window = user, room, tag, window
+        self.sent = {}        # clientId -> text
+        self.acked = {}       # clientId -> message of a successful ack
+        self.refused = {}     # clientId -> error code of a failed ack
+        self.stop = threading.Event()
+        self.broken = None
+
+    def run(self):
+        in_flight = {}
+        n = 0
+        try:
+            while True:
+                while not self.stop.is_set() and len(in_flight) < self.window:
+                    n += 1
+                    cid = f"{self.tag}-{n}"
+                    text = f"{self.tag} message {n}"
+                    self.sent[cid] = text
+                    in_flight[f"s{n}"] = cid
+                    self.client.send("message:send", {"roomId": self.room, "text": text, "clientId": cid}, f"s{n}")
+                if self.stop.is_set() and not in_flight:
+                    return
+                frame = self.client.recv()
+                if frame["type"] == "ack" and frame.get("id") in in_flight:
+                    cid = in_flight.pop(frame["id"])
+                    if frame["ok"]:
+                        self.acked[cid] = frame["data"]["message"]
+                    else:
+                        self.refused[cid] = frame["error"]["code"]
+        except Exception as e:  # the server went away: what is recorded stands
+            self.broken = e
+
+    def finish(self, timeout=30):
+        self.stop.set()
+        self.join(timeout)
+        assert not self.is_alive(), "the sender did not finish"
+
+
+def close_code(client):
+    """Reads until the server's close frame; its code (None if the socket just ended)."""
+    try:
+        while True:
+            client.recv()
+    except Exception:
+        return client.close_code
+
+
+def stored(db, room):
+    return list(db.messages.find({"roomId": ObjectId(room)}).sort("seq", 1))
+
+
+def assert_exactly_once(docs, senders):
+    """Every acked message stored once with the acked id and seq; nothing twice."""
+    by_key = {}
+    for d in docs:
+        key = (str(d["senderId"]), d["clientId"])
+        assert key not in by_key, f"stored twice: {key}"
+        by_key[key] = d
+    seqs = [d["seq"] for d in docs]
+    assert len(seqs) == len(set(seqs)), "a seq is used twice"
+    for s in senders:
+        for cid, message in s.acked.items():
+            doc = by_key.get((s.user["id"], cid))
+            assert doc is not None, f"acked but not stored: {cid}"
+            assert str(doc["_id"]) == message["id"] and doc["seq"] == message["seq"]
+            assert doc["text"] == s.sent[cid]
+    return by_key
+
+
+def resend_all(ws_url, streamer):
+    """Retries every send of `streamer` with its clientId; acked ones must come back
+    as the same message."""
+    client = Native(ws_url, streamer.user["token"])
+    for i, (cid, text) in enumerate(streamer.sent.items()):
+        client.send("message:send", {"roomId": streamer.room, "text": text, "clientId": cid}, f"again{i}")
+    answers = {}
+    while len(answers) < len(streamer.sent):
+        frame = client.recv()
+        if frame["type"] == "ack" and frame.get("id", "").startswith("again"):
+            answers[frame["id"]] = frame
+    for i, cid in enumerate(streamer.sent):
+        frame = answers[f"again{i}"]
+        assert frame["ok"], frame
+        if cid in streamer.acked:
+            assert frame["data"]["message"]["id"] == streamer.acked[cid]["id"], "a retry of an acked send made a new message"
+    client.close()
+
+
+def offline_queue(ws_url, user, room):
+    """What `user` gets for `room` on connect, before `sync:done`."""
+    client = Native(ws_url, user["token"])
+    client.close()
+    return [m["message"] for m in client.flushed if m["message"]["roomId"] == room]
+
+
+@pytest.fixture
+def mongo():
+    client = pymongo.MongoClient(database_uri(), serverSelectionTimeoutMS=5000)
+    names = []
+    yield client, names
+    for n in names:
+        client.drop_database(n)
+
+
+def test_kill_9_loses_nothing_acknowledged(mongo):
+    client, names = mongo
+    name = "t_crash_" + uuid.uuid4().hex[:8]
+    names.append(name)
+    port = free_port()
+    first = launch(database_uri(), name, port=port)
+    alice, carol, bob = register(first.url, "alice"), register(first.url, "carol"), register(first.url, "bob")
+    room = group(first.url, alice, carol, bob)
+
+    senders = [Streamer(first.ws_url, alice, room, "a"), Streamer(first.ws_url, carol, room, "c")]
+    for s in senders:
+        s.start()
+    deadline = time.time() + 30
+    while sum(len(s.acked) for s in senders) < 200 and time.time() < deadline:
+        time.sleep(0.01)
+    first.process.send_signal(signal.SIGKILL)
+    first.process.wait()
+    for s in senders:
+        s.finish()
+    acked = sum(len(s.acked) for s in senders)
+    unacked = sum(len(s.sent) - len(s.acked) for s in senders)
+    assert acked >= 200, "the senders did not get going"
+
+    second = launch(database_uri(), name, port=port)
+    try:
+        db = client[name]
+        assert_exactly_once(stored(db, room), senders)
+        # Unacknowledged sends, retried with the same clientId, are stored at most once;
+        # acknowledged ones come back as the message stored before the crash.
+        for s in senders:
+            resend_all(second.ws_url, s)
+        docs = stored(db, room)
+        by_key = assert_exactly_once(docs, senders)
+        for s in senders:
+            for cid in s.sent:
+                assert (s.user["id"], cid) in by_key, f"a retried send is missing: {cid}"
+        # Bob was offline throughout: his offline queue is every stored message, in order.
+        queue = offline_queue(second.ws_url, bob, room)
+        assert [m["seq"] for m in queue] == [d["seq"] for d in docs]
+        gaps = docs[-1]["seq"] - len(docs)
+        print(f"\nkill -9: {acked} acked and {unacked} in flight at the kill; after retries {len(docs)} stored once each; seq gaps {gaps}")
+    finally:
+        second.stop()
+
+
+def test_database_outage_answers_unavailable_and_recovers(tmp_path, mongo):
+    client, names = mongo
+    db_port = free_port()
+    db_pid, db_log, storage = str(tmp_path / "db.pid"), str(tmp_path / "db.log"), str(tmp_path / "storage")
+
+    def database(action):
+        args = ["bash", os.path.join(ROOT, "scripts", "db.sh"), action]
+        args += [str(db_port), storage, db_pid, db_log] if action == "start" else [db_pid]
+        subprocess.run(args, check=True, timeout=120)
+
+    database("start")
+    uri = f"mongodb://127.0.0.1:{db_port}"
+    name = "t_outage"
+    server = launch(uri, name, MONGO_SERVER_SELECTION_TIMEOUT_MS=1000)
+    try:
+        alice, bob = register(server.url, "alice"), register(server.url, "bob")
+        room = group(server.url, alice, bob)
+        auth = {"Authorization": "Bearer " + alice["token"]}
+        listener = Native(server.ws_url, bob["token"])
+        sender = Streamer(server.ws_url, alice, room, "o", window=4)
+        sender.start()
+        while len(sender.acked) < 50:
+            time.sleep(0.01)
+
+        database("stop")
+        # Down: the server stays up, says `unavailable`, and keeps its connections.
+        deadline = time.time() + 30
+        while not sender.refused and time.time() < deadline:
+            time.sleep(0.05)
+        assert sender.refused and set(sender.refused.values()) == {"unavailable"}, sender.refused
+        r = requests.get(server.url + "/api/rooms", headers=auth, timeout=15)
+        assert r.status_code == 503 and r.json()["error"]["code"] == "unavailable"
+        assert requests.get(server.url + "/healthz", timeout=15).status_code == 503
+        assert server.process.poll() is None
+        sender.client.send("typing", {"roomId": room, "isTyping": True})
+        listener.wait_for("typing", lambda d: d.get("userId") == alice["id"])
+
+        database("start")
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if requests.get(server.url + "/healthz", timeout=5).status_code == 200:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the server did not recover when the database came back")
+        acked_before = len(sender.acked)
+        deadline = time.time() + 30
+        while len(sender.acked) < acked_before + 50 and time.time() < deadline:
+            time.sleep(0.01)
+        sender.finish()
+        assert len(sender.acked) >= acked_before + 50, "sends did not resume"
+        assert sender.broken is None, f"the sender's connection was lost: {sender.broken}"
+        docs = stored(client_for(uri)[name], room)
+        assert_exactly_once(docs, [sender])
+        # Bob saw every stored message, live; nothing refused was stored.
+        seen = {m["message"]["clientId"] for m in listener.pushes("message:new")}
+        deadline = time.time() + 10
+        while not set(sender.acked) <= seen and time.time() < deadline:
+            listener.ws.settimeout(1)
+            try:
+                frame = listener.recv()
+                if frame["type"] == "message:new":
+                    seen.add(frame["data"]["message"]["clientId"])
+            except Exception:
+                pass
+        assert set(sender.acked) <= seen
+        assert not {d["clientId"] for d in docs} & set(sender.refused), "a refused send was stored"
+        print(f"\noutage: {len(sender.acked)} acked, {len(sender.refused)} refused as unavailable while down, none lost")
+        listener.close()
+    finally:
+        server.stop()
+        database("stop")
+
+
+def client_for(uri):
+    return pymongo.MongoClient(uri, serverSelectionTimeoutMS=5000)
+
+
+def test_sigterm_drains_and_exits_cleanly(mongo):
+    client, names = mongo
+    name = "t_sigterm_" + uuid.uuid4().hex[:8]
+    names.append(name)
+    server = launch(database_uri(), name)
+    alice, bob = register(server.url, "alice"), register(server.url, "bob")
+    room = group(server.url, alice, bob)
+    listener = Native(server.ws_url, bob["token"])
+    sender = Streamer(server.ws_url, alice, room, "t")
+    sender.start()
+    while len(sender.acked) < 100:
+        time.sleep(0.01)
+
+    server.process.send_signal(signal.SIGTERM)
+    # A connection opened during the shutdown gets no session: the drain closes it
+    # with 1001, or the listener is already gone.
+    try:
+        late = Native(server.ws_url, bob["token"], timeout=5, sync=False)
+        outcome = close_code(late)
+    except (ConnectionRefusedError, websocket.WebSocketException) as e:
+        outcome = type(e).__name__
+    assert outcome in (1001, "ConnectionRefusedError", "WebSocketBadStatusException", "WebSocketConnectionClosedException"), outcome
+    code = server.process.wait(timeout=30)
+    sender.finish()
+    assert code == 0, f"exit code {code}; see {server.log}"
+    # Both clients were told the server is going away.
+    listener.ws.settimeout(5)
+    assert sender.client.close_code == 1001, sender.broken
+    assert close_code(listener) == 1001
+    docs = stored(client[name], room)
+    assert_exactly_once(docs, [sender])
+    print(f"\nSIGTERM: {len(sender.acked)} acked, all stored once; exit 0; close 1001")
