@@ -31,14 +31,20 @@ class Native:
     def recv(self):
         """The next frame; a close frame raises `Closed` and sets `close_code`."""
         while True:
-            opcode, data = self.ws.recv_data(control_frame=True)
-            if opcode == websocket.ABNF.OPCODE_CLOSE:
-                self.close_code = int.from_bytes(data[:2], "big") if len(data) >= 2 else None
+            frame = self.ws.recv_frame()
+            if frame.opcode == websocket.ABNF.OPCODE_CLOSE:
+                self.close_code = int.from_bytes(frame.data[:2], "big") if len(frame.data) >= 2 else None
+                try:  # answer the close handshake, if the server still listens
+                    self.ws.send_close()
+                except OSError:
+                    pass
                 raise Closed(self.close_code)
-            if opcode == websocket.ABNF.OPCODE_TEXT:
-                frame = json.loads(data)
-                self.frames.append(frame)
-                return frame
+            if frame.opcode == websocket.ABNF.OPCODE_PING:
+                self.ws.pong(frame.data)
+            elif frame.opcode == websocket.ABNF.OPCODE_TEXT:
+                message = json.loads(frame.data)
+                self.frames.append(message)
+                return message
 
     def wait_for(self, type_, match=lambda d: True):
         while True:

@@ -40,6 +40,28 @@ final class Connection: Sendable {
         var syncing = true
         var held: [Held] = []
         var closed = false
+        var registered = false
+    }
+
+    /// Runs `register` (joining the hub and presence) unless the connection already
+    /// closed: a transport can end while the session is still opening, and a socket
+    /// registered after its goodbye would stay in the hub for good. False if closed.
+    func register(_ register: () -> Void) -> Bool {
+        state.withLock { s in
+            guard !s.closed else { return false }
+            s.registered = true
+            register()
+            return true
+        }
+    }
+
+    /// Takes back the registration for the goodbye; false if there is none (never
+    /// registered, or already taken), so the goodbye runs once.
+    func takeRegistration() -> Bool {
+        state.withLock { s in
+            defer { s.registered = false }
+            return s.registered
+        }
     }
 
     private static let nextID = Atomic<UInt64>(1)

@@ -35,9 +35,14 @@ struct RealtimeSession: Sendable {
         }
         let user = connection.user
         let memberships = try await services.repos.memberships.forUser(user.id)
-        services.hub.add(connection, rooms: memberships.map(\.roomId))
-        services.metrics.openWebSockets.increment()
-        if services.presence.connect(user.id) {
+        var cameOnline = false
+        let registered = connection.register {
+            services.hub.add(connection, rooms: memberships.map(\.roomId))
+            services.metrics.openWebSockets.increment()
+            cameOnline = services.presence.connect(user.id)
+        }
+        guard registered else { return }  // the transport ended while we were opening
+        if cameOnline {
             services.notifier.presenceChanged(userId: user.id, status: user.status == .offline ? .online : user.status, lastSeenAt: user.lastSeenAt)
         }
         let rooms = try await services.repos.rooms.find(ids: memberships.map(\.roomId))
@@ -126,8 +131,9 @@ struct RealtimeSession: Sendable {
     /// Unregisters the connection; the user's last connection takes them offline.
     /// The offline push goes out while the hub still knows the user's rooms.
     func close() async {
-        // A connection that never got registered (open failed early) leaves no trace.
-        guard services.hub.contains(connection) else { return }
+        // A connection that never got registered (open failed early, or the transport
+        // ended first) leaves no trace; the goodbye runs once.
+        guard connection.takeRegistration() else { return }
         let wentOffline = services.presence.disconnect(connection.userId)
         let now = Date().bsonPrecision
         if wentOffline { services.notifier.presenceChanged(userId: connection.userId, status: .offline, lastSeenAt: now) }
