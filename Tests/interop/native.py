@@ -1,6 +1,7 @@
 """A small client of the native `/ws` protocol for the interop tests, on
 websocket-client: requests with acks, pushes kept in arrival order."""
 import json
+import socket
 import threading
 
 import websocket
@@ -17,8 +18,14 @@ class Closed(Exception):
 class Native:
     """One authenticated `/ws` connection. `frames` keeps every frame received."""
 
-    def __init__(self, ws_url, token, timeout=10, sync=True):
-        self.ws = websocket.create_connection(ws_url, header=[f"Authorization: Bearer {token}"], timeout=timeout)
+    def __init__(self, ws_url, token, timeout=10, sync=True, source=None):
+        """`source`: the local address to connect from (any 127.0.0.x on loopback)."""
+        sock = None
+        if source:
+            host, port = ws_url.split("//", 1)[1].split("/", 1)[0].split(":")
+            sock = socket.create_connection((host, int(port)), timeout=timeout, source_address=(source, 0))
+        headers = [f"Authorization: Bearer {token}"] if token else []
+        self.ws = websocket.create_connection(ws_url, header=headers, timeout=timeout, socket=sock)
         self.frames = []
         self.close_code = None
         self.next_id = 0

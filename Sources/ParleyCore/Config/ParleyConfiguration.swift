@@ -50,6 +50,8 @@ public struct ParleyConfiguration: Sendable {
     /// consumer and is disconnected. At least 1,024: one stored batch (up to 500
     /// messages) is queued to each recipient at once.
     public var outboundQueueFrames = 4096
+    /// Realtime connections (WebSockets and Engine.IO sessions) one client address may hold.
+    public var maxConnectionsPerAddress = 1_000
     /// How long a `/ws` client without a token in the request has to send its `auth` frame.
     public var wsAuthTimeoutMs = 5000
     /// Login and register attempts per minute per IP address and per username.
@@ -125,6 +127,7 @@ public struct ParleyConfiguration: Sendable {
         c.authRateLimitPerMinute = try int(source, "AUTH_RATE_LIMIT_PER_MINUTE", c.authRateLimitPerMinute, 1...1_000_000)
         c.eventRateLimitPerSecond = try int(source, "EVENT_RATE_LIMIT_PER_SECOND", c.eventRateLimitPerSecond, 1...1_000_000)
         c.outboundQueueFrames = try int(source, "OUTBOUND_QUEUE_FRAMES", c.outboundQueueFrames, 1_024...1_000_000)
+        c.maxConnectionsPerAddress = try int(source, "MAX_CONNECTIONS_PER_ADDRESS", c.maxConnectionsPerAddress, 1...10_000_000)
         c.wsAuthTimeoutMs = try int(source, "WS_AUTH_TIMEOUT_MS", c.wsAuthTimeoutMs, 100...120_000)
         c.socketIOPingIntervalMs = try int(source, "SOCKETIO_PING_INTERVAL_MS", c.socketIOPingIntervalMs, 100...600_000)
         c.socketIOPingTimeoutMs = try int(source, "SOCKETIO_PING_TIMEOUT_MS", c.socketIOPingTimeoutMs, 100...600_000)

@@ -24,6 +24,8 @@ public struct ParleyServices: Sendable {
     let messageLimiter: RateLimiter
     /// Typing and room activity per user: ephemeral, but not unbounded.
     let eventLimiter: RateLimiter
+    /// Realtime connections per client address.
+    let connectionsByAddress: ConnectionLimiter
 
     public init(config: ParleyConfiguration, database: MongoDatabase, metrics: ParleyMetrics, logger: Logger = Logger(label: "parley")) {
         self.config = config
@@ -43,6 +45,7 @@ public struct ParleyServices: Sendable {
         eventLimiter = RateLimiter(ratePerSecond: Double(config.eventRateLimitPerSecond), burst: config.eventRateLimitPerSecond * 2)
         let notifier = self.notifier
         pipeline.onDelivery { notifier.stored($0) }
+        connectionsByAddress = ConnectionLimiter(perAddress: config.maxConnectionsPerAddress)
         let perMinute = Double(config.authRateLimitPerMinute)
         authByIP = RateLimiter(ratePerSecond: perMinute / 60, burst: config.authRateLimitPerMinute)
         authByUsername = RateLimiter(ratePerSecond: perMinute / 60, burst: config.authRateLimitPerMinute)

@@ -29,6 +29,8 @@ struct WebSocketGateway {
     let events: RealtimeEvents
 
     static let unauthorized = WebSocketErrorCode(codeNumber: 4401)
+    /// RFC 6455's 1013: the address holds too many connections; retry later.
+    static let tryAgainLater = WebSocketErrorCode(codeNumber: 1013)
 
     func addRoutes(to router: Router<ParleyWebSocketContext>) {
         router.ws("/ws") { inbound, outbound, context in
@@ -40,6 +42,13 @@ struct WebSocketGateway {
     /// large, invalid UTF-8) is rethrown after cleanup, so the WebSocket handler closes
     /// with the code it carries (1009, 1007).
     private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request, channel: any Channel, logger: Logger) async throws {
+        // One slot of the client address's connection budget, held until the socket ends.
+        let address = channel.remoteAddress?.ipAddress ?? "unknown"
+        guard services.connectionsByAddress.acquire(address) else {
+            try? await outbound.close(WebSocketGateway.tryAgainLater, reason: "too many connections from this address")
+            return
+        }
+        defer { services.connectionsByAddress.release(address) }
         var messages = inbound.messages(maxSize: services.config.maxFrameBytes).makeAsyncIterator()
         guard let user = await authenticate(request: request, messages: &messages, outbound: outbound, channel: channel) else { return }
 

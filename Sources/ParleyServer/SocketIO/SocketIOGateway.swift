@@ -28,7 +28,7 @@ final class SocketIOGateway: Sendable {
     // MARK: Routes
 
     func addRoutes(http router: Router<ParleyRequestContext>, ws wsRouter: Router<ParleyWebSocketContext>) {
-        router.get("socket.io") { request, _ in try await self.pollingGet(request) }
+        router.get("socket.io") { request, context in try await self.pollingGet(request, context: context) }
         router.post("socket.io") { request, _ in try await self.pollingPost(request) }
         wsRouter.ws(
             "socket.io",
@@ -48,12 +48,14 @@ final class SocketIOGateway: Sendable {
         try JSONResponse.make(["code": AnyCodableValue.int(code), "message": .string(message)], status: status)
     }
 
-    private func pollingGet(_ request: Request) async throws -> Response {
+    private func pollingGet(_ request: Request, context: ParleyRequestContext) async throws -> Response {
         let q = request.uri.queryParameters
         guard q.get("EIO") == "4" else { return try engineError(5, "Unsupported protocol version") }
         guard q.get("transport") == "polling" else { return try engineError(0, "Transport unknown") }
         guard let sid = q.get("sid") else {
-            let session = newSession()
+            guard let session = newSession(address: context.clientIP) else {
+                return try engineError(4, "Too many connections from this address", status: .tooManyRequests)
+            }
             session.transmit(openPacket(session, upgrades: ["websocket"]))
             session.runPings(interval: pingInterval, timeout: pingTimeout)
             return text(session.drain())
@@ -110,7 +112,11 @@ final class SocketIOGateway: Sendable {
             }
             session = existing
         } else {
-            session = newSession()
+            guard let fresh = newSession(address: channel.remoteAddress?.ipAddress ?? "unknown") else {
+                try? await outbound.close(WebSocketGateway.tryAgainLater, reason: "too many connections from this address")
+                return
+            }
+            session = fresh
             session.startOnWebSocket(continuation, closeTransport: closeTransport)
             session.transmit(openPacket(session, upgrades: []))
             session.runPings(interval: pingInterval, timeout: pingTimeout)
@@ -131,8 +137,13 @@ final class SocketIOGateway: Sendable {
 
     // MARK: Sessions and packets
 
-    private func newSession() -> EngineSession {
+    /// A new Engine.IO session holding one of `address`'s connection slots until it
+    /// closes; nil when the address holds all it may.
+    private func newSession(address: String) -> EngineSession? {
+        let limiter = services.connectionsByAddress
+        guard limiter.acquire(address) else { return nil }
         let session = EngineSession(queueLimit: services.config.outboundQueueFrames) { [weak self] closed in
+            limiter.release(address)
             _ = self?.sessions.withLock { $0.removeValue(forKey: closed.sid) }
         }
         sessions.withLock { $0[session.sid] = session }

@@ -1,0 +1,115 @@
+"""Resource limits under floods, against a real server: one address cannot hold more
+realtime connections than MAX_CONNECTIONS_PER_ADDRESS while others keep being served,
+and a message flood is rate limited without growing memory or the database beyond
+what was accepted. Memory is the server's resident set, read from /proc."""
+import uuid
+
+import pymongo
+import pytest
+import requests
+from bson import ObjectId
+
+from conftest import database_uri, launch
+from native import Closed, Native
+
+LIMIT = 20
+
+
+def rss_kib(process):
+    with open(f"/proc/{process.pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+def register(url, prefix):
+    r = requests.post(url + "/api/auth/register", json={"username": f"{prefix}_{uuid.uuid4().hex[:8]}", "password": "a-long-password"}, timeout=10)
+    assert r.status_code == 201, r.text
+    return r.json()["token"], r.json()["user"]["id"]
+
+
+@pytest.fixture(scope="module")
+def limited():
+    name = "t_limits_" + uuid.uuid4().hex[:8]
+    server = launch(database_uri(), name, MAX_CONNECTIONS_PER_ADDRESS=LIMIT, RATE_LIMIT_MESSAGES_PER_SECOND=20, RATE_LIMIT_BURST=40,
+                    WS_AUTH_TIMEOUT_MS=2000)
+    client = pymongo.MongoClient(database_uri(), serverSelectionTimeoutMS=5000)
+    yield server, client[name]
+    server.stop()
+    client.drop_database(name)
+
+
+def refused(make):
+    """True when the server turns the connection away with 1013 (try again later)."""
+    try:
+        client = make()
+        client.recv()
+    except Closed as e:
+        return e.code == 1013
+    return False
+
+
+def test_connection_flood_from_one_address_is_bounded(limited):
+    server, _ = limited
+    token, _ = register(server.url, "flood")
+    other_token, _ = register(server.url, "calm")
+    held = [Native(server.ws_url, token) for _ in range(LIMIT)]
+    before = rss_kib(server.process)
+    # Past the limit, every new socket from this address is turned away, authenticated
+    # or not; Engine.IO's polling handshake is 429.
+    turned_away = sum(refused(lambda: Native(server.ws_url, token, sync=False)) for _ in range(200))
+    turned_away += sum(refused(lambda: Native(server.ws_url, None, sync=False)) for _ in range(200))
+    assert turned_away == 400
+    r = requests.get(server.url + "/socket.io/?EIO=4&transport=polling", timeout=10)
+    assert r.status_code == 429
+    # Another address is served as usual, and the held sockets still work.
+    calm = Native(server.ws_url, other_token, source="127.0.0.2")
+    assert calm.request("ping", {})["ok"]
+    assert held[0].request("ping", {})["ok"]
+    growth = rss_kib(server.process) - before
+    assert growth < 32 * 1024, f"memory grew by {growth} KiB under the flood"
+    # Slots come back when sockets close.
+    for c in held[:5]:
+        c.close()
+    reopened = False
+    for _ in range(50):  # the server notices the closes as they arrive
+        try:
+            Native(server.ws_url, token).close()
+            reopened = True
+            break
+        except Closed:
+            pass
+    assert reopened, "slots were not given back"
+    for c in held[5:] + [calm]:
+        c.close()
+    print(f"\nconnection flood: {turned_away} sockets over the limit of {LIMIT} turned away with 1013; RSS +{growth} KiB")
+
+
+def test_message_flood_is_rate_limited_with_flat_memory(limited):
+    server, db = limited
+    token, me = register(server.url, "spammer")
+    other_token, other = register(server.url, "reader")
+    auth = {"Authorization": "Bearer " + token}
+    room = requests.post(server.url + "/api/rooms", json={"name": "flood"}, headers=auth, timeout=10).json()["room"]["id"]
+    requests.post(f"{server.url}/api/rooms/{room}/join", headers={"Authorization": "Bearer " + other_token}, timeout=10)
+    spammer = Native(server.ws_url, token)
+    reader = Native(server.ws_url, other_token)
+    before = rss_kib(server.process)
+    total = 20000
+    for i in range(total):
+        spammer.send("message:send", {"roomId": room, "text": "spam " + "x" * 3000, "clientId": f"s{i}"}, f"s{i}")
+    outcomes = {}
+    while sum(outcomes.values()) < total:
+        frame = spammer.recv()
+        if frame["type"] == "ack":
+            key = "ok" if frame["ok"] else frame["error"]["code"]
+            outcomes[key] = outcomes.get(key, 0) + 1
+    assert set(outcomes) <= {"ok", "rate_limited"}, outcomes
+    assert outcomes["rate_limited"] > total * 0.9
+    # The other user is served as usual, and the database holds exactly what was acked.
+    reply = reader.request("message:send", {"roomId": room, "text": "still here", "clientId": "calm"})
+    assert reply["ok"], reply
+    assert db.messages.count_documents({"senderId": ObjectId(me)}) == outcomes["ok"]
+    growth = rss_kib(server.process) - before
+    assert growth < 64 * 1024, f"memory grew by {growth} KiB under the flood"
+    spammer.close()
+    reader.close()
+    print(f"\nmessage flood: {total} sends, {outcomes}; RSS +{growth} KiB")
