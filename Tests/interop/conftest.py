@@ -25,9 +25,10 @@ def free_port():
 class Server:
     """A running parley and helpers to make users and rooms over REST."""
 
-    def __init__(self, url, ws_url):
+    def __init__(self, url, ws_url, database=None):
         self.url = url
         self.ws_url = ws_url
+        self.database = database
         self.counter = 0
 
     def register(self, prefix="user"):
@@ -118,7 +119,7 @@ def server():
     uri = database_uri()
     database = "t_interop_" + uuid.uuid4().hex[:10]
     handle = launch(uri, database)
-    yield Server(handle.url, handle.ws_url)
+    yield Server(handle.url, handle.ws_url, database)
     handle.stop()
     pymongo.MongoClient(uri, serverSelectionTimeoutMS=3000).drop_database(database)
 
