@@ -121,8 +121,9 @@ def test_two_people_chat(server, two_browsers):
     join_room(bob, f"Team {suffix}")
 
     send(alice, "Hi Bob! Ready for the launch?")
-    mine = message_with(alice, "Ready for the launch")
-    wait(alice, lambda d: mine.get_attribute("data-state") in ("sent", "delivered", "read"))
+    # Looked up afresh on every poll: the list re-renders as the ack arrives, and an
+    # element found while the message was still queued goes stale.
+    wait(alice, lambda d: message_with(d, "Ready for the launch").get_attribute("data-state") in ("sent", "delivered", "read"))
     message_with(bob, "Ready for the launch")
 
     # Bob has the room open and visible: the tick on Alice's side turns to read.
