@@ -72,6 +72,17 @@ struct CollectionTests {
                 seen += 1
             }
             #expect(seen == 1500)
+            // In bulk: batches as they come, in order, mixed with next(), then [].
+            let bulk = try await items.find([:], options: FindOptions(sort: ["n": 1], batchSize: 400))
+            var collected = [try await bulk.next()!.n]
+            while true {
+                let batch = try await bulk.nextBatch()
+                if batch.isEmpty { break }
+                #expect(batch.count <= 256)
+                collected += batch.map(\.n)
+            }
+            #expect(collected == Array(0..<1500))
+            #expect(try await bulk.nextBatch().isEmpty)
             // A cursor closed early returns its client; the pool keeps working.
             let early = try await items.find([:], options: FindOptions(batchSize: 50))
             _ = try await early.next()

@@ -112,6 +112,21 @@ public final class MongoCursor<T: Decodable & Sendable>: AsyncSequence, Sendable
         }
     }
 
+    /// The next documents as they come from the server (up to one hop of 256), or an
+    /// empty array when there are no more: for readers that handle documents in bulk.
+    public func nextBatch() async throws -> [T] {
+        let buffered = state.withLock { s -> [T] in
+            defer { s.buffer = []; s.position = 0 }
+            return Array(s.buffer[s.position...])
+        }
+        if !buffered.isEmpty { return buffered }
+        guard let first = try await next() else { return [] }
+        return [first] + state.withLock { s -> [T] in
+            defer { s.buffer = []; s.position = 0 }
+            return Array(s.buffer[s.position...])
+        }
+    }
+
     /// Every remaining document.
     public func toArray() async throws -> [T] {
         var all: [T] = []

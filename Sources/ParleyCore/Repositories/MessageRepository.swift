@@ -17,8 +17,9 @@ public protocol MessageRepository: Sendable {
     func find(clientKeys: [(ObjectId, String)]) async throws -> [MessageRecord]
     /// Deletes messages by id (a batch taken back before anyone saw it).
     func delete(ids: [ObjectId]) async throws
-    /// Messages of a room above `seq`, ascending, at most `limit` (the offline queue).
-    func after(roomId: ObjectId, seq: Int, limit: Int) async throws -> [MessageRecord]
+    /// Every message of a room in `seqs`, ascending, read as one cursor (the offline
+    /// flush): one query and `getMore`s, where pages would repeat the range scan.
+    func stream(roomId: ObjectId, seqs: ClosedRange<Int>) async throws -> MongoCursor<MessageRecord>
     /// Messages of a room by seq: with `after`, the oldest `limit` above it; otherwise
     /// the newest `limit` below `before` (or the newest of all). Always ascending.
     func page(roomId: ObjectId, before: Int?, after: Int?, limit: Int) async throws -> MessagePage
@@ -50,10 +51,10 @@ public struct MongoMessageRepository: MessageRepository {
         try await messages.deleteMany(["_id": ["$in": .array(ids.map { .objectId($0) })]])
     }
 
-    public func after(roomId: ObjectId, seq: Int, limit: Int) async throws -> [MessageRecord] {
+    public func stream(roomId: ObjectId, seqs: ClosedRange<Int>) async throws -> MongoCursor<MessageRecord> {
         try await messages.find(
-            ["roomId": .objectId(roomId), "seq": ["$gt": .int64(Int64(seq))]], options: FindOptions(sort: ["seq": 1], limit: limit)
-        ).toArray()
+            ["roomId": .objectId(roomId), "seq": ["$gte": .int64(Int64(seqs.lowerBound)), "$lte": .int64(Int64(seqs.upperBound))]],
+            options: FindOptions(sort: ["seq": 1], batchSize: 1_000))
     }
 
     public func page(roomId: ObjectId, before: Int?, after: Int?, limit: Int) async throws -> MessagePage {

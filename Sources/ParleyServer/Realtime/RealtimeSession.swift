@@ -13,8 +13,6 @@ struct RealtimeSession: Sendable {
     let logger: Logger
 
     private var events: RealtimeEvents { RealtimeEvents(services: services) }
-    /// Messages read per query while flushing the offline queue.
-    static let flushPage = 500
 
     struct Ready: Encodable {
         let user: User
@@ -59,8 +57,9 @@ struct RealtimeSession: Sendable {
             guard let room = byId[m.roomId], room.lastSeq > m.deliveredSeq else { continue }
             var cursor = m.deliveredSeq
             roomCount += 1
-            while cursor < room.lastSeq {
-                let batch = try await services.repos.messages.after(roomId: m.roomId, seq: cursor, limit: Self.flushPage)
+            let messages = try await services.repos.messages.stream(roomId: m.roomId, seqs: (m.deliveredSeq + 1)...room.lastSeq)
+            while true {
+                let batch = try await messages.nextBatch()
                 guard let last = batch.last else { break }
                 for message in batch {
                     connection.pushNow(try PushFrame(type: "message:new", data: RoomNotifier.NewMessage(message: Message(message))))
