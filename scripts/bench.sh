@@ -38,7 +38,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 MONGODB_DATABASE=bench PORT=$port MIGRATIONS_DIR="$PWD/migrations" LOG_LEVEL=warning PARLEY_ENV=test \
   JWT_SECRET=bench-secret-bench-secret-bench-secret BCRYPT_COST=4 \
   RATE_LIMIT_MESSAGES_PER_SECOND=1000000 RATE_LIMIT_BURST=1000000 AUTH_RATE_LIMIT_PER_MINUTE=1000000 \
-  MAX_CONNECTIONS_PER_ADDRESS=1000000 \
+  MAX_CONNECTIONS_PER_ADDRESS=1000000 MONGO_THREADS=${MONGO_THREADS:-2} \
   "$bin/parley" >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done

@@ -10,6 +10,17 @@ final class RecentSends: Sendable {
     private struct Sender {
         var byClientId: [String: MessageRecord] = [:]
         var order: [String] = []
+
+        /// Remembers `message`, forgetting the oldest past `limit`.
+        mutating func remember(_ message: MessageRecord, limit: Int) {
+            guard byClientId.updateValue(message, forKey: message.clientId) == nil else { return }
+            order.append(message.clientId)
+            if order.count > limit {
+                let dropped = order.count - limit
+                for key in order.prefix(dropped) { byClientId[key] = nil }
+                order.removeFirst(dropped)
+            }
+        }
     }
 
     private let perSender: Int
@@ -28,16 +39,8 @@ final class RecentSends: Sendable {
     func remember(_ message: MessageRecord) {
         senders.withLock { all in
             if all.count >= maxSenders, all[message.senderId] == nil { all.removeAll(keepingCapacity: true) }
-            var s = all[message.senderId] ?? Sender()
-            if s.byClientId.updateValue(message, forKey: message.clientId) == nil {
-                s.order.append(message.clientId)
-                if s.order.count > perSender {
-                    let dropped = s.order.count - perSender
-                    for key in s.order.prefix(dropped) { s.byClientId[key] = nil }
-                    s.order.removeFirst(dropped)
-                }
-            }
-            all[message.senderId] = s
+            // Mutated in place: copying a sender out and back would copy its table each time.
+            all[message.senderId, default: Sender()].remember(message, limit: perSender)
         }
     }
 }

@@ -24,8 +24,7 @@ final class Connection: Sendable {
     let user: UserRecord
     var userId: ObjectId { user.id }
     /// The bytes to write, in order; finished when the connection closes.
-    let outbound: AsyncStream<ByteBuffer>
-    private let continuation: AsyncStream<ByteBuffer>.Continuation
+    let outbound: OutboundQueue
     private let encode: @Sendable (PushFrame) -> ByteBuffer
     private let close: @Sendable (CloseReason) -> Void
     private let state = Mutex<State>(State())
@@ -76,14 +75,14 @@ final class Connection: Sendable {
     ) {
         id = Connection.nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         self.user = user
-        (outbound, continuation) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(queueLimit))
+        outbound = OutboundQueue(limit: queueLimit)
         self.encode = encode
         self.close = close
     }
 
     /// Queues bytes for the client (acks, sync frames). Cuts a slow consumer.
     func send(_ bytes: ByteBuffer) {
-        if case .dropped = continuation.yield(bytes) { cut(.slowConsumer) }
+        if case .full = outbound.push(bytes) { cut(.slowConsumer) }
     }
 
     /// Queues a push; held back while syncing. `roomId`/`seq` identify message pushes.
@@ -119,13 +118,13 @@ final class Connection: Sendable {
             return !s.closed
         }
         guard first else { return }
-        continuation.finish()
+        outbound.finish()
         close(reason)
     }
 
     /// Ends the outbound stream after the connection closed by itself.
     func finish() {
         state.withLock { $0.closed = true }
-        continuation.finish()
+        outbound.finish()
     }
 }

@@ -2,22 +2,23 @@ import NIOCore
 import NIOWebSocket
 import HummingbirdWebSocket
 
-/// How both WebSocket gateways run a socket: a writer task sends each queued buffer
-/// as one text frame (the buffer shared by all recipients, no copy) while `read`
-/// runs the read loop; then `finish` cleans up. Returns the read loop's error, for
-/// the caller to rethrow after cleanup so the socket closes with its code.
+/// How both WebSocket gateways run a socket: a writer task sends each batch of queued
+/// buffers as text frames (each buffer shared by all recipients, no copy) with one
+/// flush per batch, while `read` runs the read loop; then `finish` cleans up. Returns
+/// the read loop's error, for the caller to rethrow after cleanup so the socket
+/// closes with its code.
 enum FramePump {
-    static func run(
-        writing queue: AsyncStream<ByteBuffer>,
-        to outbound: WebSocketOutboundWriter,
+    static func run<Batches: AsyncSequence & Sendable>(
+        writing batches: Batches,
+        to channel: any Channel,
         read: () async throws -> Void,
         finish: () async -> Void
-    ) async -> (any Error)? {
+    ) async -> (any Error)? where Batches.Element == [ByteBuffer], Batches.Failure == Never {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await bytes in queue {
+                for await batch in batches {
                     do {
-                        try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: bytes)))
+                        try await write(batch, to: channel)
                     } catch {
                         break
                     }
@@ -33,4 +34,33 @@ enum FramePump {
             return failure
         }
     }
+
+    /// Writes the frames straight into the channel's pipeline (the WebSocket frame
+    /// encoder), flushing once, and waits until they are written to the socket: while
+    /// it waits, the next batch gathers in the queue, and a client that stops reading
+    /// fills the queue until it is cut. swift-websocket's writer flushes each frame.
+    private static func write(_ batch: [ByteBuffer], to channel: any Channel) async throws {
+        let frames = batch.map { WebSocketFrame(fin: true, opcode: .text, data: $0) }
+        let loop = channel.eventLoop
+        try await loop.flatSubmit { () -> EventLoopFuture<Void> in
+            let done = loop.makePromise(of: Void.self)
+            for (i, frame) in frames.enumerated() {
+                channel.write(frame, promise: i == frames.count - 1 ? done : nil)
+            }
+            channel.flush()
+            return done.futureResult
+        }.get()
+    }
+}
+
+extension OutboundQueue: AsyncSequence {
+    typealias Element = [ByteBuffer]
+    typealias Failure = Never
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let queue: OutboundQueue
+        func next() async -> [ByteBuffer]? { await queue.next() }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(queue: self) }
 }

@@ -66,6 +66,9 @@ struct RealtimeSession: Sendable {
                 }
                 messageCount += batch.count
                 cursor = last.seq
+                // A backlog of thousands goes out at the client's pace, not past the
+                // queue's bound (which would cut it as a slow consumer).
+                await connection.outbound.waitForRoom()
             }
             flushedUpTo[m.roomId] = cursor
         }

@@ -76,7 +76,7 @@ struct WebSocketGateway {
             })
         let session = RealtimeSession(services: services, connection: connection, dialect: NativeDialect(), logger: logger)
         let failure = await FramePump.run(
-            writing: connection.outbound, to: outbound,
+            writing: connection.outbound, to: channel,
             read: {
                 try await session.open()
                 while let message = try await messages.next() {

@@ -23,9 +23,9 @@ final class SocketIOClient: Sendable {
     func start(on engine: EngineSession) {
         let connection = self.connection
         Task { [weak engine] in
-            for await bytes in connection.outbound {
+            while let batch = await connection.outbound.next() {
                 guard let engine else { return }
-                engine.transmit(bytes)
+                for bytes in batch { engine.transmit(bytes) }
             }
         }
         let realtime = self.realtime

@@ -122,7 +122,7 @@ final class SocketIOGateway: Sendable {
             session.runPings(interval: pingInterval, timeout: pingTimeout)
         }
         let failure = await FramePump.run(
-            writing: queue, to: outbound,
+            writing: queue.map { [$0] }, to: channel,
             read: {
                 while let message = try await messages.next() {
                     switch message {
