@@ -1,0 +1,35 @@
+import Foundation
+import Testing
+
+@testable import ParleyCore
+
+@Suite("Wire rules: RFC 3339 dates and lengths in code points")
+struct WireRulesTests {
+    private struct Dated: Decodable { let at: Date }
+
+    @Test("dates: any offset, fractional seconds or not, and a lowercase t and z")
+    func dates() throws {
+        let decoder = WireFormat.makeDecoder()
+        func parse(_ s: String) throws -> Date { try decoder.decode(Dated.self, from: Data(#"{"at":"\#(s)"}"#.utf8)).at }
+        let reference = try parse("2030-05-01T18:00:00Z")
+        #expect(try parse("2030-05-01t18:00:00z") == reference)
+        #expect(try parse("2030-05-01T20:00:00+02:00") == reference)
+        #expect(try parse("2030-05-01T18:00:00.000Z") == reference)
+        #expect(throws: (any Error).self) { try parse("next tuesday") }
+    }
+
+    @Test("every length limit counts Unicode code points, as JSON Schema does")
+    func codePoints() throws {
+        // "é" as e + combining acute: one character on screen, two code points.
+        let decomposed = "e\u{301}"
+        try AccountRules.validatePassword(String(repeating: decomposed, count: 4))  // 8 code points
+        #expect(throws: ParleyError.self) { try AccountRules.validatePassword(String(repeating: decomposed, count: 3) + "e") }  // 7
+        #expect(throws: ParleyError.self) { try AccountRules.validatePassword(String(repeating: "a", count: 129)) }
+        try AccountRules.validateDisplayName(String(repeating: decomposed, count: 32))  // 64
+        #expect(throws: ParleyError.self) { try AccountRules.validateDisplayName(String(repeating: decomposed, count: 32) + "x") }
+        // A thumbs-up with a skin tone is two code points.
+        let thumbs = "\u{1F44D}\u{1F3FD}"
+        try SendPipeline.validate(text: String(repeating: thumbs, count: 2000), clientId: "c", maxChars: 4000)
+        #expect(throws: ParleyError.self) { try SendPipeline.validate(text: String(repeating: thumbs, count: 2001), clientId: "c", maxChars: 4000) }
+    }
+}
