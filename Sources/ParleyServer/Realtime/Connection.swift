@@ -94,6 +94,17 @@ final class Connection: Sendable {
         if !holding { send(encode(frame)) }
     }
 
+    /// Queues a room's new messages at once (one stored batch): one lock and one
+    /// wake-up of the writer for all of them. Held back while syncing, like `push`.
+    func push(messages: [(frame: PushFrame, seq: Int)], roomId: ObjectId) {
+        let holding = state.withLock { s -> Bool in
+            if s.syncing { s.held.append(contentsOf: messages.map { Held(frame: $0.frame, roomId: roomId, seq: $0.seq) }) }
+            return s.syncing
+        }
+        guard !holding else { return }
+        if case .full = outbound.push(contentsOf: messages.map { encode($0.frame) }) { cut(.slowConsumer) }
+    }
+
     /// Queues a push now, even while syncing (the offline flush itself).
     func pushNow(_ frame: PushFrame) { send(encode(frame)) }
 

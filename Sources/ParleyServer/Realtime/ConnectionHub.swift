@@ -80,14 +80,26 @@ final class ConnectionHub: Sendable {
     }
 
     /// Pushes to every connection subscribed to the room, but the excluded ones.
-    func broadcast(_ frame: PushFrame, to roomId: ObjectId, exceptConnection: UInt64? = nil, exceptUser: ObjectId? = nil, seq: Int? = nil) {
+    func broadcast(_ frame: PushFrame, to roomId: ObjectId, exceptUser: ObjectId? = nil) {
         let targets = state.withLock { s -> [Connection] in
             (s.byRoom[roomId] ?? []).compactMap { id in
-                guard id != exceptConnection, let c = s.connections[id], c.userId != exceptUser else { return nil }
+                guard let c = s.connections[id], c.userId != exceptUser else { return nil }
                 return c
             }
         }
-        for c in targets { c.push(frame, roomId: roomId, seq: seq) }
+        for c in targets { c.push(frame, roomId: roomId) }
+    }
+
+    /// Pushes a room's new messages (one stored batch, in seq order) to every
+    /// connection in the room; each connection skips the messages it sent itself.
+    /// The room's connections are looked up once for the whole batch.
+    func broadcast(messages: [(frame: PushFrame, seq: Int, origin: UInt64?)], to roomId: ObjectId) {
+        let targets = state.withLock { s in (s.byRoom[roomId] ?? []).compactMap { s.connections[$0] } }
+        let all = messages.map { (frame: $0.frame, seq: $0.seq) }
+        for c in targets {
+            let mine = messages.contains { $0.origin == c.id }
+            c.push(messages: mine ? messages.filter { $0.origin != c.id }.map { (frame: $0.frame, seq: $0.seq) } : all, roomId: roomId)
+        }
     }
 
     /// Pushes to every connection of the users sharing a room with `userId` (not to

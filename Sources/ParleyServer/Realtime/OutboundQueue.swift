@@ -38,6 +38,24 @@ final class OutboundQueue: Sendable {
         return outcome
     }
 
+    /// Queues several frames with one lock and at most one wake-up of the writer;
+    /// `.full` (nothing queued) when they do not all fit under `limit`.
+    func push(contentsOf frames: [ByteBuffer]) -> Outcome {
+        guard frames.count > 1 else { return frames.first.map(push) ?? .queued }
+        let (outcome, writer) = state.withLock { s -> (Outcome, CheckedContinuation<[ByteBuffer]?, Never>?) in
+            if s.finished { return (.finished, nil) }
+            if let w = s.writer {
+                s.writer = nil
+                return (.queued, w)
+            }
+            guard s.frames.count + frames.count <= limit else { return (.full, nil) }
+            s.frames.append(contentsOf: frames)
+            return (.queued, nil)
+        }
+        writer?.resume(returning: frames)
+        return outcome
+    }
+
     /// Everything pending, waiting for at least one frame; nil once finished and empty.
     /// One writer at a time.
     func next() async -> [ByteBuffer]? {

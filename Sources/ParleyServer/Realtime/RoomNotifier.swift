@@ -65,14 +65,19 @@ struct RoomNotifier: Sendable {
     /// Messages were stored: `message:new` to every member connection but the sender's.
     func stored(_ batch: [(message: MessageRecord, origin: UInt64?)]) {
         metrics.messagesStored.increment(by: Int64(batch.count))
+        // A stored batch is one room's in practice; grouping keeps any mix correct.
+        var byRoom: [ObjectId: [(frame: PushFrame, seq: Int, origin: UInt64?)]] = [:]
+        var rooms: [ObjectId] = []
         for (message, origin) in batch {
             do {
                 let frame = try PushFrame(type: "message:new", data: NewMessage(message: Message(message)))
-                hub.broadcast(frame, to: message.roomId, exceptConnection: origin, seq: message.seq)
+                if byRoom[message.roomId] == nil { rooms.append(message.roomId) }
+                byRoom[message.roomId, default: []].append((frame, message.seq, origin))
             } catch {
                 logger.error("cannot encode message \(message.id.hex): \(error)")
             }
         }
+        for room in rooms { hub.broadcast(messages: byRoom[room]!, to: room) }
     }
 
     /// A user's presence changed: tell everyone sharing a room with them.
