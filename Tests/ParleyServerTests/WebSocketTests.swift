@@ -55,6 +55,10 @@ struct WebSocketAuthTests {
             #expect(try await ws.waitFor(type: "error").errorCode == "bad_request")
             ws.send("[1,2,3]")
             #expect(try await ws.waitFor(type: "error").errorCode == "bad_request")
+            // An envelope that does not decode but carries an id is answered as its ack.
+            ws.send(#"{"type": 7, "id": "odd"}"#)
+            let odd = try await ws.waitFor { $0["type"] as? String == "ack" && $0["id"] as? String == "odd" }
+            #expect(odd["ok"] as? Bool == false && odd.errorCode == "bad_request")
             let unknown = try await ws.request("no:such:event")
             #expect(!unknown.ok && unknown.errorCode == "bad_request")
             let wrongType = try await ws.request("message:send", #"{"roomId": {"$gt": ""}, "text": "x", "clientId": "c"}"#)

@@ -82,7 +82,9 @@ struct RealtimeSession: Sendable {
         do {
             envelope = try WireFrames.decoder.decode(InboundEnvelope.self, from: frame)
         } catch {
-            connection.send(dialect.error(ParleyError(.badRequest, "malformed frame: expected a JSON object {\"type\", \"id\"?, \"data\"?}")))
+            let problem = ParleyError(.badRequest, "malformed frame: expected a JSON object {\"type\", \"id\"?, \"data\"?}")
+            // With a usable id, the failure is its ack, as for any other request.
+            fail((try? WireFrames.decoder.decode(InboundID.self, from: frame))?.id, problem)
             return
         }
         await dispatch(type: envelope.type, id: envelope.id, frame: frame)

@@ -34,6 +34,12 @@ struct InboundEnvelope: Decodable {
     let id: RequestID?
 }
 
+/// Only the `id` of a frame whose envelope is unusable (a `type` that is not a
+/// string, say), so its failure can still be answered as an ack.
+struct InboundID: Decodable {
+    let id: RequestID?
+}
+
 /// The `data` of a client frame, decoded as the event's own type.
 struct InboundData<D: Decodable>: Decodable {
     let data: D?
