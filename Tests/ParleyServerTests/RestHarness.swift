@@ -78,7 +78,10 @@ enum RestHarness {
         c.logLevel = .error
         c.jwtSecret = "test-secret-test-secret-test-secret!"
         c.port = 0
-        c.wsAuthTimeoutMs = 400
+        // The production default: a client that authenticates by its first frame must
+        // not race a short timer on a loaded machine (tests that wait for the timeout
+        // shorten it themselves).
+        c.wsAuthTimeoutMs = 5_000
         c.rateLimitPerSecond = 1000
         c.rateLimitBurst = 1000
         return c

@@ -30,7 +30,7 @@ struct WebSocketAuthTests {
 
     @Test("no token, a bad token, or a wrong first frame: closed with 4401")
     func refused() async throws {
-        try await RestHarness.live { api, port in
+        try await RestHarness.live(configure: { $0.wsAuthTimeoutMs = 400 }) { api, port in
             let silent = WSTestClient(port: port)
             #expect(await silent.closeCode() == WebSocketErrorCode(codeNumber: 4401))
             let bad = WSTestClient(port: port, token: "not-a-token")

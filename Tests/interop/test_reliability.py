@@ -227,6 +227,8 @@ def test_database_outage_answers_unavailable_and_recovers(tmp_path, mongo):
         assert r.status_code == 503 and r.json()["error"]["code"] == "unavailable"
         assert requests.get(server.url + "/healthz", timeout=15).status_code == 503
         assert server.process.poll() is None
+        # A new socket cannot be authenticated now: 1013 (come back), never 4401 (sign in again).
+        assert close_code(Native(server.ws_url, bob["token"], sync=False, timeout=15)) == 1013
         sender.client.send("typing", {"roomId": room, "isTyping": True})
         listener.wait_for("typing", lambda d: d.get("userId") == alice["id"])
 

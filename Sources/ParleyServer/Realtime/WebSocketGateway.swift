@@ -78,7 +78,13 @@ struct WebSocketGateway {
         let failure = await FramePump.run(
             writing: connection.outbound, to: channel,
             read: {
-                try await session.open()
+                do {
+                    try await session.open()
+                } catch where ParleyError.from(error).code == .unavailable {
+                    // As at authentication: the database is away, come back shortly.
+                    try? await outbound.close(Self.tryAgainLater, reason: "the database is unreachable; try again shortly")
+                    return
+                }
                 while let message = try await messages.next() {
                     switch message {
                     case .text(let text): await session.receive(Data(text.utf8))
@@ -122,7 +128,13 @@ struct WebSocketGateway {
         do {
             return try await services.auth.authenticate(token: token ?? "")
         } catch {
-            try? await outbound.close(Self.unauthorized, reason: "unauthorized")
+            // A database that cannot be reached says nothing about the token: 1013 tells
+            // the client to come back, where 4401 would tell it to sign in again.
+            if ParleyError.from(error).code == .unavailable {
+                try? await outbound.close(Self.tryAgainLater, reason: "the database is unreachable; try again shortly")
+            } else {
+                try? await outbound.close(Self.unauthorized, reason: "unauthorized")
+            }
             return nil
         }
     }
