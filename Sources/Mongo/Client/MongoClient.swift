@@ -27,9 +27,10 @@ private let driverLogger = Logger(label: "parley.mongoc")
 /// Run it in the application's `ServiceGroup`: it is destroyed after graceful
 /// shutdown. Outside a service group call `shutdown()` when done.
 ///
-/// `@unchecked Sendable`: the pool pointer is thread-safe by libmongoc's contract
-/// (`mongoc_client_pool_t` is the driver's thread-safe type), and the only mutable
-/// state, `state`, is guarded by a `Mutex`.
+/// `@unchecked Sendable`, and every piece of state is behind a lock: the pool
+/// pointer is immutable and `mongoc_client_pool_t` guards its own state with the
+/// driver's internal mutex (it is libmongoc's thread-safe type); everything mutable
+/// here (`state`: shutdown flag, lent clients) is guarded by a `Mutex`.
 public final class MongoClient: Service, @unchecked Sendable {
     public let configuration: MongoConfiguration
     public let logger: Logger
@@ -232,8 +233,13 @@ public final class MongoClient: Service, @unchecked Sendable {
 }
 
 /// A client lent out of the pool together with what must be destroyed before it returns.
+///
+/// `@unchecked Sendable`, guarded by a lock: a `LentClient` lives only in
+/// `MongoClient.State.lentClients`, behind `MongoClient.state`'s `Mutex`. It is
+/// stored, given its `cleanup` and removed under that lock, and whoever removes it
+/// is the one thread that releases it. Its cursor or stream uses the client pointer
+/// one call at a time (see `UnsafeSendable`).
 struct LentClient: @unchecked Sendable {
-    // @unchecked: the pointer is used only by the one object it was lent to, one call at a time.
     let client: OpaquePointer
     var cleanup: (@Sendable () -> Void)?
 
@@ -245,8 +251,12 @@ struct LentClient: @unchecked Sendable {
     }
 }
 
-/// Carries a C pointer into a thread-pool closure. `@unchecked Sendable` because the
-/// pointee is either thread-safe (the pool) or used by one thread at a time.
+/// Carries a C pointer into a thread-pool closure. `@unchecked Sendable`; the value
+/// is immutable, and the pointee is guarded by a lock in every use:
+/// - the pool: `mongoc_client_pool_t` locks its own state (libmongoc's mutex);
+/// - a cursor or a change stream: used only by the reader that set `busy` in the
+///   owner's `Mutex`-guarded state (one reader at a time), or, at cleanup, by the
+///   thread that took its `LentClient` out of `MongoClient.state`'s `Mutex`.
 struct UnsafeSendable<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
