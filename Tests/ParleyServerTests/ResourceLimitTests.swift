@@ -16,12 +16,12 @@ struct ResourceLimitTests {
     @Test("the outbound queue hands the writer everything pending at once, in order, and is bounded")
     func outboundQueueBatches() async {
         let queue = OutboundQueue(limit: 4)
-        for s in ["a", "b", "c"] { #expect(queue.push(frame(s)) == .queued) }
+        for s in ["a", "b", "c"] { #expect(queue.push([frame(s)]) == .queued) }
         #expect(await queue.next()?.map { String(buffer: $0) } == ["a", "b", "c"])
-        for s in ["1", "2", "3", "4"] { #expect(queue.push(frame(s)) == .queued) }
-        #expect(queue.push(frame("5")) == .full)
+        for s in ["1", "2", "3", "4"] { #expect(queue.push([frame(s)]) == .queued) }
+        #expect(queue.push([frame("5")]) == .full)
         queue.finish()
-        #expect(queue.push(frame("6")) == .finished)
+        #expect(queue.push([frame("6")]) == .finished)
         // What was pending before the end is still written, then the writer stops.
         #expect(await queue.next()?.count == 4)
         #expect(await queue.next() == nil)
@@ -32,10 +32,10 @@ struct ResourceLimitTests {
         let queue = OutboundQueue(limit: 4)
         async let first = queue.next()
         try? await Task.sleep(for: .milliseconds(20))
-        #expect(queue.push(frame("x")) == .queued)
+        #expect(queue.push([frame("x")]) == .queued)
         #expect(await first?.map { String(buffer: $0) } == ["x"])
 
-        for s in ["1", "2", "3"] { _ = queue.push(frame(s)) }
+        for s in ["1", "2", "3"] { _ = queue.push([frame(s)]) }
         let resumed = ManagedFlag()
         let producer = Task {
             await queue.waitForRoom()

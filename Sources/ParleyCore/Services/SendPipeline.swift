@@ -41,8 +41,9 @@ public final class SendPipeline: Sendable {
         public let isNew: Bool
     }
 
-    /// Called once per batch with the messages it stored and their origins, in seq order.
-    public typealias Delivery = @Sendable (_ stored: [(message: MessageRecord, origin: UInt64?)]) -> Void
+    /// Called once per batch with its room and the messages it stored and their
+    /// origins, in seq order (a batch is always one room's).
+    public typealias Delivery = @Sendable (_ roomId: ObjectId, _ stored: [(message: MessageRecord, origin: UInt64?)]) -> Void
 
     private struct Pending {
         let submission: Submission
@@ -150,7 +151,7 @@ public final class SendPipeline: Sendable {
                 recent.remember(stored[k].message)
                 if stored[k].isNew { delivered.append((stored[k].message, batch[i].submission.origin)) }
             }
-            if !delivered.isEmpty, let deliver = delivery.withLock({ $0 }) { deliver(delivered) }
+            if !delivered.isEmpty, let deliver = delivery.withLock({ $0 }) { deliver(roomId, delivered) }
             for (i, p) in batch.enumerated() {
                 let outcome = outcomes[sameAs[i] ?? i]!
                 p.promise.complete(.success(sameAs[i] == nil ? outcome : Outcome(message: outcome.message, isNew: false)))

@@ -44,7 +44,7 @@ public struct ParleyServices: Sendable {
         messageLimiter = RateLimiter(ratePerSecond: Double(config.rateLimitPerSecond), burst: config.rateLimitBurst)
         eventLimiter = RateLimiter(ratePerSecond: Double(config.eventRateLimitPerSecond), burst: config.eventRateLimitPerSecond * 2)
         let notifier = self.notifier
-        pipeline.onDelivery { notifier.stored($0) }
+        pipeline.onDelivery { notifier.stored($1, in: $0) }
         connectionsByAddress = ConnectionLimiter(perAddress: config.maxConnectionsPerAddress)
         let perMinute = Double(config.authRateLimitPerMinute)
         authByIP = RateLimiter(ratePerSecond: perMinute / 60, burst: config.authRateLimitPerMinute)

@@ -82,13 +82,13 @@ final class Connection: Sendable {
 
     /// Queues bytes for the client (acks, sync frames). Cuts a slow consumer.
     func send(_ bytes: ByteBuffer) {
-        if case .full = outbound.push(bytes) { cut(.slowConsumer) }
+        if case .full = outbound.push([bytes]) { cut(.slowConsumer) }
     }
 
-    /// Queues a push; held back while syncing. `roomId`/`seq` identify message pushes.
-    func push(_ frame: PushFrame, roomId: ObjectId? = nil, seq: Int? = nil) {
+    /// Queues a push (not a message: see `push(messages:roomId:)`); held back while syncing.
+    func push(_ frame: PushFrame) {
         let holding = state.withLock { s -> Bool in
-            if s.syncing { s.held.append(Held(frame: frame, roomId: roomId, seq: seq)) }
+            if s.syncing { s.held.append(Held(frame: frame, roomId: nil, seq: nil)) }
             return s.syncing
         }
         if !holding { send(encode(frame)) }
@@ -102,7 +102,7 @@ final class Connection: Sendable {
             return s.syncing
         }
         guard !holding else { return }
-        if case .full = outbound.push(contentsOf: messages.map { encode($0.frame) }) { cut(.slowConsumer) }
+        if case .full = outbound.push(messages.map { encode($0.frame) }) { cut(.slowConsumer) }
     }
 
     /// Queues a push now, even while syncing (the offline flush itself).

@@ -87,18 +87,25 @@ final class ConnectionHub: Sendable {
                 return c
             }
         }
-        for c in targets { c.push(frame, roomId: roomId) }
+        for c in targets { c.push(frame) }
     }
 
     /// Pushes a room's new messages (one stored batch, in seq order) to every
     /// connection in the room; each connection skips the messages it sent itself.
     /// The room's connections are looked up once for the whole batch.
     func broadcast(messages: [(frame: PushFrame, seq: Int, origin: UInt64?)], to roomId: ObjectId) {
+        guard !messages.isEmpty else { return }
         let targets = state.withLock { s in (s.byRoom[roomId] ?? []).compactMap { s.connections[$0] } }
         let all = messages.map { (frame: $0.frame, seq: $0.seq) }
+        // Only the few sending connections need a batch of their own.
+        let origins = Set(messages.compactMap(\.origin))
         for c in targets {
-            let mine = messages.contains { $0.origin == c.id }
-            c.push(messages: mine ? messages.filter { $0.origin != c.id }.map { (frame: $0.frame, seq: $0.seq) } : all, roomId: roomId)
+            guard origins.contains(c.id) else {
+                c.push(messages: all, roomId: roomId)
+                continue
+            }
+            let others = messages.filter { $0.origin != c.id }.map { (frame: $0.frame, seq: $0.seq) }
+            if !others.isEmpty { c.push(messages: others, roomId: roomId) }
         }
     }
 

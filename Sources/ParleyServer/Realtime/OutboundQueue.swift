@@ -21,27 +21,11 @@ final class OutboundQueue: Sendable {
 
     init(limit: Int) { self.limit = limit }
 
-    /// Queues a frame: `.full` when `limit` frames are pending (the caller cuts the
-    /// client), `.finished` after `finish`.
-    func push(_ frame: ByteBuffer) -> Outcome {
-        let (outcome, writer) = state.withLock { s -> (Outcome, CheckedContinuation<[ByteBuffer]?, Never>?) in
-            if s.finished { return (.finished, nil) }
-            if let w = s.writer {
-                s.writer = nil
-                return (.queued, w)
-            }
-            guard s.frames.count < limit else { return (.full, nil) }
-            s.frames.append(frame)
-            return (.queued, nil)
-        }
-        writer?.resume(returning: [frame])
-        return outcome
-    }
-
-    /// Queues several frames with one lock and at most one wake-up of the writer;
-    /// `.full` (nothing queued) when they do not all fit under `limit`.
-    func push(contentsOf frames: [ByteBuffer]) -> Outcome {
-        guard frames.count > 1 else { return frames.first.map(push) ?? .queued }
+    /// Queues frames in order, with one lock and at most one wake-up of the writer:
+    /// `.full` (nothing queued) when they do not all fit under `limit` (the caller
+    /// cuts the client), `.finished` after `finish`.
+    func push(_ frames: [ByteBuffer]) -> Outcome {
+        guard !frames.isEmpty else { return .queued }
         let (outcome, writer) = state.withLock { s -> (Outcome, CheckedContinuation<[ByteBuffer]?, Never>?) in
             if s.finished { return (.finished, nil) }
             if let w = s.writer {

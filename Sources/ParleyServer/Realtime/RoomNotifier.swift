@@ -63,21 +63,17 @@ struct RoomNotifier: Sendable {
     }
 
     /// Messages were stored: `message:new` to every member connection but the sender's.
-    func stored(_ batch: [(message: MessageRecord, origin: UInt64?)]) {
+    func stored(_ batch: [(message: MessageRecord, origin: UInt64?)], in roomId: ObjectId) {
         metrics.messagesStored.increment(by: Int64(batch.count))
-        // A stored batch is one room's in practice; grouping keeps any mix correct.
-        var byRoom: [ObjectId: [(frame: PushFrame, seq: Int, origin: UInt64?)]] = [:]
-        var rooms: [ObjectId] = []
-        for (message, origin) in batch {
+        let frames = batch.compactMap { stored -> (frame: PushFrame, seq: Int, origin: UInt64?)? in
             do {
-                let frame = try PushFrame(type: "message:new", data: NewMessage(message: Message(message)))
-                if byRoom[message.roomId] == nil { rooms.append(message.roomId) }
-                byRoom[message.roomId, default: []].append((frame, message.seq, origin))
+                return (try PushFrame(type: "message:new", data: NewMessage(message: Message(stored.message))), stored.message.seq, stored.origin)
             } catch {
-                logger.error("cannot encode message \(message.id.hex): \(error)")
+                logger.error("cannot encode message \(stored.message.id.hex): \(error)")
+                return nil
             }
         }
-        for room in rooms { hub.broadcast(messages: byRoom[room]!, to: room) }
+        hub.broadcast(messages: frames, to: roomId)
     }
 
     /// A user's presence changed: tell everyone sharing a room with them.
