@@ -22,6 +22,15 @@ def free_port():
     return port
 
 
+def register_user(url, prefix="user"):
+    """A new account on the server at `url`: {token, id, username}."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    r = requests.post(url + "/api/auth/register", json={"username": name, "password": "a-long-password"}, timeout=10)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    return {"token": body["token"], "id": body["user"]["id"], "username": name}
+
+
 class Server:
     """A running parley and helpers to make users and rooms over REST."""
 
@@ -33,11 +42,7 @@ class Server:
 
     def register(self, prefix="user"):
         self.counter += 1
-        name = f"{prefix}{self.counter}_{uuid.uuid4().hex[:6]}"
-        r = requests.post(self.url + "/api/auth/register", json={"username": name, "password": "a-long-password"}, timeout=10)
-        assert r.status_code == 201, r.text
-        body = r.json()
-        return {"token": body["token"], "id": body["user"]["id"], "username": name}
+        return register_user(self.url, f"{prefix}{self.counter}")
 
     def create_room(self, token, name="room"):
         r = requests.post(self.url + "/api/rooms", json={"name": name}, headers={"Authorization": "Bearer " + token}, timeout=10)

@@ -16,7 +16,7 @@ import requests
 import websocket
 from bson import ObjectId
 
-from conftest import database_uri, launch
+from conftest import database_uri, launch, register_user
 from native import Closed, Native
 
 SEED = int(os.environ.get("PARLEY_FUZZ_SEED", "8"))
@@ -104,11 +104,8 @@ def fuzz_server():
 
 
 def users_and_room(server):
-    def register(prefix):
-        r = requests.post(server.url + "/api/auth/register", json={"username": f"{prefix}_{uuid.uuid4().hex[:8]}", "password": "a-long-password"}, timeout=10)
-        assert r.status_code == 201, r.text
-        return r.json()["token"], r.json()["user"]["id"]
-    (token, me), (other_token, other) = register("fuzzer"), register("bystander")
+    fuzzer, bystander = register_user(server.url, "fuzzer"), register_user(server.url, "bystander")
+    (token, me), (other_token, other) = (fuzzer["token"], fuzzer["id"]), (bystander["token"], bystander["id"])
     room = requests.post(server.url + "/api/rooms", json={"name": "fuzz"}, headers={"Authorization": "Bearer " + token}, timeout=10).json()["room"]["id"]
     private = requests.post(server.url + "/api/rooms", json={"name": "closed", "private": True},
                             headers={"Authorization": "Bearer " + other_token}, timeout=10).json()["room"]["id"]

@@ -9,7 +9,7 @@ import pytest
 import requests
 from bson import ObjectId
 
-from conftest import database_uri, launch
+from conftest import database_uri, launch, register_user
 from native import Closed, Native
 
 LIMIT = 20
@@ -21,9 +21,8 @@ def rss_kib(process):
 
 
 def register(url, prefix):
-    r = requests.post(url + "/api/auth/register", json={"username": f"{prefix}_{uuid.uuid4().hex[:8]}", "password": "a-long-password"}, timeout=10)
-    assert r.status_code == 201, r.text
-    return r.json()["token"], r.json()["user"]["id"]
+    user = register_user(url, prefix)
+    return user["token"], user["id"]
 
 
 @pytest.fixture(scope="module")

@@ -15,16 +15,8 @@ import requests
 import websocket
 from bson import ObjectId
 
-from conftest import ROOT, database_uri, free_port, launch
+from conftest import ROOT, database_uri, free_port, launch, register_user as register
 from native import Native
-
-
-def register(url, prefix):
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    r = requests.post(url + "/api/auth/register", json={"username": name, "password": "a-long-password"}, timeout=10)
-    assert r.status_code == 201, r.text
-    body = r.json()
-    return {"token": body["token"], "id": body["user"]["id"], "username": name}
 
 
 def group(url, owner, *members):
