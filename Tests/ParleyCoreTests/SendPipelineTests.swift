@@ -2,6 +2,7 @@ import Foundation
 import Mongo
 import ParleyCore
 import TestSupport
+import Synchronization
 import Testing
 
 @Suite("Send pipeline")
@@ -48,6 +49,79 @@ struct SendPipelineTests {
                 _ = try await pipeline.send(.init(roomId: ObjectId(), sender: user, text: "lost", clientId: "l", origin: nil))
             }
             #expect(try await db.collection("messages").countDocuments() == 0)
+        }
+    }
+
+    @Test("two nodes writing one room: seqs stay dense, nothing is stored twice, each sender keeps its order")
+    func twoNodesOneRoom() async throws {
+        try await TestDatabase.with { db in
+            let (repos, alice, room) = try await Self.setUp(db)
+            let bob = try await AccountService(users: repos.users, hasher: PasswordHasher(cost: 4)).createUser(username: "bob", password: "password123")
+            let nodes = [SendPipeline(repos: repos), SendPipeline(repos: repos)]
+            var promises: [(sender: String, clientId: Int, promise: Promise<SendPipeline.Outcome>)] = []
+            // Interleaved bursts, so both nodes write the room while the other's counter is stale.
+            for burst in 0..<8 {
+                for n in 0..<25 {
+                    let k = burst * 25 + n
+                    promises.append(("alice", k, nodes[0].enqueue(.init(roomId: room, sender: alice, text: "a\(k)", clientId: "a\(k)", origin: nil))))
+                    promises.append(("bob", k, nodes[1].enqueue(.init(roomId: room, sender: bob, text: "b\(k)", clientId: "b\(k)", origin: nil))))
+                }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            var seqs: [String: [Int]] = [:]
+            for p in promises {
+                let outcome = try await p.promise.value()
+                #expect(outcome.isNew)
+                seqs[p.sender, default: []].append(outcome.message.seq)
+            }
+            let all = (seqs["alice"] ?? []) + (seqs["bob"] ?? [])
+            #expect(all.sorted() == Array(1...400))
+            #expect(seqs["alice"] == seqs["alice"]?.sorted() && seqs["bob"] == seqs["bob"]?.sorted())
+            #expect(try await db.collection("messages").countDocuments() == 400)
+            #expect(try await repos.rooms.find(id: room)?.lastSeq == 400)
+        }
+    }
+
+    @Test("messages stored past lastSeq (a crash before it was raised) are numbered after, and lastSeq catches up")
+    func storedPastLastSeq() async throws {
+        try await TestDatabase.with { db in
+            let (repos, user, room) = try await Self.setUp(db)
+            let orphans = (1...3).map { MessageRecord(roomId: room, seq: $0, senderId: user.id, senderName: "s", text: "o\($0)", clientId: "o\($0)") }
+            try await repos.messages.insert(orphans)
+            #expect(try await repos.rooms.find(id: room)?.lastSeq == 0)
+
+            let pipeline = SendPipeline(repos: repos)
+            let sent = try await pipeline.send(.init(roomId: room, sender: user, text: "next", clientId: "n", origin: nil))
+            #expect(sent.isNew && sent.message.seq == 4)
+            // The sender's retry of an orphan is answered with it, as stored.
+            let retry = try await pipeline.send(.init(roomId: room, sender: user, text: "o2 again", clientId: "o2", origin: nil))
+            #expect(!retry.isNew && retry.message.seq == 2 && retry.message.text == "o2")
+            #expect(try await repos.rooms.find(id: room)?.lastSeq == 4)
+        }
+    }
+
+    @Test("one write stores several rooms' messages, each room numbered on its own, and delivers per room")
+    func severalRoomsOneWrite() async throws {
+        try await TestDatabase.with { db in
+            let (repos, user, first) = try await Self.setUp(db)
+            let rooms = RoomService(repos: repos, presence: PresenceRegistry())
+            var roomIds = [first]
+            for n in 0..<2 { roomIds.append(ObjectId(try await rooms.create(.init(name: "r\(n)"), by: user).id)!) }
+            let pipeline = SendPipeline(repos: repos)
+            let deliveries = Mutex<[ObjectId: [Int]]>([:])
+            pipeline.onDelivery { roomId, stored in deliveries.withLock { $0[roomId, default: []] += stored.map(\.message.seq) } }
+            var promises: [(ObjectId, Promise<SendPipeline.Outcome>)] = []
+            for k in 0..<30 {
+                let roomId = roomIds[k % 3]
+                promises.append((roomId, pipeline.enqueue(.init(roomId: roomId, sender: user, text: "m\(k)", clientId: "m\(k)", origin: 7))))
+            }
+            var byRoom: [ObjectId: [Int]] = [:]
+            for (roomId, p) in promises { byRoom[roomId, default: []].append(try await p.value().message.seq) }
+            for roomId in roomIds {
+                #expect(byRoom[roomId] == Array(1...10))
+                #expect(deliveries.withLock { $0[roomId] } == Array(1...10))
+                #expect(try await repos.rooms.find(id: roomId)?.lastSeq == 10)
+            }
         }
     }
 }

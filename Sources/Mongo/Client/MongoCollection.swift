@@ -152,6 +152,24 @@ public struct MongoCollection<T: Codable & Sendable>: Sendable {
         try await runUpdate(filter, update, upsert: upsert, many: true)
     }
 
+    /// Applies several updates in one `update` command (one round trip), each to the
+    /// first document its filter matches. A refused statement throws a `MongoError`
+    /// whose `writeErrors` name it; unordered, the others are still applied.
+    @discardableResult
+    public func updateEach(_ statements: [(filter: BSONDocument, update: BSONDocument)], ordered: Bool = false) async throws -> UpdateResult {
+        guard !statements.isEmpty else { return UpdateResult(matchedCount: 0, modifiedCount: 0, upsertedId: nil) }
+        let updates: [BSONValue] = statements.map { .document(["q": .document($0.filter), "u": .document($0.update)]) }
+        let reply = try await command(["update": .string(name), "updates": .array(updates), "ordered": .bool(ordered)])
+        let errors = MongoError.writeErrors(in: reply)
+        if let first = errors.first {
+            var error = MongoError(code: .server, serverCode: first.code, message: first.message)
+            error.writeErrors = errors
+            throw error
+        }
+        return UpdateResult(
+            matchedCount: Int(reply["n"]?.int64Value ?? 0), modifiedCount: Int(reply["nModified"]?.int64Value ?? 0), upsertedId: nil)
+    }
+
     private func runUpdate(_ filter: BSONDocument, _ update: BSONDocument, upsert: Bool, many: Bool) async throws -> UpdateResult {
         let opts: BSONDocument = ["upsert": .bool(upsert)]
         let reply = try await withCollection("update") { c -> BSONDocument in

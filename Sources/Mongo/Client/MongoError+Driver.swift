@@ -43,13 +43,18 @@ extension MongoError {
         }
         // A bulk write's reply lists each refused document; the first one's code decides
         // the error's code when libmongoc gave a generic one.
-        let writeErrors: [WriteError] = (reply?["writeErrors"]?.arrayValue ?? []).compactMap { v in
-            guard let d = v.documentValue, let i = d["index"]?.int64Value, let c = d["code"]?.int64Value else { return nil }
-            return WriteError(index: Int(i), code: Int(c), message: d["errmsg"]?.stringValue ?? "")
-        }
+        let writeErrors = MongoError.writeErrors(in: reply)
         if self.code != .duplicateKey, let first = writeErrors.first, MongoError.duplicateKeyCodes.contains(first.code) {
             self.init(code: .duplicateKey, serverCode: first.code, message: first.message)
         }
         self.writeErrors = writeErrors
+    }
+
+    /// The documents or statements a write command's reply says were refused.
+    static func writeErrors(in reply: BSONDocument?) -> [WriteError] {
+        (reply?["writeErrors"]?.arrayValue ?? []).compactMap { v in
+            guard let d = v.documentValue, let i = d["index"]?.int64Value, let c = d["code"]?.int64Value else { return nil }
+            return WriteError(index: Int(i), code: Int(c), message: d["errmsg"]?.stringValue ?? "")
+        }
     }
 }

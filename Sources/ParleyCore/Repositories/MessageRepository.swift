@@ -10,13 +10,17 @@ public struct MessagePage: Sendable {
 
 /// Storage of messages.
 public protocol MessageRepository: Sendable {
+    /// Inserts in order; on a refusal, everything before it is stored and nothing after.
     func insert(_ messages: [MessageRecord]) async throws
     func find(id: ObjectId) async throws -> MessageRecord?
     func find(senderId: ObjectId, clientId: String) async throws -> MessageRecord?
     /// The messages stored under any of these `(senderId, clientId)` pairs.
     func find(clientKeys: [(ObjectId, String)]) async throws -> [MessageRecord]
-    /// Deletes messages by id (a batch taken back before anyone saw it).
-    func delete(ids: [ObjectId]) async throws
+    /// The highest seq stored in a room above `seq`, or `seq` when there is none: read
+    /// without a descending sort, which the embedded database does not serve from the index.
+    func highestSeq(roomId: ObjectId, above seq: Int) async throws -> Int
+    /// Which of these ids are stored.
+    func stored(ids: [ObjectId]) async throws -> Set<ObjectId>
     /// Every message of a room in `seqs`, ascending, read as one cursor (the offline
     /// flush): one query and `getMore`s, where pages would repeat the range scan.
     func stream(roomId: ObjectId, seqs: ClosedRange<Int>) async throws -> MongoCursor<MessageRecord>
@@ -31,8 +35,8 @@ public struct MongoMessageRepository: MessageRepository {
 
     public init(database: MongoDatabase) { messages = database.collection("messages", withType: MessageRecord.self) }
 
-    /// Unordered: one conflicting document does not stop the others.
-    public func insert(_ batch: [MessageRecord]) async throws { try await messages.insertMany(batch, ordered: false) }
+    /// Ordered: a refused document stops the rest, so what landed is a prefix.
+    public func insert(_ batch: [MessageRecord]) async throws { try await messages.insertMany(batch, ordered: true) }
 
     public func find(id: ObjectId) async throws -> MessageRecord? { try await messages.findOne(["_id": .objectId(id)]) }
 
@@ -46,9 +50,19 @@ public struct MongoMessageRepository: MessageRepository {
         return try await messages.find(["$or": .array(clauses)]).toArray()
     }
 
-    public func delete(ids: [ObjectId]) async throws {
-        guard !ids.isEmpty else { return }
-        try await messages.deleteMany(["_id": ["$in": .array(ids.map { .objectId($0) })]])
+    public func highestSeq(roomId: ObjectId, above seq: Int) async throws -> Int {
+        let found = try await messages.database.collection(messages.name).find(
+            ["roomId": .objectId(roomId), "seq": ["$gt": .int64(Int64(seq))]], options: FindOptions(projection: ["seq": 1])
+        ).toArray()
+        return found.compactMap { $0["seq"]?.int64Value }.map(Int.init).max() ?? seq
+    }
+
+    public func stored(ids: [ObjectId]) async throws -> Set<ObjectId> {
+        guard !ids.isEmpty else { return [] }
+        let found = try await messages.database.collection(messages.name).find(
+            ["_id": ["$in": .array(ids.map { .objectId($0) })]], options: FindOptions(projection: ["_id": 1])
+        ).toArray()
+        return Set(found.compactMap { $0["_id"]?.objectIdValue })
     }
 
     public func stream(roomId: ObjectId, seqs: ClosedRange<Int>) async throws -> MongoCursor<MessageRecord> {

@@ -1,7 +1,7 @@
 import Foundation
 import Mongo
 
-/// Storage of rooms and their per-room message counter.
+/// Storage of rooms and their `lastSeq`, the highest seq stored and acknowledged.
 public protocol RoomRepository: Sendable {
     func create(_ room: RoomRecord) async throws
     func find(id: ObjectId) async throws -> RoomRecord?
@@ -10,12 +10,9 @@ public protocol RoomRepository: Sendable {
     /// Rooms any user may see (not private, not direct), newest first; `kind` narrows.
     func listPublic(kind: RoomKind?, limit: Int) async throws -> [RoomRecord]
     func adjustMemberCount(id: ObjectId, by delta: Int) async throws
-    /// Reserves `count` consecutive seqs in one atomic `$inc` and returns the first;
-    /// nil when the room does not exist.
-    func reserveSeqs(roomId: ObjectId, count: Int, at time: Date) async throws -> Int?
-    /// Gives back the last `count` seqs reserved, if `lastSeq` is still `expectedLast`
-    /// (no one reserved after them). True when given back.
-    func releaseSeqs(roomId: ObjectId, count: Int, expectedLast: Int) async throws -> Bool
+    /// Raises each room's `lastSeq` (and `lastMessageAt`) to at least the given values,
+    /// in one command: `$max`, so a late or repeated call never lowers them.
+    func raiseLastSeq(_ marks: [ObjectId: Int], at time: Date) async throws
 }
 
 /// `RoomRepository` over `rooms`.
@@ -51,17 +48,9 @@ public struct MongoRoomRepository: RoomRepository {
         try await rooms.updateOne(["_id": .objectId(id)], ["$inc": ["memberCount": .int64(Int64(delta))]])
     }
 
-    public func releaseSeqs(roomId: ObjectId, count: Int, expectedLast: Int) async throws -> Bool {
-        try await rooms.updateOne(
-            ["_id": .objectId(roomId), "lastSeq": .int64(Int64(expectedLast))], ["$inc": ["lastSeq": .int64(Int64(-count))]]
-        ).modifiedCount == 1
-    }
-
-    public func reserveSeqs(roomId: ObjectId, count: Int, at time: Date) async throws -> Int? {
-        let updated = try await rooms.findOneAndUpdate(
-            ["_id": .objectId(roomId)],
-            ["$inc": ["lastSeq": .int64(Int64(count))], "$set": ["lastMessageAt": .date(time)]]
-        )
-        return updated.map { $0.lastSeq - count + 1 }
+    public func raiseLastSeq(_ marks: [ObjectId: Int], at time: Date) async throws {
+        try await rooms.updateEach(marks.map { room, seq in
+            (["_id": .objectId(room)], ["$max": ["lastSeq": .int64(Int64(seq)), "lastMessageAt": .date(time)]])
+        })
     }
 }

@@ -3,18 +3,22 @@ import Logging
 import Mongo
 import Synchronization
 
-/// The hot path of Parley: persists messages in per-room batches.
+/// The hot path of Parley: persists messages in batches.
 ///
-/// While one database write for a room is in flight, new messages for that room
-/// queue up. The next write takes them all (up to `maxBatch`): one `findAndModify
-/// $inc` reserves their seqs, one unordered `insert_many` stores them. Then every
-/// sender gets its message back, which is the ack: nothing is acknowledged before the
-/// database has it. Retried `clientId`s are answered from a cache of recent sends, or
-/// caught by the unique index (see `store`).
+/// One write is in flight per node. While it runs, new messages queue up, for every
+/// room; the next write takes them all (up to `maxBatch`) and stores them with one
+/// ordered `insert_many`, numbered from this node's counter of each room, then raises
+/// the rooms' `lastSeq` with one `update`. Then every sender gets its message back,
+/// which is the ack: nothing is acknowledged before the database has it. Two commands
+/// per write, whatever the number of rooms or messages, because the embedded database
+/// spends far more on a command than on a document.
 ///
-/// Seqs are dense per room because they come from the room's counter, a batch's
-/// documents are retried with the same seqs on a transient failure, and a batch
-/// taken back gives its seqs back. Within a node the batches of a room are serial.
+/// The unique `{roomId, seq}` index arbitrates between nodes (and after a crash): a
+/// write refused there means another writer got the seq first, so this node reads the
+/// room's highest seq and numbers the rest after it. The insert is ordered, so what
+/// landed is always a prefix of the write: seqs stay dense and each sender's messages
+/// keep their order. Retried `clientId`s are answered from a cache of recent sends, or
+/// caught by the unique `{senderId, clientId}` index and answered with the original.
 public final class SendPipeline: Sendable {
     /// A message to store, as the sender wrote it, validated.
     public struct Submission: Sendable {
@@ -41,8 +45,8 @@ public final class SendPipeline: Sendable {
         public let isNew: Bool
     }
 
-    /// Called once per batch with its room and the messages it stored and their
-    /// origins, in seq order (a batch is always one room's).
+    /// Called once per room of a write with the messages it stored there and their
+    /// origins, in seq order.
     public typealias Delivery = @Sendable (_ roomId: ObjectId, _ stored: [(message: MessageRecord, origin: UInt64?)]) -> Void
 
     private struct Pending {
@@ -50,26 +54,31 @@ public final class SendPipeline: Sendable {
         let promise: Promise<Outcome>
     }
 
-    private struct RoomQueue {
+    private struct State {
         var pending: [Pending] = []
         var writing = false
+        /// Per room, the highest seq this node knows is stored: where its next write
+        /// numbers from. Read from the room's `lastSeq` the first time.
+        var counters: [ObjectId: Int] = [:]
     }
+
+    private typealias Stored = Result<Outcome, ParleyError>
 
     private let repos: ParleyRepositories
     private let maxBatch: Int
     private let logger: Logger
-    private let queues = Mutex<[ObjectId: RoomQueue]>([:])
+    private let state = Mutex(State())
     private let delivery = Mutex<Delivery?>(nil)
     private let recent = RecentSends()
 
-    public init(repos: ParleyRepositories, maxBatch: Int = 500, logger: Logger = Logger(label: "parley.send")) {
+    public init(repos: ParleyRepositories, maxBatch: Int = 1_000, logger: Logger = Logger(label: "parley.send")) {
         self.repos = repos
         self.maxBatch = maxBatch
         self.logger = logger
     }
 
     /// True when no message is queued or being written.
-    public var isIdle: Bool { queues.withLock { $0.isEmpty } }
+    public var isIdle: Bool { state.withLock { $0.pending.isEmpty && !$0.writing } }
 
     /// Sets who is told of stored messages (the connection hub's fan-out).
     public func onDelivery(_ delivery: @escaping Delivery) { self.delivery.withLock { $0 = delivery } }
@@ -89,160 +98,196 @@ public final class SendPipeline: Sendable {
     /// a connection enqueues its sends as it reads them, so they keep their order.
     public func enqueue(_ submission: Submission) -> Promise<Outcome> {
         let promise = Promise<Outcome>()
-        let startWriter = queues.withLock { q -> Bool in
-            q[submission.roomId, default: RoomQueue()].pending.append(Pending(submission: submission, promise: promise))
-            if q[submission.roomId]!.writing { return false }
-            q[submission.roomId]!.writing = true
+        let startWriter = state.withLock { s -> Bool in
+            s.pending.append(Pending(submission: submission, promise: promise))
+            if s.writing { return false }
+            s.writing = true
             return true
         }
-        if startWriter {
-            let roomId = submission.roomId
-            Task { await self.drain(roomId) }
-        }
+        if startWriter { Task { await self.drain() } }
         return promise
     }
 
-    /// Writes batches for one room until its queue is empty.
-    private func drain(_ roomId: ObjectId) async {
+    /// Writes batches until the queue is empty.
+    private func drain() async {
         while true {
-            let batch = queues.withLock { q -> [Pending] in
-                guard var room = q[roomId], !room.pending.isEmpty else {
-                    q[roomId] = nil
+            let batch = state.withLock { s -> [Pending] in
+                guard !s.pending.isEmpty else {
+                    s.writing = false
                     return []
                 }
-                let taken = Array(room.pending.prefix(maxBatch))
-                room.pending.removeFirst(taken.count)
-                q[roomId] = room
+                let taken = Array(s.pending.prefix(maxBatch))
+                s.pending.removeFirst(taken.count)
                 return taken
             }
             if batch.isEmpty { return }
-            await write(batch, roomId: roomId)
+            await write(batch)
         }
     }
 
-    private func write(_ batch: [Pending], roomId: ObjectId) async {
+    private func write(_ batch: [Pending]) async {
+        // Repeats of one clientId within the batch share the first one's outcome.
+        var firstByKey: [String: Int] = [:]
+        var sameAs: [Int: Int] = [:]
+        var unique: [Int] = []
+        for (i, p) in batch.enumerated() {
+            let key = "\(p.submission.sender.id.hex):\(p.submission.clientId)"
+            if let first = firstByKey[key] { sameAs[i] = first } else {
+                firstByKey[key] = i
+                unique.append(i)
+            }
+        }
+        // Retries this node stored recently need no database work at all.
+        var outcomes: [Int: Stored] = [:]
+        var fresh: [Int] = []
+        for i in unique {
+            let s = batch[i].submission
+            if let old = recent.lookup(sender: s.sender.id, clientId: s.clientId) {
+                outcomes[i] = .success(Outcome(message: old, isNew: false))
+            } else {
+                fresh.append(i)
+            }
+        }
+        var stored = await store(fresh.map { batch[$0].submission })
+
+        // Acks wait for `lastSeq`, which readers (the offline flush, unread counts) trust.
+        var marks: [ObjectId: Int] = [:]
+        for case .success(let o) in stored { marks[o.message.roomId] = max(marks[o.message.roomId] ?? 0, o.message.seq) }
         do {
-            // Repeats of one clientId within the batch share the first one's outcome.
-            var firstByKey: [String: Int] = [:]
-            var sameAs: [Int: Int] = [:]
-            var unique: [Int] = []
-            for (i, p) in batch.enumerated() {
-                let key = "\(p.submission.sender.id.hex):\(p.submission.clientId)"
-                if let first = firstByKey[key] { sameAs[i] = first } else {
-                    firstByKey[key] = i
-                    unique.append(i)
-                }
+            try await repos.rooms.raiseLastSeq(marks, at: Date())
+        } catch {
+            // Stored but not acknowledged: a retry finds the original and raises it again.
+            let mapped = ParleyError.from(error)
+            logger.warning("lastSeq of \(marks.count) rooms not raised: \(error)")
+            stored = stored.map { $0.flatMap { _ in .failure(mapped) } }
+        }
+
+        var delivered: [ObjectId: [(message: MessageRecord, origin: UInt64?)]] = [:]
+        for (k, i) in fresh.enumerated() {
+            outcomes[i] = stored[k]
+            guard case .success(let o) = stored[k] else { continue }
+            recent.remember(o.message)
+            if o.isNew { delivered[o.message.roomId, default: []].append((o.message, batch[i].submission.origin)) }
+        }
+        if !delivered.isEmpty, let deliver = delivery.withLock({ $0 }) {
+            for (roomId, messages) in delivered { deliver(roomId, messages.sorted { $0.message.seq < $1.message.seq }) }
+        }
+        for (i, p) in batch.enumerated() {
+            let outcome = outcomes[sameAs[i] ?? i]!
+            let result = sameAs[i] == nil ? outcome : outcome.map { Outcome(message: $0.message, isNew: false) }
+            p.promise.complete(result.mapError { $0 as any Error })
+        }
+    }
+
+    /// Stores submissions (several rooms, in queue order) with one ordered `insert_many`
+    /// in the common case, and returns each one's outcome.
+    ///
+    /// A refusal stops an ordered insert, so everything before it landed and nothing
+    /// after it did. The refused document decides what happens to the rest:
+    /// - `{roomId, seq}` taken: another writer (a node, or this one before a restart)
+    ///   stored there; the room's counter is read again and the rest renumbered.
+    /// - `{senderId, clientId}` taken: a retry of a message stored before; the originals
+    ///   of all the rest are read in one query and answered, the others renumbered.
+    /// - a transient failure: the stored prefix is read back and the rest tried again.
+    private func store(_ subs: [Submission]) async -> [Stored] {
+        var results = [Stored?](repeating: nil, count: subs.count)
+        var todo = Array(subs.indices)
+        var counters = state.withLock { s in Dictionary(uniqueKeysWithValues: Set(subs.map(\.roomId)).compactMap { r in s.counters[r].map { (r, $0) } }) }
+        func finish(_ error: any Error, _ positions: [Int]) {
+            let mapped = ParleyError.from(error)
+            if mapped.code == .internal { logger.error("send batch failed: \(error)") }
+            for i in positions {
+                results[i] = .failure(mapped)
+                counters[subs[i].roomId] = nil
             }
-            // Retries this node stored recently need no database work at all.
-            var outcomes: [Int: Outcome] = [:]
-            var fresh: [Int] = []
-            for i in unique {
-                let s = batch[i].submission
-                if let old = recent.lookup(sender: s.sender.id, clientId: s.clientId) {
-                    outcomes[i] = Outcome(message: old, isNew: false)
-                } else {
-                    fresh.append(i)
-                }
-            }
-            let stored = try await store(fresh.map { batch[$0].submission }, roomId: roomId)
-            var delivered: [(message: MessageRecord, origin: UInt64?)] = []
-            for (k, i) in fresh.enumerated() {
-                outcomes[i] = stored[k]
-                recent.remember(stored[k].message)
-                if stored[k].isNew { delivered.append((stored[k].message, batch[i].submission.origin)) }
-            }
-            if !delivered.isEmpty, let deliver = delivery.withLock({ $0 }) { deliver(roomId, delivered) }
-            for (i, p) in batch.enumerated() {
-                let outcome = outcomes[sameAs[i] ?? i]!
-                p.promise.complete(.success(sameAs[i] == nil ? outcome : Outcome(message: outcome.message, isNew: false)))
+        }
+        do {
+            let unknown = Set(subs.map(\.roomId)).subtracting(counters.keys)
+            if !unknown.isEmpty {
+                for room in try await repos.rooms.find(ids: Array(unknown)) { counters[room.id] = room.lastSeq }
+                for i in todo where counters[subs[i].roomId] == nil { results[i] = .failure(ParleyError(.notFound, "no such room")) }
+                todo.removeAll { results[$0] != nil }
             }
         } catch {
-            let mapped = ParleyError.from(error)
-            if mapped.code == .internal { logger.error("send batch for room \(roomId.hex) failed: \(error)") }
-            for p in batch { p.promise.complete(.failure(mapped)) }
+            finish(error, todo)
+            todo = []
         }
-    }
 
-    /// Stores submissions with the room's next seqs: one `findAndModify $inc`, one
-    /// unordered `insert_many`. The unique `{senderId, clientId}` index is the dedupe:
-    /// when it refuses a document (a retry of a message stored before a restart or on
-    /// another node, which the recent cache cannot know), the batch is taken back: its
-    /// documents, never acknowledged nor pushed, are deleted, the seqs are given back
-    /// when no one reserved after them, the originals are read, and the rest is stored
-    /// again. So seqs stay dense and nothing is stored twice, at no cost in the common case.
-    private func store(_ subs: [Submission], roomId: ObjectId) async throws -> [Outcome] {
-        var result = [Outcome?](repeating: nil, count: subs.count)
-        var todo = Array(subs.indices)
-        var attempt = 0
+        var transientRetries = 0
+        var stalls = 0
         while !todo.isEmpty {
-            attempt += 1
-            guard attempt <= 3 else { throw ParleyError(.unavailable, "messages could not be stored; retry") }
-            let now = Date()
-            guard let first = try await repos.rooms.reserveSeqs(roomId: roomId, count: todo.count, at: now) else {
-                throw ParleyError(.notFound, "no such room")
+            // A round that settles nothing (a seq taken again and again) is given up soon.
+            let left = todo.count
+            defer { stalls = todo.count < left ? 0 : stalls + 1 }
+            guard stalls < 3 else {
+                finish(ParleyError(.unavailable, "messages could not be stored; retry"), todo)
+                break
             }
-            let records = todo.enumerated().map { (n, i) in
+            let now = Date()
+            var next = counters
+            let records = todo.map { i -> MessageRecord in
                 let s = subs[i]
+                let seq = next[s.roomId]! + 1
+                next[s.roomId] = seq
                 return MessageRecord(
-                    roomId: roomId, seq: first + n, senderId: s.sender.id, senderName: s.sender.displayName, text: s.text,
+                    roomId: s.roomId, seq: seq, senderId: s.sender.id, senderName: s.sender.displayName, text: s.text,
                     clientId: s.clientId, createdAt: now)
             }
-            let duplicates = try await insert(records)
-            if duplicates.isEmpty {
-                for (n, i) in todo.enumerated() { result[i] = Outcome(message: records[n], isNew: true) }
-                return result.map { $0! }
-            }
-            let landed = records.indices.filter { !duplicates.contains($0) }.map { records[$0].id }
-            try await repos.messages.delete(ids: landed)
-            if try await !repos.rooms.releaseSeqs(roomId: roomId, count: records.count, expectedLast: first + records.count - 1) {
-                logger.warning("room \(roomId.hex): seqs \(first)...\(first + records.count - 1) left unused (another writer reserved after them)")
-            }
-            for n in duplicates {
-                let s = subs[todo[n]]
-                if let original = try await repos.messages.find(senderId: s.sender.id, clientId: s.clientId) {
-                    result[todo[n]] = Outcome(message: original, isNew: false)
+            func accept(_ count: Int) {
+                for n in 0..<count {
+                    results[todo[n]] = .success(Outcome(message: records[n], isNew: true))
+                    counters[records[n].roomId] = records[n].seq
                 }
+                todo.removeFirst(count)
             }
-            todo = todo.filter { result[$0] == nil }
-        }
-        return result.map { $0! }
-    }
-
-    /// Inserts unordered, retrying transient failures with the same documents (same
-    /// `_id`s and seqs; a duplicate `_id` means an earlier attempt landed). Returns the
-    /// positions refused because their `{senderId, clientId}` is already stored.
-    private func insert(_ records: [MessageRecord]) async throws -> Set<Int> {
-        var remaining = Array(records.indices)
-        var clientDuplicates = Set<Int>()
-        var attempt = 0
-        while true {
-            attempt += 1
             do {
-                try await repos.messages.insert(remaining.map { records[$0] })
-                return clientDuplicates
+                try await repos.messages.insert(records)
+                accept(records.count)
             } catch let e as MongoError {
-                var retry: [Int] = []
-                if e.writeErrors.isEmpty {
-                    guard e.isTransient else { throw e }
-                    retry = remaining
-                } else {
-                    for w in e.writeErrors {
-                        let position = remaining[w.index]
-                        let duplicate = MongoError.isDuplicateKey(code: w.code)
-                        if duplicate && w.message.contains("clientId") {
-                            clientDuplicates.insert(position)
-                        } else if duplicate && w.message.contains("_id_") {
-                            continue
+                do {
+                    if let refused = e.writeErrors.map(\.index).min() {
+                        accept(refused)
+                        let error = e.writeErrors.first { $0.index == refused }!
+                        let duplicate = MongoError.isDuplicateKey(code: error.code)
+                        if duplicate && error.message.contains("clientId") {
+                            try await answerRetries(subs, &todo, &results)
+                        } else if duplicate && error.message.contains("seq") {
+                            let room = subs[todo[0]].roomId
+                            counters[room] = try await repos.messages.highestSeq(roomId: room, above: counters[room]!)
                         } else {
                             throw e
                         }
+                    } else {
+                        transientRetries += 1
+                        guard e.isTransient, transientRetries <= 3 else { throw e }
+                        let landed = try await repos.messages.stored(ids: records.map(\.id))
+                        accept(records.prefix { landed.contains($0.id) }.count)
+                        try await Task.sleep(for: .milliseconds(100 * transientRetries))
                     }
+                } catch {
+                    finish(error, todo)
+                    todo = []
                 }
-                if retry.isEmpty { return clientDuplicates }
-                guard attempt < 4 else { throw e }
-                remaining = retry
-                try await Task.sleep(for: .milliseconds(100 * attempt))
+            } catch {
+                finish(error, todo)
+                todo = []
             }
         }
+        state.withLock { s in
+            for room in Set(subs.map(\.roomId)) { s.counters[room] = counters[room] }
+        }
+        return results.map { $0! }
+    }
+
+    /// Answers every submission in `todo` that retries a message stored before with
+    /// that original, in one query, and leaves the others in `todo`.
+    private func answerRetries(_ subs: [Submission], _ todo: inout [Int], _ results: inout [Stored?]) async throws {
+        let originals = try await repos.messages.find(clientKeys: todo.map { (subs[$0].sender.id, subs[$0].clientId) })
+        var byKey: [String: MessageRecord] = [:]
+        for m in originals { byKey["\(m.senderId.hex):\(m.clientId)"] = m }
+        for i in todo {
+            if let m = byKey["\(subs[i].sender.id.hex):\(subs[i].clientId)"] { results[i] = .success(Outcome(message: m, isNew: false)) }
+        }
+        todo.removeAll { results[$0] != nil }
     }
 }
