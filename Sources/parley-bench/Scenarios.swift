@@ -88,8 +88,11 @@ enum Scenarios {
                             sendOne()
                         }
                     } else {
+                        // Senders are spread evenly over the interval, as independent users
+                        // are: started together, every sender would send at the same instant.
                         let interval = Duration.nanoseconds(Int64(1e9 / rate))
-                        var next = ContinuousClock.now
+                        var next = ContinuousClock.now + interval * (Double(i) / Double(sockets.count))
+                        try? await Task.sleep(until: next)
                         while !stop.isSet {
                             sendOne()
                             next += interval
