@@ -89,9 +89,13 @@ struct ParleyBench: AsyncParsableCommand {
         @Option var documents = 100_000
         @Option var batch = 500
         @Option var concurrency = 2
+        @Option(help: "Give the probe's collection the validator `messages` gets from these migrations (empty: none).")
+        var migrations = "migrations"
         func run() async throws {
             try ParleyBench.finish(
-                try await Scenarios.dbCeiling(uri: mongodbUri, documents: documents, batch: batch, concurrency: concurrency, padding: common.padding), common)
+                try await Scenarios.dbCeiling(
+                    uri: mongodbUri, documents: documents, batch: batch, concurrency: concurrency, padding: common.padding,
+                    validator: try Scenarios.messagesValidator(migrations: migrations)), common)
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Mongo
+import ParleyCore
 import Synchronization
 
 /// What every scenario needs: where the server is, a run id for unique names.
@@ -248,12 +249,26 @@ enum Scenarios {
             figures: figures, notes: notes)
     }
 
+    /// The validator migrations give `messages`, if any: the ceiling is measured on a
+    /// collection like the real one.
+    static func messagesValidator(migrations directory: String) throws -> BSONDocument? {
+        guard !directory.isEmpty else { return nil }
+        for migration in try Migration.load(directory: directory) {
+            for step in migration.steps where step["create"]?.stringValue == "messages" {
+                if let validator = step["validator"]?.documentValue { return validator }
+            }
+        }
+        return nil
+    }
+
     /// The database's own bulk-insert rate for message-shaped documents, with the
-    /// same unique indexes as `messages`: the ceiling every figure is read against.
-    static func dbCeiling(uri: String, documents: Int, batch: Int, concurrency: Int, padding: Int) async throws -> BenchResult {
-        progress("db-ceiling: \(documents) documents, batches of \(batch), \(concurrency) at once")
+    /// same unique indexes (and, when given, validator) as `messages`: the ceiling
+    /// every figure is read against.
+    static func dbCeiling(uri: String, documents: Int, batch: Int, concurrency: Int, padding: Int, validator: BSONDocument?) async throws -> BenchResult {
+        progress("db-ceiling: \(documents) documents, batches of \(batch), \(concurrency) at once, \(validator == nil ? "no" : "with the") validator")
         let client = try MongoClient(configuration: MongoConfiguration(uri: uri, threadCount: max(2, concurrency), extraClients: 2))
         let db = client.database("bench_ceiling_\(UUID().uuidString.prefix(8))")
+        if let validator { try await db.runCommand(["create": "messages", "validator": .document(validator)]) }
         let messages = db.collection("messages")
         try await messages.createIndexes([
             IndexModel(keys: ["roomId": 1, "seq": 1], options: ["unique": true]),
@@ -294,7 +309,8 @@ enum Scenarios {
         try? await db.drop()
         try await client.shutdown()
         return BenchResult(
-            scenario: "db-ceiling", parameters: ["documents": "\(documents)", "batch": "\(batch)", "concurrency": "\(concurrency)"],
+            scenario: "db-ceiling",
+            parameters: ["documents": "\(documents)", "batch": "\(batch)", "concurrency": "\(concurrency)", "validator": validator == nil ? "no" : "as messages"],
             figures: ["documents inserted per s": Double(documents) / seconds])
     }
 }

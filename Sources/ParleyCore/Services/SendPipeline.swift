@@ -57,12 +57,28 @@ public final class SendPipeline: Sendable {
     private struct State {
         var pending: [Pending] = []
         var writing = false
+        /// The last write's acks and deliveries, which the next one's wait for, so
+        /// rooms' messages go out in seq order; and how many are not done yet.
+        var finishing: Task<Void, Never>?
+        var unfinished = 0
         /// Per room, the highest seq this node knows is stored: where its next write
         /// numbers from. Read from the room's `lastSeq` the first time.
         var counters: [ObjectId: Int] = [:]
     }
 
     private typealias Stored = Result<Outcome, ParleyError>
+
+    /// A batch whose messages are stored, before their acks.
+    private struct Written: Sendable {
+        let batch: [Pending]
+        /// Repeats of a clientId within the batch: position → the first one's.
+        let sameAs: [Int: Int]
+        /// Outcomes known without the database (the recent cache).
+        var outcomes: [Int: Stored]
+        /// Positions that went to the database, and what it said, in the same order.
+        let fresh: [Int]
+        var stored: [Stored]
+    }
 
     private let repos: ParleyRepositories
     private let maxBatch: Int
@@ -78,7 +94,7 @@ public final class SendPipeline: Sendable {
     }
 
     /// True when no message is queued or being written.
-    public var isIdle: Bool { state.withLock { $0.pending.isEmpty && !$0.writing } }
+    public var isIdle: Bool { state.withLock { $0.pending.isEmpty && !$0.writing && $0.unfinished == 0 } }
 
     /// Sets who is told of stored messages (the connection hub's fan-out).
     public func onDelivery(_ delivery: @escaping Delivery) { self.delivery.withLock { $0 = delivery } }
@@ -108,7 +124,9 @@ public final class SendPipeline: Sendable {
         return promise
     }
 
-    /// Writes batches until the queue is empty.
+    /// Writes batches until the queue is empty. A batch's acks wait for its `lastSeq`
+    /// update, which runs while the next batch is inserted: the database never waits
+    /// for this node between two inserts.
     private func drain() async {
         while true {
             let batch = state.withLock { s -> [Pending] in
@@ -121,11 +139,22 @@ public final class SendPipeline: Sendable {
                 return taken
             }
             if batch.isEmpty { return }
-            await write(batch)
+            let written = await write(batch)
+            state.withLock { s in
+                let previous = s.finishing
+                s.unfinished += 1
+                s.finishing = Task {
+                    await previous?.value
+                    await self.finish(written)
+                    self.state.withLock { $0.unfinished -= 1 }
+                }
+            }
         }
     }
 
-    private func write(_ batch: [Pending]) async {
+    /// Stores a batch: repeats within it and retries the recent cache knows are
+    /// answered without the database, the rest go to `store`.
+    private func write(_ batch: [Pending]) async -> Written {
         // Repeats of one clientId within the batch share the first one's outcome.
         var firstByKey: [String: Int] = [:]
         var sameAs: [Int: Int] = [:]
@@ -148,9 +177,15 @@ public final class SendPipeline: Sendable {
                 fresh.append(i)
             }
         }
-        var stored = await store(fresh.map { batch[$0].submission })
+        let stored = await store(fresh.map { batch[$0].submission })
+        return Written(batch: batch, sameAs: sameAs, outcomes: outcomes, fresh: fresh, stored: stored)
+    }
 
-        // Acks wait for `lastSeq`, which readers (the offline flush, unread counts) trust.
+    /// Raises the rooms' `lastSeq`, then delivers and acks. Acks wait for `lastSeq`,
+    /// which readers (the offline flush, unread counts) trust.
+    private func finish(_ written: Written) async {
+        let (batch, sameAs, fresh) = (written.batch, written.sameAs, written.fresh)
+        var (outcomes, stored) = (written.outcomes, written.stored)
         var marks: [ObjectId: Int] = [:]
         for case .success(let o) in stored { marks[o.message.roomId] = max(marks[o.message.roomId] ?? 0, o.message.seq) }
         do {
