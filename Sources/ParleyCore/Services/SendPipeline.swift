@@ -249,11 +249,14 @@ public final class SendPipeline: Sendable {
         }
 
         var transientRetries = 0
+        var collisions = 0
         var stalls = 0
         while !todo.isEmpty {
-            // A round that settles nothing (a seq taken again and again) is given up soon.
+            // A round that settles nothing is given up soon, unless another writer took
+            // the seqs: then that writer made progress, and this one tries again after it.
             let left = todo.count
-            defer { stalls = todo.count < left ? 0 : stalls + 1 }
+            var contended = false
+            defer { stalls = todo.count < left || contended ? 0 : stalls + 1 }
             guard stalls < 3 else {
                 finish(ParleyError(.unavailable, "messages could not be stored; retry"), todo)
                 break
@@ -287,6 +290,12 @@ public final class SendPipeline: Sendable {
                         if duplicate && error.message.contains("clientId") {
                             try await answerRetries(subs, &todo, &results)
                         } else if duplicate && error.message.contains("seq") {
+                            // Writers racing for one room take turns; a short random pause
+                            // after the first collision keeps them from colliding in step.
+                            collisions += 1
+                            guard collisions <= 50 else { throw e }
+                            contended = true
+                            if collisions > 1 { try await Task.sleep(for: .milliseconds(Int.random(in: 1...min(collisions, 20)))) }
                             let room = subs[todo[0]].roomId
                             counters[room] = try await repos.messages.highestSeq(roomId: room, above: counters[room]!)
                         } else {
