@@ -185,16 +185,29 @@ public final class SendPipeline: Sendable {
     /// which readers (the offline flush, unread counts) trust.
     private func finish(_ written: Written) async {
         let (batch, sameAs, fresh) = (written.batch, written.sameAs, written.fresh)
-        var (outcomes, stored) = (written.outcomes, written.stored)
+        var outcomes = written.outcomes
+        let stored = written.stored
         var marks: [ObjectId: Int] = [:]
         for case .success(let o) in stored { marks[o.message.roomId] = max(marks[o.message.roomId] ?? 0, o.message.seq) }
         do {
             try await repos.rooms.raiseLastSeq(marks, at: Date())
         } catch {
-            // Stored but not acknowledged: a retry finds the original and raises it again.
-            let mapped = ParleyError.from(error)
-            logger.warning("lastSeq of \(marks.count) rooms not raised: \(error)")
-            stored = stored.map { $0.flatMap { _ in .failure(mapped) } }
+            // The messages are stored, so they are acknowledged; `lastSeq` is raised
+            // again in the background until the database takes it ($max: never lowers).
+            logger.warning("lastSeq of \(marks.count) rooms not raised yet, retrying: \(error)")
+            let rooms = repos.rooms
+            let logger = logger
+            Task {
+                for attempt in 1...120 {
+                    try? await Task.sleep(for: .milliseconds(min(250 * attempt, 2_000)))
+                    do {
+                        try await rooms.raiseLastSeq(marks, at: Date())
+                        return
+                    } catch {
+                        if attempt == 120 { logger.error("lastSeq of \(marks.count) rooms not raised: \(error)") }
+                    }
+                }
+            }
         }
 
         var delivered: [ObjectId: [(message: MessageRecord, origin: UInt64?)]] = [:]
