@@ -68,6 +68,12 @@ public final class SendPipeline: Sendable {
 
     private typealias Stored = Result<Outcome, ParleyError>
 
+    /// What makes a send unique: its sender and `clientId`.
+    private struct ClientKey: Hashable {
+        let sender: ObjectId
+        let clientId: String
+    }
+
     /// A batch whose messages are stored, before their acks.
     private struct Written: Sendable {
         let batch: [Pending]
@@ -156,11 +162,11 @@ public final class SendPipeline: Sendable {
     /// answered without the database, the rest go to `store`.
     private func write(_ batch: [Pending]) async -> Written {
         // Repeats of one clientId within the batch share the first one's outcome.
-        var firstByKey: [String: Int] = [:]
+        var firstByKey: [ClientKey: Int] = [:]
         var sameAs: [Int: Int] = [:]
         var unique: [Int] = []
         for (i, p) in batch.enumerated() {
-            let key = "\(p.submission.sender.id.hex):\(p.submission.clientId)"
+            let key = ClientKey(sender: p.submission.sender.id, clientId: p.submission.clientId)
             if let first = firstByKey[key] { sameAs[i] = first } else {
                 firstByKey[key] = i
                 unique.append(i)
@@ -218,7 +224,8 @@ public final class SendPipeline: Sendable {
             if o.isNew { delivered[o.message.roomId, default: []].append((o.message, batch[i].submission.origin)) }
         }
         if !delivered.isEmpty, let deliver = delivery.withLock({ $0 }) {
-            for (roomId, messages) in delivered { deliver(roomId, messages.sorted { $0.message.seq < $1.message.seq }) }
+            // In seq order already: a room's messages are numbered in queue order.
+            for (roomId, messages) in delivered { deliver(roomId, messages) }
         }
         for (i, p) in batch.enumerated() {
             let outcome = outcomes[sameAs[i] ?? i]!
@@ -240,7 +247,8 @@ public final class SendPipeline: Sendable {
     private func store(_ subs: [Submission]) async -> [Stored] {
         var results = [Stored?](repeating: nil, count: subs.count)
         var todo = Array(subs.indices)
-        var counters = state.withLock { s in Dictionary(uniqueKeysWithValues: Set(subs.map(\.roomId)).compactMap { r in s.counters[r].map { (r, $0) } }) }
+        let rooms = Set(subs.map(\.roomId))
+        var counters = state.withLock { s in Dictionary(uniqueKeysWithValues: rooms.compactMap { r in s.counters[r].map { (r, $0) } }) }
         func finish(_ error: any Error, _ positions: [Int]) {
             let mapped = ParleyError.from(error)
             if mapped.code == .internal { logger.error("send batch failed: \(error)") }
@@ -250,7 +258,7 @@ public final class SendPipeline: Sendable {
             }
         }
         do {
-            let unknown = Set(subs.map(\.roomId)).subtracting(counters.keys)
+            let unknown = rooms.subtracting(counters.keys)
             if !unknown.isEmpty {
                 for room in try await repos.rooms.find(ids: Array(unknown)) { counters[room.id] = room.lastSeq }
                 for i in todo where counters[subs[i].roomId] == nil { results[i] = .failure(ParleyError(.notFound, "no such room")) }
@@ -331,7 +339,7 @@ public final class SendPipeline: Sendable {
             }
         }
         state.withLock { s in
-            for room in Set(subs.map(\.roomId)) { s.counters[room] = counters[room] }
+            for room in rooms { s.counters[room] = counters[room] }
         }
         return results.map { $0! }
     }
@@ -340,10 +348,10 @@ public final class SendPipeline: Sendable {
     /// that original, in one query, and leaves the others in `todo`.
     private func answerRetries(_ subs: [Submission], _ todo: inout [Int], _ results: inout [Stored?]) async throws {
         let originals = try await repos.messages.find(clientKeys: todo.map { (subs[$0].sender.id, subs[$0].clientId) })
-        var byKey: [String: MessageRecord] = [:]
-        for m in originals { byKey["\(m.senderId.hex):\(m.clientId)"] = m }
+        var byKey: [ClientKey: MessageRecord] = [:]
+        for m in originals { byKey[ClientKey(sender: m.senderId, clientId: m.clientId)] = m }
         for i in todo {
-            if let m = byKey["\(subs[i].sender.id.hex):\(subs[i].clientId)"] { results[i] = .success(Outcome(message: m, isNew: false)) }
+            if let m = byKey[ClientKey(sender: subs[i].sender.id, clientId: subs[i].clientId)] { results[i] = .success(Outcome(message: m, isNew: false)) }
         }
         todo.removeAll { results[$0] != nil }
     }
