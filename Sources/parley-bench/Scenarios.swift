@@ -274,18 +274,9 @@ enum Scenarios {
             IndexModel(keys: ["roomId": 1, "seq": 1], options: ["unique": true]),
             IndexModel(keys: ["senderId": 1, "clientId": 1], options: ["unique": true]),
         ])
-        struct Doc: Codable, Sendable {
-            var _id: ObjectId
-            var roomId: ObjectId
-            var seq: Int
-            var senderId: ObjectId
-            var senderName: String
-            var text: String
-            var clientId: String
-            var createdAt: Date
-        }
         let room = ObjectId(), sender = ObjectId()
-        let typed = db.collection("messages", withType: Doc.self)
+        // The server's own document type, so the probe's documents encode as the server's do.
+        let typed = db.collection("messages", withType: MessageRecord.self)
         let next = Counter()
         let start = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -295,8 +286,8 @@ enum Scenarios {
                         let first = next.add(batch)
                         guard first < documents else { return }
                         let docs = (first..<min(documents, first + batch)).map {
-                            Doc(_id: ObjectId(), roomId: room, seq: $0 + 1, senderId: sender, senderName: "bench", text: Stamp.text(padding: padding),
-                                clientId: "c\($0)", createdAt: Date())
+                            MessageRecord(
+                                roomId: room, seq: $0 + 1, senderId: sender, senderName: "bench", text: Stamp.text(padding: padding), clientId: "c\($0)")
                         }
                         try await typed.insertMany(docs)
                     }
