@@ -35,6 +35,9 @@ public struct MongoMessageRepository: MessageRepository {
 
     public init(database: MongoDatabase) { messages = database.collection("messages", withType: MessageRecord.self) }
 
+    /// The same collection read as plain documents, for projections.
+    private var documents: MongoCollection<BSONDocument> { messages.database.collection(messages.name) }
+
     /// Ordered: a refused document stops the rest, so what landed is a prefix.
     public func insert(_ batch: [MessageRecord]) async throws { try await messages.insertMany(batch, ordered: true) }
 
@@ -51,7 +54,7 @@ public struct MongoMessageRepository: MessageRepository {
     }
 
     public func highestSeq(roomId: ObjectId, above seq: Int) async throws -> Int {
-        let found = try await messages.database.collection(messages.name).find(
+        let found = try await documents.find(
             ["roomId": .objectId(roomId), "seq": ["$gt": .int64(Int64(seq))]], options: FindOptions(projection: ["seq": 1])
         ).toArray()
         return found.compactMap { $0["seq"]?.int64Value }.map(Int.init).max() ?? seq
@@ -59,7 +62,7 @@ public struct MongoMessageRepository: MessageRepository {
 
     public func stored(ids: [ObjectId]) async throws -> Set<ObjectId> {
         guard !ids.isEmpty else { return [] }
-        let found = try await messages.database.collection(messages.name).find(
+        let found = try await documents.find(
             ["_id": ["$in": .array(ids.map { .objectId($0) })]], options: FindOptions(projection: ["_id": 1])
         ).toArray()
         return Set(found.compactMap { $0["_id"]?.objectIdValue })
