@@ -44,18 +44,16 @@ private func makeApplication(
 
     let services = ParleyServices(config: config, database: database, metrics: metrics, logger: logger)
     let router = buildRouter(services)
-    let webSocketRouter = Router(context: ParleyWebSocketContext.self)
-    WebSocketGateway(services: services, events: RealtimeEvents(services: services)).addRoutes(to: webSocketRouter)
-    SocketIOGateway(services: services, logger: logger).addRoutes(http: router, ws: webSocketRouter)
+    let socketIO = SocketIOGateway(services: services, logger: logger)
+    socketIO.addRoutes(http: router)
 
     var app = Application(
         router: router,
-        server: .http1WebSocketUpgrade(
-            webSocketRouter: webSocketRouter,
-            configuration: .init(
-                ws: WebSocketServerConfiguration(
-                    maxFrameSize: config.maxFrameBytes, autoPing: .enabled(timePeriod: .seconds(30)), closeTimeout: .seconds(5),
-                    validateUTF8: true))),
+        server: .parley(
+            native: WebSocketGateway(services: services), socketIO: socketIO,
+            configuration: WebSocketServerConfiguration(
+                maxFrameSize: config.maxFrameBytes, autoPing: .enabled(timePeriod: .seconds(30)), closeTimeout: .seconds(5),
+                validateUTF8: true)),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "parley"),
         logger: logger
     )

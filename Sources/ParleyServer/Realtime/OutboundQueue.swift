@@ -2,9 +2,11 @@ import NIOCore
 import Synchronization
 
 /// The frames waiting to be written to one client, bounded. The writer takes
-/// everything pending at once (`next`), so a burst goes out with one flush; a
-/// producer that may outrun the client (the offline flush) waits for room
-/// (`waitForRoom`) instead of tripping the bound.
+/// everything pending at once, so a burst goes out with one flush: either a task
+/// waiting in `next` (Socket.IO), or an event-loop writer woken on the first push
+/// (`attach(wake:)` and `takeAll`, the native socket), which keeps no task waiting on
+/// an idle client. A producer that may outrun the client (the offline flush) waits
+/// for room (`waitForRoom`) instead of tripping the bound.
 final class OutboundQueue: Sendable {
     enum Outcome { case queued, full, finished }
 
@@ -13,6 +15,9 @@ final class OutboundQueue: Sendable {
         var writer: CheckedContinuation<[ByteBuffer]?, Never>?
         var roomWaiters: [CheckedContinuation<Void, Never>] = []
         var finished = false
+        /// The push-mode writer, and whether it has been woken and not yet taken.
+        var wake: (@Sendable () -> Void)?
+        var woken = false
     }
 
     /// Frames pending before the client counts as too slow.
@@ -26,18 +31,39 @@ final class OutboundQueue: Sendable {
     /// cuts the client), `.finished` after `finish`.
     func push(_ frames: [ByteBuffer]) -> Outcome {
         guard !frames.isEmpty else { return .queued }
-        let (outcome, writer) = state.withLock { s -> (Outcome, CheckedContinuation<[ByteBuffer]?, Never>?) in
-            if s.finished { return (.finished, nil) }
+        let (outcome, writer, wake) = state.withLock { s -> (Outcome, CheckedContinuation<[ByteBuffer]?, Never>?, (@Sendable () -> Void)?) in
+            if s.finished { return (.finished, nil, nil) }
             if let w = s.writer {
                 s.writer = nil
-                return (.queued, w)
+                return (.queued, w, nil)
             }
-            guard s.frames.count + frames.count <= limit else { return (.full, nil) }
+            guard s.frames.count + frames.count <= limit else { return (.full, nil, nil) }
             s.frames.append(contentsOf: frames)
-            return (.queued, nil)
+            guard let wake = s.wake, !s.woken else { return (.queued, nil, nil) }
+            s.woken = true
+            return (.queued, nil, wake)
         }
         writer?.resume(returning: frames)
+        wake?()
         return outcome
+    }
+
+    /// Push mode: `wake` is called (outside the lock) on the first push after each
+    /// `takeAll`, so the writer runs once per burst. Call before anything is pushed.
+    func attach(wake: @escaping @Sendable () -> Void) {
+        state.withLock { $0.wake = wake }
+    }
+
+    /// Push mode: everything pending, at once; the next push wakes the writer again.
+    /// Taking the backlog makes room, so producers waiting for it go on.
+    func takeAll() -> [ByteBuffer] {
+        let (frames, waiters) = state.withLock { s -> ([ByteBuffer], [CheckedContinuation<Void, Never>]) in
+            s.woken = false
+            defer { s.frames = []; s.roomWaiters = [] }
+            return (s.frames, s.roomWaiters)
+        }
+        for w in waiters { w.resume() }
+        return frames
     }
 
     /// Everything pending, waiting for at least one frame; nil once finished and empty.
@@ -77,11 +103,12 @@ final class OutboundQueue: Sendable {
         }
     }
 
-    /// Ends the queue: the writer gets what is pending, then nil; waiting producers go on.
+    /// Ends the queue: the writer gets what is pending, then nil; waiting producers go
+    /// on. A push-mode writer is let go (it may hold the socket).
     func finish() {
         let (writer, waiters) = state.withLock { s -> (CheckedContinuation<[ByteBuffer]?, Never>?, [CheckedContinuation<Void, Never>]) in
             s.finished = true
-            defer { s.writer = nil; s.roomWaiters = [] }
+            defer { s.writer = nil; s.roomWaiters = []; s.wake = nil }
             return (s.writer, s.roomWaiters)
         }
         writer?.resume(returning: nil)

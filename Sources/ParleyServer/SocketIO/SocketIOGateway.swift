@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -27,20 +28,22 @@ final class SocketIOGateway: Sendable {
 
     // MARK: Routes
 
-    func addRoutes(http router: Router<ParleyRequestContext>, ws wsRouter: Router<ParleyWebSocketContext>) {
+    /// The polling transport's routes. The WebSocket transport is upgraded by
+    /// `ParleyHTTPChannel` (see `shouldUpgrade(_:)`) and served by `serveWebSocket`.
+    func addRoutes(http router: Router<ParleyRequestContext>) {
         router.get("socket.io") { request, context in try await self.pollingGet(request, context: context) }
         router.post("socket.io") { request, _ in try await self.pollingPost(request) }
-        wsRouter.ws(
-            "socket.io",
-            shouldUpgrade: { request, _ in
-                let q = request.uri.queryParameters
-                return q.get("EIO") == "4" && q.get("transport") == "websocket" ? .upgrade([:]) : .dontUpgrade
-            },
-            onUpgrade: { inbound, outbound, context in
-                try await self.serveWebSocket(
-                    inbound: inbound, outbound: outbound, sid: context.request.uri.queryParameters.get("sid").map { String($0) },
-                    channel: context.requestContext.channel)
-            })
+    }
+
+    /// The path of the Engine.IO endpoint.
+    static let path = "/socket.io"
+
+    /// Whether an upgrade request is Engine.IO v4's WebSocket transport: the `sid` of
+    /// the polling session it upgrades (nil for a fresh one), or nil to refuse it.
+    static func webSocketUpgrade(_ uri: URI) -> String?? {
+        let q = uri.queryParameters
+        guard q.get("EIO") == "4", q.get("transport") == "websocket" else { return nil }
+        return .some(q.get("sid").map { String($0) })
     }
 
     /// Engine.IO's own error replies: `{"code": N, "message": "..."}` with 400.
@@ -97,7 +100,9 @@ final class SocketIOGateway: Sendable {
         return Response(status: .ok, headers: [.contentType: "text/plain; charset=UTF-8"], body: .init(byteBuffer: body))
     }
 
-    private func serveWebSocket(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, sid: String?, channel: any Channel) async throws {
+    /// Serves one upgraded Engine.IO WebSocket: a probe-and-switch from polling (`sid`)
+    /// or a fresh session.
+    func serveWebSocket(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, sid: String?, channel: any Channel) async throws {
         var messages = inbound.messages(maxSize: maxPayload).makeAsyncIterator()
         let (queue, continuation) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(services.config.outboundQueueFrames))
         let closeTransport: @Sendable () -> Void = { channel.close(mode: .all, promise: nil) }

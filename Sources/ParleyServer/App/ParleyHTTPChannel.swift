@@ -1,0 +1,190 @@
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+import NIOWebSocket
+@_spi(WSInternal) import WSCore
+
+/// Each accepted TCP connection: HTTP/1.1 for the routes, or a WebSocket upgrade to
+/// one of the two realtime endpoints.
+///
+/// - `GET /ws` (the native protocol) is handed to channel handlers
+///   (`NativeSocketHandler`) and the connection's task ends at once: no task waits on
+///   an idle socket, which is most of what an idle socket used to cost.
+/// - `GET /socket.io/?EIO=4&transport=websocket` is served as swift-websocket's
+///   handler and `SocketIOGateway.serveWebSocket` on the connection's task.
+/// - Anything else asking to upgrade gets 400; a plain request goes to the router.
+///
+/// Modelled on hummingbird-websocket's `HTTP1WebSocketUpgradeChannel`, which serves
+/// every socket on its task.
+struct ParleyHTTPChannel: ServerChildChannel, HTTPChannelHandler {
+    /// Which endpoint an accepted upgrade is for.
+    enum Upgrade: Sendable {
+        case native(token: String?)
+        case socketIO(sid: String?)
+    }
+
+    enum UpgradeResult: Sendable {
+        /// Served by the channel's handlers from now on.
+        case native
+        case socketIO(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, sid: String?)
+        case notUpgraded(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+        case failedUpgrade(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+    }
+
+    struct Value: ServerChildChannelValue {
+        let upgradeResult: EventLoopFuture<UpgradeResult>
+        let channel: any Channel
+    }
+
+    /// The logger of a Socket.IO socket's handler.
+    struct SocketContext: WebSocketContext {
+        let logger: Logger
+    }
+
+    let responder: HTTPChannelHandler.Responder
+    let native: WebSocketGateway
+    let socketIO: SocketIOGateway
+    let configuration: WebSocketServerConfiguration
+
+    /// The upgrade a request asks for, or nil to refuse it.
+    static func upgrade(for head: HTTPRequestHead) -> Upgrade? {
+        guard head.method == .GET else { return nil }
+        let uri = URI(head.uri)
+        switch uri.path {
+        case WebSocketGateway.path:
+            return .native(token: WebSocketGateway.token(authorization: head.headers.first(name: "authorization"), uri: uri))
+        case SocketIOGateway.path, SocketIOGateway.path + "/":
+            return SocketIOGateway.webSocketUpgrade(uri).map { Upgrade.socketIO(sid: $0) }
+        default:
+            return nil
+        }
+    }
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            let attempted = NIOLoopBoundBox<Upgrade?>(nil, eventLoop: channel.eventLoop)
+            let upgradeRequested = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
+            let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
+                maxFrameSize: configuration.maxFrameSize,
+                enableAutomaticErrorHandling: true,
+                shouldUpgrade: { channel, head in
+                    upgradeRequested.value = true
+                    attempted.value = Self.upgrade(for: head)
+                    return channel.eventLoop.makeSucceededFuture(attempted.value == nil ? nil : HTTPHeaders())
+                },
+                upgradePipelineHandler: { channel, _ in
+                    channel.eventLoop.makeCompletedFuture {
+                        switch attempted.value {
+                        case .native(let token)?:
+                            let handlers = channel.pipeline.syncOperations
+                            try handlers.addHandler(
+                                NIOWebSocketFrameAggregator(
+                                    minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1_024,
+                                    maxAccumulatedFrameSize: configuration.maxFrameSize))
+                            try handlers.addHandler(native.makeHandler(token: token, logger: logger))
+                            return .native
+                        case .socketIO(let sid)?:
+                            let asyncChannel = try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(
+                                wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+                            return .socketIO(asyncChannel, sid: sid)
+                        case nil:
+                            preconditionFailure("upgraded without a chosen endpoint")
+                        }
+                    }
+                })
+            let upgrades = NIOTypedHTTPServerUpgradeConfiguration(
+                upgraders: [upgrader],
+                notUpgradingCompletionHandler: { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+                        try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
+                        let asyncChannel = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
+                            wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+                        return upgradeRequested.value ? .failedUpgrade(asyncChannel) : .notUpgraded(asyncChannel)
+                    }
+                })
+            var pipeline = NIOUpgradableHTTPServerPipelineConfiguration<UpgradeResult>(upgradeConfiguration: upgrades)
+            pipeline.enablePipelining = false  // HTTP is pipelined by NIOAsyncChannel
+            pipeline.enableErrorHandling = false  // Hummingbird answers parse errors
+            pipeline.enableResponseHeaderValidation = false  // HTTPTypes validates them
+            let result = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: pipeline)
+            return Value(upgradeResult: result, channel: channel)
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        do {
+            switch try await value.upgradeResult.get() {
+            case .native:
+                return
+            case .notUpgraded(let http1):
+                await handleHTTP(asyncChannel: http1, logger: logger)
+            case .failedUpgrade(let http1):
+                await refuseUpgrade(http1, logger: logger)
+            case .socketIO(let asyncChannel, let sid):
+                let gateway = socketIO
+                let channel = asyncChannel.channel
+                _ = try await WebSocketHandler.handle(
+                    type: .server,
+                    configuration: .init(
+                        extensions: [], autoPing: configuration.autoPing, closeTimeout: configuration.closeTimeout,
+                        validateUTF8: configuration.validateUTF8, maxFrameSize: configuration.maxFrameSize),
+                    asyncChannel: asyncChannel,
+                    context: SocketContext(logger: logger),
+                    handler: { inbound, outbound, _ in
+                        try await gateway.serveWebSocket(inbound: inbound, outbound: outbound, sid: sid, channel: channel)
+                    })
+            }
+        } catch let error as ChannelError where error == .inputClosed {
+            logger.trace("upgrade failed: input closed")
+        } catch {
+            logger.debug("connection ended: \(error)")
+        }
+    }
+
+    /// 400 and close, for an upgrade to no endpoint (or with bad parameters).
+    private func refuseUpgrade(_ asyncChannel: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, logger: Logger) async {
+        do {
+            try await asyncChannel.executeThenClose { _, outbound in
+                let head = HTTPResponse(status: .badRequest, headerFields: [.connection: "close", .contentLength: "0"])
+                try await outbound.write(contentsOf: [.head(head), .end(nil)])
+            }
+        } catch {
+            logger.trace("could not refuse an upgrade: \(error)")
+        }
+    }
+
+    /// The router behind a responder that sends a request asking to upgrade after the
+    /// connection's first request (NIO upgrades only the first) to the same URI on a
+    /// fresh connection: 307 and `Connection: close`.
+    static func redirectingLateUpgrades(_ responder: @escaping HTTPChannelHandler.Responder) -> HTTPChannelHandler.Responder {
+        struct RedirectClose: Error {}
+        return { request, responseWriter, channel in
+            guard request.headers[.upgrade] == "websocket" else {
+                try await responder(request, responseWriter, channel)
+                return
+            }
+            var location = request.uri.path
+            if let query = request.uri.query { location += "?\(query)" }
+            try await responseWriter.writeResponse(HTTPResponse(status: .temporaryRedirect, headerFields: [.connection: "close", .location: location]))
+            throw RedirectClose()
+        }
+    }
+}
+
+extension HTTPServerBuilder {
+    /// HTTP/1.1 with Parley's two WebSocket endpoints (see `ParleyHTTPChannel`).
+    static func parley(native: WebSocketGateway, socketIO: SocketIOGateway, configuration: WebSocketServerConfiguration) -> HTTPServerBuilder {
+        .init { responder in
+            ParleyHTTPChannel(
+                responder: ParleyHTTPChannel.redirectingLateUpgrades(responder), native: native, socketIO: socketIO,
+                configuration: configuration)
+        }
+    }
+}

@@ -1,0 +1,368 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOWebSocket
+import ParleyCore
+import Synchronization
+
+/// One native `/ws` socket, served by this channel handler after the upgrade: no task
+/// waits on an idle connection.
+///
+/// - Inbound: frames arrive aggregated (`NIOWebSocketFrameAggregator`) and checked
+///   here (UTF-8, text only); the async work (authenticate and open the session, each
+///   frame's event, the goodbye) runs in arrival order in a `SocketInbox`, which stops
+///   the socket's reads while 32 frames wait.
+/// - Outbound: the connection's `OutboundQueue` wakes `writePending` on the event loop
+///   at the first push of a burst; it writes everything pending with one flush while
+///   the channel is writable. A client that stops reading leaves frames in the queue
+///   until its bound cuts it.
+/// - Control: pings are answered; a ping goes out every 30 s and a socket that did
+///   not answer the previous one is closed; closes follow RFC 6455's handshake, with
+///   the socket closed 2 s after our close frame if the client does not answer.
+///
+/// Everything here runs on the channel's event loop; the inbox's jobs come back to it
+/// through `NIOLoopBound`.
+final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    private enum Phase {
+        /// No token came with the upgrade: the first frame must be `auth`.
+        case awaitingAuthFrame
+        /// Authenticating, then serving: frames go to the inbox.
+        case open
+        /// Our close frame is out; waiting for the client's.
+        case closing
+        case closed
+    }
+
+    static let keepAliveInterval: TimeAmount = .seconds(30)
+    static let closeHandshakeTimeout: TimeAmount = .seconds(2)
+
+    private let gateway: WebSocketGateway
+    private var services: ParleyServices { gateway.services }
+    private let token: String?
+    private let logger: Logger
+    private var phase: Phase
+    private var context: ChannelHandlerContext?
+    private var inbox: SocketInbox?
+    /// The session, once authenticated: read by the inbox's jobs.
+    private let session = SessionSlot()
+    /// The connection, once authenticated: its queue feeds `writePending`.
+    private var connection: Connection?
+    /// The client address's connection slot, released when the socket closes.
+    private var address: String?
+    private var authTimer: Scheduled<Void>?
+    private var closeTimer: Scheduled<Void>?
+    private var keepAlive: RepeatedTask?
+    private var awaitingPong = false
+    private var readPaused = false
+    private var readPending = false
+
+    init(gateway: WebSocketGateway, token: String?, logger: Logger) {
+        self.gateway = gateway
+        self.token = token
+        self.logger = logger
+        phase = token == nil ? .awaitingAuthFrame : .open
+    }
+
+    private func bound(_ loop: any EventLoop) -> NIOLoopBound<NativeSocketHandler> { NIOLoopBound(self, eventLoop: loop) }
+
+    // MARK: Lifecycle
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        let loop = context.eventLoop
+        let me = bound(loop)
+        inbox = SocketInbox(resume: { loop.execute { me.value.resumeReading() } })
+        // One slot of the client address's connection budget, held until the socket ends.
+        let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        guard services.connectionsByAddress.acquire(address) else {
+            close(WebSocketGateway.tryAgainLater, reason: "too many connections from this address")
+            return
+        }
+        self.address = address
+        keepAlive = loop.scheduleRepeatedTask(initialDelay: Self.keepAliveInterval, delay: Self.keepAliveInterval) { _ in
+            me.value.keepAliveTick()
+        }
+        if let token {
+            open(token: token)
+        } else {
+            authTimer = loop.scheduleTask(in: .milliseconds(Int64(services.config.wsAuthTimeoutMs))) {
+                guard case .awaitingAuthFrame = me.value.phase else { return }
+                me.value.close(WebSocketGateway.unauthorized, reason: "authentication timeout")
+            }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        phase = .closed
+        authTimer?.cancel()
+        closeTimer?.cancel()
+        keepAlive?.cancel()
+        keepAlive = nil
+        if let address {
+            services.connectionsByAddress.release(address)
+            self.address = nil
+        }
+        // Finishing the queue at once frees an offline flush waiting for room; the
+        // goodbye runs after the jobs already queued (the open among them).
+        connection?.finish()
+        let session = self.session
+        inbox?.enqueue {
+            guard let session = session.current else { return }
+            await session.close()
+            session.connection.finish()
+        }
+        context.fireChannelInactive()
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.opcode {
+        case .ping:
+            switch phase {
+            case .awaitingAuthFrame, .open:
+                context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
+            case .closing, .closed:
+                return
+            }
+        case .pong:
+            awaitingPong = false
+        case .connectionClose:
+            receivedClose(frame)
+        case .text:
+            guard let text = String(validating: frame.unmaskedData.readableBytesView, as: UTF8.self) else {
+                close(.dataInconsistentWithMessage, reason: "text frames must be valid UTF-8")
+                return
+            }
+            receivedText(text)
+        case .binary:
+            switch phase {
+            case .awaitingAuthFrame:
+                close(WebSocketGateway.unauthorized, reason: "authenticate first")
+            case .open:
+                let session = self.session
+                enqueue {
+                    session.current?.connection.send(
+                        NativeDialect().error(ParleyError(.badRequest, "text frames only: one JSON object per frame")))
+                }
+            case .closing, .closed:
+                return
+            }
+        default:
+            // Continuations are joined by the aggregator; other opcodes are reserved.
+            close(.protocolError, reason: "unexpected frame")
+        }
+    }
+
+    private func receivedText(_ text: String) {
+        switch phase {
+        case .awaitingAuthFrame:
+            authTimer?.cancel()
+            guard let first = try? JSONDecoder().decode(WebSocketGateway.AuthFrame.self, from: Data(text.utf8)), first.type == "auth" else {
+                close(WebSocketGateway.unauthorized, reason: "authenticate first")
+                return
+            }
+            phase = .open
+            open(token: first.token)
+        case .open:
+            let session = self.session
+            let frame = Data(text.utf8)
+            enqueue { await session.current?.receive(frame) }
+        case .closing, .closed:
+            return
+        }
+    }
+
+    /// The client's close: answered with its code (when we did not start the close),
+    /// then the socket is closed.
+    private func receivedClose(_ frame: WebSocketFrame) {
+        guard let context else { return }
+        switch phase {
+        case .closing, .closed:
+            context.close(promise: nil)
+        case .awaitingAuthFrame, .open:
+            phase = .closing
+            var data = frame.unmaskedData
+            let code = data.readableBytes >= 2 ? data.readSlice(length: 2)! : context.channel.allocator.buffer(capacity: 0)
+            let reply = WebSocketFrame(fin: true, opcode: .connectionClose, data: code)
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.writeAndFlush(wrapOutboundOut(reply)).whenComplete { _ in loopBound.value.close(promise: nil) }
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // The frame decoder's errors were answered (1009, 1002) by NIO's protocol error
+        // handler, which closes the socket; the aggregator's are ours to answer.
+        if let error = error as? NIOWebSocketFrameAggregator.Error {
+            if case .accumulatedFrameSizeIsTooLarge = error {
+                close(.messageTooLarge, reason: "message over \(services.config.maxFrameBytes) bytes")
+            } else {
+                close(.protocolError, reason: "bad fragmentation")
+            }
+        } else if !(error is NIOWebSocketError) {
+            logger.debug("native socket error: \(error)")
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: Session
+
+    /// Authenticates and opens the session, in the inbox (ahead of any frame that
+    /// follows).
+    private func open(token: String) {
+        guard let context else { return }
+        let me = bound(context.eventLoop)
+        let gateway = self.gateway
+        let slot = self.session
+        let logger = self.logger
+        enqueue {
+            let user: UserRecord
+            switch await gateway.authenticate(token: token) {
+            case .failure(let refusal):
+                me.execute { $0.close(refusal.code, reason: refusal.reason) }
+                return
+            case .success(let found):
+                user = found
+            }
+            let connection = Connection(
+                user: user, queueLimit: gateway.services.config.outboundQueueFrames, encode: { $0.native },
+                close: { reason in me.execute { $0.cut(reason) } })
+            // The event loop learns of the connection before anything is pushed to it
+            // (its tasks run in order), then the queue wakes it for each burst.
+            me.execute { $0.attach(connection) }
+            connection.outbound.attach(wake: { me.execute { $0.writePending() } })
+            let session = RealtimeSession(services: gateway.services, connection: connection, dialect: NativeDialect(), logger: logger)
+            slot.current = session
+            do {
+                try await session.open()
+            } catch {
+                // As at authentication: the database is away, come back shortly.
+                let unavailable = ParleyError.from(error).code == .unavailable
+                if !unavailable { logger.error("opening a session for \(user.username) failed: \(error)") }
+                me.execute {
+                    $0.close(
+                        unavailable ? WebSocketGateway.tryAgainLater : .unexpectedServerError,
+                        reason: unavailable ? "the database is unreachable; try again shortly" : "internal error")
+                }
+            }
+        }
+    }
+
+    private func attach(_ connection: Connection) {
+        self.connection = connection
+        // The socket may have closed while the user was being looked up.
+        if case .closed = phase { connection.finish() }
+    }
+
+    /// Queues a job in the inbox; stops reading when too many are waiting.
+    private func enqueue(_ job: @escaping SocketInbox.Job) {
+        if inbox?.enqueue(job) == true { readPaused = true }
+    }
+
+    // MARK: Outbound
+
+    /// Writes everything queued for the client with one flush, if the channel can take
+    /// it now; otherwise `channelWritabilityChanged` comes back here.
+    private func writePending() {
+        guard let context, let connection, case .open = phase, context.channel.isWritable else { return }
+        let frames = connection.outbound.takeAll()
+        guard !frames.isEmpty else { return }
+        for buffer in frames {
+            context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: buffer)), promise: nil)
+        }
+        context.flush()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { writePending() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Holds the reads while the inbox is full: the client's frames wait in the kernel.
+    func read(context: ChannelHandlerContext) {
+        if readPaused {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    private func resumeReading() {
+        readPaused = false
+        if readPending, let context {
+            readPending = false
+            context.read()
+        }
+    }
+
+    // MARK: Closing
+
+    /// Starts the close handshake with `code`; the socket closes when the client
+    /// answers, or after `closeHandshakeTimeout`.
+    private func close(_ code: WebSocketErrorCode, reason: String) {
+        guard let context else { return }
+        switch phase {
+        case .closing, .closed: return
+        case .awaitingAuthFrame, .open: phase = .closing
+        }
+        authTimer?.cancel()
+        var data = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
+        data.write(webSocketErrorCode: code)
+        data.writeString(reason)
+        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)), promise: nil)
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        closeTimer = context.eventLoop.scheduleTask(in: Self.closeHandshakeTimeout) { loopBound.value.close(promise: nil) }
+    }
+
+    /// The server's own cut of an authenticated connection (`Connection.cut`).
+    private func cut(_ reason: Connection.CloseReason) {
+        guard let context else { return }
+        switch reason {
+        case .slowConsumer, .unauthorized:
+            // Abortive close (RST): the client is not reading, so a FIN would wait
+            // behind unsent data; this frees the kernel's buffers at once.
+            phase = .closed
+            let channel = context.channel
+            if let socket = channel as? any SocketOptionProvider {
+                socket.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in channel.close(mode: .all, promise: nil) }
+            } else {
+                channel.close(mode: .all, promise: nil)
+            }
+        case .shutdown:
+            close(.goingAway, reason: "server shutting down")
+        }
+    }
+
+    /// Every `keepAliveInterval`: a client that did not answer the last ping is gone.
+    private func keepAliveTick() {
+        guard let context, case .open = phase else { return }
+        if awaitingPong {
+            close(.goingAway, reason: "ping timeout")
+            return
+        }
+        awaitingPong = true
+        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: context.channel.allocator.buffer(capacity: 0))), promise: nil)
+    }
+}
+
+extension NIOLoopBound where Value == NativeSocketHandler {
+    /// Runs `body` with the handler on its event loop.
+    func execute(_ body: @escaping @Sendable (NativeSocketHandler) -> Void) {
+        eventLoop.execute { body(self.value) }
+    }
+}
+
+/// The session of a native socket once it is authenticated, shared by the inbox's jobs.
+private final class SessionSlot: Sendable {
+    private let value = Mutex<RealtimeSession?>(nil)
+
+    var current: RealtimeSession? {
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
+    }
+}
