@@ -66,18 +66,39 @@ struct ParleyBench: AsyncParsableCommand {
     }
 
     struct Connections: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Hold N idle authenticated connections; server memory per connection.")
+        static let configuration = CommandConfiguration(
+            abstract: "Hold N idle authenticated connections; server memory per connection.",
+            discussion: """
+                A process can hold only as many sockets as its descriptor limit allows (ulimit -Hn); --processes splits \
+                the connections over child processes of this tool, and --node adds server nodes (sharing one database) \
+                that the children take in turn. With several --server-pid, their resident memory is summed.
+                """)
         @OptionGroup var common: Common
         @Option var count = 1000
         @Option var users = 50
         @Option(help: "Connections opened per second.") var rate = 1000
-        @Option(help: "The server's process id, to read its resident memory.") var serverPid: Int32?
+        @Option(help: "A server process id, to read its resident memory (repeatable).") var serverPid: [Int32] = []
         @Option(help: "Seconds to hold the connections before measuring.") var hold: Double = 3
+        @Option(help: "Child processes holding the connections (0: this process).") var processes = 0
+        @Option(help: "Another server node's base URL (repeatable).") var node: [String] = []
+        @ArgumentParser.Flag(help: .hidden) var child = false
         func run() async throws {
             ProcessLimits.raiseOpenFiles()
-            try ParleyBench.finish(
-                try await Scenarios.connections(
-                    BenchTarget(url: common.url), count: count, users: users, ratePerSecond: rate, serverPID: serverPid, hold: hold), common)
+            if child {
+                try await Scenarios.connectionsChild(BenchTarget(url: common.url), count: count, users: users, ratePerSecond: rate)
+                return
+            }
+            guard processes > 0 || node.isEmpty else { throw ValidationError("--node needs --processes") }
+            guard processes > 0 || serverPid.count <= 1 else { throw ValidationError("several --server-pid need --processes") }
+            let result =
+                processes > 0
+                ? try await Scenarios.connectionsAcrossProcesses(
+                    urls: [common.url] + node, processes: processes, count: count, users: users, ratePerSecond: rate,
+                    serverPIDs: serverPid, hold: hold)
+                : try await Scenarios.connections(
+                    BenchTarget(url: common.url), count: count, users: users, ratePerSecond: rate, serverPID: serverPid.first,
+                    hold: hold)
+            try ParleyBench.finish(result, common)
         }
     }
 

@@ -203,19 +203,22 @@ enum Scenarios {
                       "messages per s": Double(flushed.value) / seconds])
     }
 
-    /// Holds `count` idle authenticated connections of `users` users; reports the
-    /// server's resident memory per connection.
-    static func connections(_ t: BenchTarget, count: Int, users userCount: Int, ratePerSecond: Int, serverPID: Int32?, hold: Double) async throws -> BenchResult {
-        progress("connections: \(count) over \(userCount) users")
-        let users = try await t.users("c", userCount)
-        let before = serverPID.flatMap(residentBytes)
+    /// Idle authenticated sockets, opened `ratePerSecond` at a time.
+    struct IdleSockets {
         var sockets: [BenchSocket] = []
-        sockets.reserveCapacity(count)
-        let start = ContinuousClock.now
         var failures = 0
+        var openSeconds = 0.0
+    }
+
+    /// Opens `count` idle authenticated connections of `users` users.
+    static func openIdle(_ t: BenchTarget, count: Int, users userCount: Int, ratePerSecond: Int) async throws -> IdleSockets {
+        let users = try await t.users("c", userCount)
+        var idle = IdleSockets()
+        idle.sockets.reserveCapacity(count)
+        let start = ContinuousClock.now
         var opened = 0
         while opened < count {
-            let batch = min(ratePerSecond / 10, count - opened)
+            let batch = max(1, min(ratePerSecond / 10, count - opened))
             let made = await withTaskGroup(of: BenchSocket?.self) { group in
                 for i in 0..<batch {
                     let u = users[(opened + i) % users.count]
@@ -225,28 +228,121 @@ enum Scenarios {
                 for await s in group { out.append(s) }
                 return out
             }
-            sockets += made.compactMap { $0 }
-            failures += made.filter { $0 == nil }.count
+            idle.sockets += made.compactMap { $0 }
+            idle.failures += made.filter { $0 == nil }.count
             opened += batch
-            if opened % 1000 < batch { progress("connections: \(opened) opened, \(failures) failed") }
+            if opened % 1000 < batch { progress("connections: \(opened) opened, \(idle.failures) failed") }
             try await Task.sleep(for: .milliseconds(100))
         }
-        let openSeconds = (ContinuousClock.now - start).components.seconds
+        let elapsed = ContinuousClock.now - start
+        idle.openSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return idle
+    }
+
+    /// Holds `count` idle authenticated connections of `users` users, from this
+    /// process, on one server; reports the server's resident memory per connection.
+    static func connections(_ t: BenchTarget, count: Int, users userCount: Int, ratePerSecond: Int, serverPID: Int32?, hold: Double) async throws -> BenchResult {
+        progress("connections: \(count) over \(userCount) users")
+        let before = serverPID.flatMap(residentBytes)
+        let idle = try await openIdle(t, count: count, users: userCount, ratePerSecond: ratePerSecond)
         try await Task.sleep(for: .seconds(hold))
         let after = serverPID.flatMap(residentBytes)
-        for s in sockets { s.close() }
-        var figures: [String: Double] = ["connections held": Double(sockets.count), "failures": Double(failures), "seconds to open": Double(openSeconds)]
+        for s in idle.sockets { s.close() }
+        return connectionsResult(
+            held: idle.sockets.count, failures: idle.failures, openSeconds: idle.openSeconds,
+            before: before, after: after, parameters: ["connections": "\(count)", "users": "\(userCount)", "open rate per s": "\(ratePerSecond)"])
+    }
+
+    /// What a child process of `connectionsAcrossProcesses` reports once its share is open.
+    struct ChildReport: Codable {
+        let held: Int
+        let failures: Int
+        let openSeconds: Double
+    }
+
+    /// `connections` split over `processes` child processes of this tool (a process
+    /// may hold only so many descriptors) and over the server nodes `urls` (child i
+    /// uses `urls[i % urls.count]`). Each child opens its share, reports, and holds it
+    /// until its standard input closes; the servers' memory (`serverPIDs`, summed) is
+    /// read once every child holds its share.
+    static func connectionsAcrossProcesses(
+        urls: [String], processes: Int, count: Int, users userCount: Int, ratePerSecond: Int, serverPIDs: [Int32], hold: Double
+    ) async throws -> BenchResult {
+        progress("connections: \(count) over \(processes) processes and \(urls.count) server node(s)")
+        let before = serverPIDs.map { residentBytes(pid: $0) }
+        var children: [(process: Process, input: Pipe, output: Pipe)] = []
+        for i in 0..<processes {
+            let share = count / processes + (i < count % processes ? 1 : 0)
+            let child = Process()
+            child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+            child.arguments = [
+                "connections", "--url", urls[i % urls.count], "--count", "\(share)", "--users", "\(max(1, userCount / processes))",
+                "--rate", "\(max(10, ratePerSecond / processes))", "--child",
+            ]
+            let input = Pipe()
+            let output = Pipe()
+            child.standardInput = input
+            child.standardOutput = output
+            try child.run()
+            children.append((child, input, output))
+        }
+        // Each child prints one JSON line once its share is open.
+        var reports: [ChildReport] = []
+        for child in children {
+            let handle = child.output.fileHandleForReading
+            let line = await Task.detached { () -> Data in
+                var data = Data()
+                while !data.contains(UInt8(ascii: "\n")) {
+                    let chunk = handle.availableData
+                    if chunk.isEmpty { break }
+                    data.append(chunk)
+                }
+                return data
+            }.value
+            guard let report = try? JSONDecoder().decode(ChildReport.self, from: line) else {
+                for c in children { c.process.terminate() }
+                throw RestClient.Failure(description: "a connections child process failed: \(String(decoding: line, as: UTF8.self))")
+            }
+            reports.append(report)
+        }
+        progress("connections: \(reports.map(\.held).reduce(0, +)) held by \(processes) processes; holding \(hold) s")
+        try await Task.sleep(for: .seconds(hold))
+        let after = serverPIDs.map { residentBytes(pid: $0) }
+        for child in children { try? child.input.fileHandleForWriting.close() }
+        for child in children { child.process.waitUntilExit() }
+        let sum = { (values: [Int?]) -> Int? in values.contains(where: { $0 == nil }) || values.isEmpty ? nil : values.map { $0! }.reduce(0, +) }
+        return connectionsResult(
+            held: reports.map(\.held).reduce(0, +), failures: reports.map(\.failures).reduce(0, +),
+            openSeconds: reports.map(\.openSeconds).max() ?? 0, before: sum(before), after: sum(after),
+            parameters: [
+                "connections": "\(count)", "users": "\(userCount)", "open rate per s": "\(ratePerSecond)",
+                "client processes": "\(processes)", "server nodes": "\(urls.count)",
+            ])
+    }
+
+    /// The child side of `connectionsAcrossProcesses`: open, report, hold until
+    /// standard input closes.
+    static func connectionsChild(_ t: BenchTarget, count: Int, users: Int, ratePerSecond: Int) async throws {
+        let idle = try await openIdle(t, count: count, users: users, ratePerSecond: ratePerSecond)
+        let report = try JSONEncoder().encode(ChildReport(held: idle.sockets.count, failures: idle.failures, openSeconds: idle.openSeconds))
+        FileHandle.standardOutput.write(report + Data("\n".utf8))
+        _ = await Task.detached { FileHandle.standardInput.readDataToEndOfFile() }.value
+        for s in idle.sockets { s.close() }
+    }
+
+    private static func connectionsResult(
+        held: Int, failures: Int, openSeconds: Double, before: Int?, after: Int?, parameters: [String: String]
+    ) -> BenchResult {
+        var figures: [String: Double] = ["connections held": Double(held), "failures": Double(failures), "seconds to open": openSeconds]
         var notes: [String] = []
         if let before, let after {
             figures["server RSS before MiB"] = Double(before) / 1_048_576
             figures["server RSS after MiB"] = Double(after) / 1_048_576
-            figures["server KiB per connection"] = Double(after - before) / 1024 / Double(max(1, sockets.count))
+            figures["server KiB per connection"] = Double(after - before) / 1024 / Double(max(1, held))
         } else {
             notes.append("pass --server-pid to measure the server's memory")
         }
-        return BenchResult(
-            scenario: "connections", parameters: ["connections": "\(count)", "users": "\(userCount)", "open rate per s": "\(ratePerSecond)"],
-            figures: figures, notes: notes)
+        return BenchResult(scenario: "connections", parameters: parameters, figures: figures, notes: notes)
     }
 
     /// The validator migrations give `messages`, if any: the ceiling is measured on a
