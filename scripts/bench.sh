@@ -13,7 +13,11 @@ SENDERS=${BENCH_SENDERS:-40}
 ROOMS=${BENCH_ROOMS:-8}
 FANOUT_MEMBERS=${BENCH_FANOUT_MEMBERS:-1000}
 OFFLINE_QUEUED=${BENCH_OFFLINE_QUEUED:-10000}
-CONNECTIONS=${BENCH_CONNECTIONS:-5000}
+# One process may hold at most `ulimit -Hn` descriptors (20,000 here, and the limit
+# cannot be raised without CAP_SYS_RESOURCE): one node is measured just under it,
+# and two nodes sharing the database with the full count.
+CONNECTIONS=${BENCH_CONNECTIONS:-19900}
+CONNECTIONS_TWO_NODES=${BENCH_CONNECTIONS_TWO_NODES:-20000}
 CEILING_DOCS=${BENCH_CEILING_DOCS:-50000}
 OUT=${BENCH_JSON:-/tmp/parley-bench.json}
 
@@ -25,8 +29,9 @@ work=$(mktemp -d /tmp/parley-bench.XXXXXX)
 db_port=$(bash scripts/db.sh free-port)
 port=$(bash scripts/db.sh free-port)
 server_pid=""
+node_pids=""
 cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+  for pid in $server_pid $node_pids; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
   bash scripts/db.sh stop "$work/db.pid"
   rm -rf "$work"
 }
@@ -35,13 +40,21 @@ bash scripts/db.sh start "$db_port" "$work/storage" "$work/db.pid" "$work/db.log
 export MONGODB_URI="mongodb://127.0.0.1:$db_port"
 
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-MONGODB_DATABASE=bench PORT=$port MIGRATIONS_DIR="$PWD/migrations" LOG_LEVEL=warning PARLEY_ENV=test \
-  JWT_SECRET=bench-secret-bench-secret-bench-secret BCRYPT_COST=4 \
-  RATE_LIMIT_MESSAGES_PER_SECOND=1000000 RATE_LIMIT_BURST=1000000 AUTH_RATE_LIMIT_PER_MINUTE=1000000 \
-  MAX_CONNECTIONS_PER_ADDRESS=1000000 MONGO_THREADS=${MONGO_THREADS:-2} \
-  "$bin/parley" >"$work/server.log" 2>&1 &
+# A server node on port $1, logging to $2, sharing the database with the others.
+start_node() {
+  MONGODB_DATABASE=bench PORT=$1 MIGRATIONS_DIR="$PWD/migrations" LOG_LEVEL=warning PARLEY_ENV=test \
+    JWT_SECRET=bench-secret-bench-secret-bench-secret BCRYPT_COST=4 \
+    RATE_LIMIT_MESSAGES_PER_SECOND=1000000 RATE_LIMIT_BURST=1000000 AUTH_RATE_LIMIT_PER_MINUTE=1000000 \
+    MAX_CONNECTIONS_PER_ADDRESS=1000000 MONGO_THREADS=${MONGO_THREADS:-2} \
+    "$bin/parley" >"$2" 2>&1 &
+}
+wait_healthy() {
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$1/healthz" >/dev/null && return 0; sleep 0.2; done
+  echo "the server on port $1 did not start" >&2; return 1
+}
+start_node "$port" "$work/server.log"
 server_pid=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+wait_healthy "$port"
 url="http://127.0.0.1:$port"
 rm -f "$OUT"
 
@@ -61,5 +74,18 @@ print(mean / 2 / $SENDERS)")
 "$bin/parley-bench" throughput --url "$url" --senders "$SENDERS" --rooms "$ROOMS" --rate "$half" --seconds "$SECONDS_PER_RUN" --json "$OUT"
 "$bin/parley-bench" fanout --url "$url" --members "$FANOUT_MEMBERS" --seconds "$SECONDS_PER_RUN" --json "$OUT"
 "$bin/parley-bench" offline --url "$url" --queued "$OFFLINE_QUEUED" --json "$OUT"
-"$bin/parley-bench" connections --url "$url" --count "$CONNECTIONS" --users 100 --server-pid "$server_pid" --json "$OUT"
+"$bin/parley-bench" connections --url "$url" --count "$CONNECTIONS" --users 200 --rate 2000 --server-pid "$server_pid" --json "$OUT"
+# The full count on two fresh nodes sharing the database, held by two client
+# processes (one per node).
+nodes=()
+for n in 1 2; do
+  node_port=$(bash scripts/db.sh free-port)
+  start_node "$node_port" "$work/node$n.log"
+  node_pids="$node_pids $!"
+  wait_healthy "$node_port"
+  nodes+=("$node_port")
+done
+pids=($node_pids)
+"$bin/parley-bench" connections --url "http://127.0.0.1:${nodes[0]}" --node "http://127.0.0.1:${nodes[1]}" --processes 2 \
+  --count "$CONNECTIONS_TWO_NODES" --users 200 --rate 2000 --server-pid "${pids[0]}" --server-pid "${pids[1]}" --json "$OUT"
 echo "results: $OUT"

@@ -77,6 +77,25 @@ struct WebSocketAuthTests {
         }
     }
 
+    @Test("frames sent with the auth frame are served after ready, in order; a burst past the inbox's bound pauses reads and loses nothing")
+    func framesInOrder() async throws {
+        try await RestHarness.live { api, port in
+            let (token, _) = try await api.register("alice")
+            let ws = WSTestClient(port: port)
+            // The auth frame and 300 requests back to back, before the session is open:
+            // the inbox holds them behind authentication, and stops reading at 32.
+            ws.send(#"{"type":"auth","token":"\#(token)"}"#)
+            for i in 0..<300 { ws.send(#"{"type":"ping","id":"p\#(i)","data":{}}"#) }
+            _ = try await ws.sync()
+            for i in 0..<300 {
+                let ack = try await ws.waitFor(type: "ack")
+                #expect(ack["id"] as? String == "p\(i)" && ack["ok"] as? Bool == true)
+            }
+            #expect(try await ws.request("ping").ok)
+            await ws.close()
+        }
+    }
+
     @Test("a frame over the size limit closes with 1009; invalid UTF-8 closes with 1007")
     func limits() async throws {
         try await RestHarness.live(configure: { $0.maxFrameBytes = 4096 }) { api, port in

@@ -1,12 +1,15 @@
 """Resource limits under floods, against a real server: one address cannot hold more
 realtime connections than MAX_CONNECTIONS_PER_ADDRESS while others keep being served,
 and a message flood is rate limited without growing memory or the database beyond
-what was accepted. Memory is the server's resident set, read from /proc."""
+what was accepted, and a socket that never answers pings is closed. Memory is the
+server's resident set, read from /proc."""
+import time
 import uuid
 
 import pymongo
 import pytest
 import requests
+import websocket
 from bson import ObjectId
 
 from conftest import database_uri, launch, register_user
@@ -112,3 +115,33 @@ def test_message_flood_is_rate_limited_with_flat_memory(limited):
     spammer.close()
     reader.close()
     print(f"\nmessage flood: {total} sends, {outcomes}; RSS +{growth} KiB")
+
+
+def test_sockets_that_never_answer_pings_are_closed():
+    """The server pings every WS_PING_INTERVAL_MS; a socket that has not answered one
+    ping by the next is closed with 1001, so dead peers do not hold connections. A
+    client that answers (websocket-client does when it reads) stays."""
+    name = "t_pings_" + uuid.uuid4().hex[:8]
+    server = launch(database_uri(), name, WS_PING_INTERVAL_MS=300)
+    try:
+        token, _ = register(server.url, "pinged")
+        answering = Native(server.ws_url, token)
+        silent = websocket.create_connection(server.ws_url, header=[f"Authorization: Bearer {token}"], timeout=10)
+        deadline = time.monotonic() + 1.5
+        while time.monotonic() < deadline:  # five intervals; each request reads (and answers) pings
+            assert answering.request("ping", {})["ok"]
+            time.sleep(0.1)
+        # The silent socket's frames waited in the kernel: ready, sync:done, a ping, then the close.
+        opcodes, code = [], None
+        while code is None:
+            frame = silent.recv_frame()
+            opcodes.append(frame.opcode)
+            if frame.opcode == websocket.ABNF.OPCODE_CLOSE:
+                code = int.from_bytes(frame.data[:2], "big")
+        assert websocket.ABNF.OPCODE_PING in opcodes and code == 1001, (opcodes, code)
+        assert answering.request("ping", {})["ok"]
+        answering.close()
+        silent.close()
+    finally:
+        server.stop()
+        pymongo.MongoClient(database_uri(), serverSelectionTimeoutMS=5000).drop_database(name)

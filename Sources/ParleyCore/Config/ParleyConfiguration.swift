@@ -54,6 +54,9 @@ public struct ParleyConfiguration: Sendable {
     public var maxConnectionsPerAddress = 1_000
     /// How long a `/ws` client without a token in the request has to send its `auth` frame.
     public var wsAuthTimeoutMs = 5000
+    /// How often the server pings a `/ws` client; one that has not answered a ping by
+    /// the next is closed with 1001.
+    public var wsPingIntervalMs = 30_000
     /// Login and register attempts per minute per IP address and per username.
     public var authRateLimitPerMinute = 10
     /// Engine.IO: how often the server pings a Socket.IO client, and how long a pong may take.
@@ -129,6 +132,7 @@ public struct ParleyConfiguration: Sendable {
         c.outboundQueueFrames = try int(source, "OUTBOUND_QUEUE_FRAMES", c.outboundQueueFrames, 1_024...1_000_000)
         c.maxConnectionsPerAddress = try int(source, "MAX_CONNECTIONS_PER_ADDRESS", c.maxConnectionsPerAddress, 1...10_000_000)
         c.wsAuthTimeoutMs = try int(source, "WS_AUTH_TIMEOUT_MS", c.wsAuthTimeoutMs, 100...120_000)
+        c.wsPingIntervalMs = try int(source, "WS_PING_INTERVAL_MS", c.wsPingIntervalMs, 100...3_600_000)
         c.socketIOPingIntervalMs = try int(source, "SOCKETIO_PING_INTERVAL_MS", c.socketIOPingIntervalMs, 100...600_000)
         c.socketIOPingTimeoutMs = try int(source, "SOCKETIO_PING_TIMEOUT_MS", c.socketIOPingTimeoutMs, 100...600_000)
         c.bcryptCost = try int(source, "BCRYPT_COST", c.bcryptCost, 4...31)

@@ -16,8 +16,8 @@ import Synchronization
 ///   at the first push of a burst; it writes everything pending with one flush while
 ///   the channel is writable. A client that stops reading leaves frames in the queue
 ///   until its bound cuts it.
-/// - Control: pings are answered; a ping goes out every 30 s and a socket that did
-///   not answer the previous one is closed; closes follow RFC 6455's handshake, with
+/// - Control: pings are answered; a ping goes out every `WS_PING_INTERVAL_MS` and a
+///   socket that did not answer the previous one is closed (1001); closes follow RFC 6455's handshake, with
 ///   the socket closed 2 s after our close frame if the client does not answer.
 ///
 /// Everything here runs on the channel's event loop; the inbox's jobs come back to it
@@ -37,7 +37,6 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case closed
     }
 
-    static let keepAliveInterval: TimeAmount = .seconds(30)
     static let closeHandshakeTimeout: TimeAmount = .seconds(2)
 
     private let gateway: WebSocketGateway
@@ -83,7 +82,8 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         self.address = address
-        keepAlive = loop.scheduleRepeatedTask(initialDelay: Self.keepAliveInterval, delay: Self.keepAliveInterval) { _ in
+        let interval = TimeAmount.milliseconds(Int64(services.config.wsPingIntervalMs))
+        keepAlive = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
             me.value.keepAliveTick()
         }
         if let token {
@@ -338,7 +338,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Every `keepAliveInterval`: a client that did not answer the last ping is gone.
+    /// Every `WS_PING_INTERVAL_MS`: a client that did not answer the last ping is gone.
     private func keepAliveTick() {
         guard let context, case .open = phase else { return }
         if awaitingPong {
