@@ -16,6 +16,34 @@ struct SendPipelineTests {
         return (repos, user, ObjectId(room.id)!)
     }
 
+    /// Waits until the pipeline has raised every room's `lastSeq`.
+    static func settle(_ pipeline: SendPipeline) async {
+        while !pipeline.isIdle { try? await Task.sleep(for: .milliseconds(5)) }
+    }
+
+    @Test("lastSeq trails the acks by the raiser's interval; the node's head covers the gap, and the next writer catches up")
+    func lastSeqTrails() async throws {
+        try await TestDatabase.with { db in
+            let (repos, user, room) = try await Self.setUp(db)
+            // An interval longer than the test: this node never raises lastSeq here.
+            let slow = SendPipeline(repos: repos, lastSeqInterval: .seconds(30))
+            for k in 1...3 {
+                let sent = try await slow.send(.init(roomId: room, sender: user, text: "m\(k)", clientId: "m\(k)", origin: nil))
+                #expect(sent.message.seq == k)
+            }
+            // Acked and stored, and the node knows its head, before lastSeq is raised.
+            let record = try #require(try await repos.rooms.find(id: room))
+            #expect(record.lastSeq == 0 && slow.head(of: record) == 3 && !slow.isIdle)
+            #expect(try await db.collection("messages").countDocuments() == 3)
+            // Another node numbers after what is stored, and raises lastSeq for all of it.
+            let other = SendPipeline(repos: repos)
+            #expect(try await other.send(.init(roomId: room, sender: user, text: "m4", clientId: "m4", origin: nil)).message.seq == 4)
+            await Self.settle(other)
+            let raised = try #require(try await repos.rooms.find(id: room))
+            #expect(raised.lastSeq == 4 && raised.lastMessageAt != nil && slow.head(of: raised) == 4)
+        }
+    }
+
     @Test("a retry the cache does not know (after a restart) returns the original; the others keep dense seqs")
     func retryAfterRestart() async throws {
         try await TestDatabase.with { db in
@@ -34,6 +62,7 @@ struct SendPipelineTests {
             let seqs = [try await y.value().message.seq, try await z.value().message.seq]
             #expect(seqs == [2, 3])
             #expect(try await db.collection("messages").countDocuments() == 3)
+            await Self.settle(after)
             #expect(try await repos.rooms.find(id: room)?.lastSeq == 3)
             // And the same pipeline answers the next retry from its cache.
             #expect(try await after.send(.init(roomId: room, sender: user, text: "again", clientId: "y", origin: nil)).message.seq == 2)
@@ -78,6 +107,7 @@ struct SendPipelineTests {
             #expect(all.sorted() == Array(1...400))
             #expect(seqs["alice"] == seqs["alice"]?.sorted() && seqs["bob"] == seqs["bob"]?.sorted())
             #expect(try await db.collection("messages").countDocuments() == 400)
+            for node in nodes { await Self.settle(node) }
             #expect(try await repos.rooms.find(id: room)?.lastSeq == 400)
         }
     }
@@ -96,6 +126,7 @@ struct SendPipelineTests {
             // The sender's retry of an orphan is answered with it, as stored.
             let retry = try await pipeline.send(.init(roomId: room, sender: user, text: "o2 again", clientId: "o2", origin: nil))
             #expect(!retry.isNew && retry.message.seq == 2 && retry.message.text == "o2")
+            await Self.settle(pipeline)
             #expect(try await repos.rooms.find(id: room)?.lastSeq == 4)
         }
     }
@@ -117,6 +148,7 @@ struct SendPipelineTests {
             }
             var byRoom: [ObjectId: [Int]] = [:]
             for (roomId, p) in promises { byRoom[roomId, default: []].append(try await p.value().message.seq) }
+            await Self.settle(pipeline)
             for roomId in roomIds {
                 #expect(byRoom[roomId] == Array(1...10))
                 #expect(deliveries.withLock { $0[roomId] } == Array(1...10))

@@ -9,12 +9,26 @@ import Mongo
 public struct RoomService: Sendable {
     public let repos: ParleyRepositories
     public let presence: PresenceRegistry
+    /// This node's send pipeline, whose stored seqs may be ahead of `lastSeq`.
+    public let pipeline: SendPipeline?
     /// The most participants a room listing returns.
     public static let participantLimit = 1000
 
-    public init(repos: ParleyRepositories, presence: PresenceRegistry) {
+    public init(repos: ParleyRepositories, presence: PresenceRegistry, pipeline: SendPipeline? = nil) {
         self.repos = repos
         self.presence = presence
+        self.pipeline = pipeline
+    }
+
+    /// The room's last seq as this node knows it: `lastSeq` trails the stored
+    /// messages by the pipeline's raiser interval, and this node knows what it stored.
+    public func head(of room: RoomRecord) -> Int { pipeline?.head(of: room) ?? room.lastSeq }
+
+    /// A room as the caller sees it, with `lastSeq` (and so `unread`) at `head(of:)`.
+    public func view(_ room: RoomRecord, membership: MembershipRecord?) -> Room {
+        var room = room
+        room.lastSeq = head(of: room)
+        return Room(room, membership: membership)
     }
 
     /// What a client may ask for when creating a room.
@@ -62,7 +76,7 @@ public struct RoomService: Sendable {
         try await repos.rooms.create(record)
         let membership = MembershipRecord(roomId: record.id, userId: user.id, startingAt: 0)
         _ = try await repos.memberships.join(membership)
-        return Room(record, membership: membership)
+        return view(record, membership: membership)
     }
 
     /// The public rooms and the user's own rooms (of `kind`, when given), most recently
@@ -76,7 +90,7 @@ public struct RoomService: Sendable {
         var all: [RoomRecord] = []
         for r in mine + publicRooms where seen.insert(r.id).inserted && (kind == nil || r.kind == kind) { all.append(r) }
         all.sort { ($0.lastMessageAt ?? $0.createdAt) > ($1.lastMessageAt ?? $1.createdAt) }
-        return all.map { Room($0, membership: byRoom[$0.id]) }
+        return all.map { view($0, membership: byRoom[$0.id]) }
     }
 
     /// A room the user may see, with their membership if any; `not_found` otherwise.
@@ -107,14 +121,14 @@ public struct RoomService: Sendable {
     /// begins at the moment they joined.
     public func join(_ roomId: ObjectId, user: UserRecord) async throws -> (room: Room, newlyJoined: Bool) {
         let (room, existing) = try await visibleRoom(roomId, for: user)
-        if let existing { return (Room(room, membership: existing), false) }
+        if let existing { return (view(room, membership: existing), false) }
         guard room.kind != .direct else { throw ParleyError(.forbidden, "direct conversations cannot be joined") }
-        let membership = MembershipRecord(roomId: roomId, userId: user.id, startingAt: room.lastSeq)
+        let membership = MembershipRecord(roomId: roomId, userId: user.id, startingAt: head(of: room))
         let inserted = try await repos.memberships.join(membership)
         if inserted { try await repos.rooms.adjustMemberCount(id: roomId, by: 1) }
         let fresh = try await repos.rooms.find(id: roomId) ?? room
         let mine = try await repos.memberships.find(roomId: roomId, userId: user.id) ?? membership
-        return (Room(fresh, membership: mine), inserted)
+        return (view(fresh, membership: mine), inserted)
     }
 
     /// Leaves a room; leaving a room one is not in is harmless. Direct conversations

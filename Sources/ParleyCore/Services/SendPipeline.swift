@@ -7,11 +7,12 @@ import Synchronization
 ///
 /// One write is in flight per node. While it runs, new messages queue up, for every
 /// room; the next write takes them all (up to `maxBatch`) and stores them with one
-/// ordered `insert_many`, numbered from this node's counter of each room, then raises
-/// the rooms' `lastSeq` with one `update`. Then every sender gets its message back,
-/// which is the ack: nothing is acknowledged before the database has it. Two commands
-/// per write, whatever the number of rooms or messages, because the embedded database
-/// spends far more on a command than on a document.
+/// ordered `insert_many`, numbered from this node's counter of each room. Then the
+/// messages go to fan-out and every sender gets its message back, which is the ack:
+/// nothing is acknowledged before the database has it. One command per write,
+/// whatever the number of rooms or messages, because the embedded database spends
+/// far more on a command than on a document. The rooms' `lastSeq` is raised by a
+/// `LastSeqRaiser`, coalesced over writes; on this node `knownHead` is never behind.
 ///
 /// The unique `{roomId, seq}` index arbitrates between nodes (and after a crash): a
 /// write refused there means another writer got the seq first, so this node reads the
@@ -57,10 +58,6 @@ public final class SendPipeline: Sendable {
     private struct State {
         var pending: [Pending] = []
         var writing = false
-        /// The last write's acks and deliveries, which the next one's wait for, so
-        /// rooms' messages go out in seq order; and how many are not done yet.
-        var finishing: Task<Void, Never>?
-        var unfinished = 0
         /// Per room, the highest seq this node knows is stored: where its next write
         /// numbers from. Read from the room's `lastSeq` the first time.
         var counters: [ObjectId: Int] = [:]
@@ -92,15 +89,32 @@ public final class SendPipeline: Sendable {
     private let state = Mutex(State())
     private let delivery = Mutex<Delivery?>(nil)
     private let recent = RecentSends()
+    private let lastSeq: LastSeqRaiser
 
-    public init(repos: ParleyRepositories, maxBatch: Int = 1_000, logger: Logger = Logger(label: "parley.send")) {
+    /// - Parameter lastSeqInterval: how long `lastSeq` may trail the stored messages
+    ///   (see `LastSeqRaiser`).
+    public init(
+        repos: ParleyRepositories, maxBatch: Int = 1_000, lastSeqInterval: Duration = .milliseconds(50),
+        logger: Logger = Logger(label: "parley.send")
+    ) {
         self.repos = repos
         self.maxBatch = maxBatch
         self.logger = logger
+        lastSeq = LastSeqRaiser(rooms: repos.rooms, interval: lastSeqInterval, logger: logger)
     }
 
-    /// True when no message is queued or being written.
-    public var isIdle: Bool { state.withLock { $0.pending.isEmpty && !$0.writing && $0.unfinished == 0 } }
+    /// True when no message is queued or being written, and every room's `lastSeq`
+    /// is raised to what this node stored.
+    public var isIdle: Bool { state.withLock { $0.pending.isEmpty && !$0.writing } && lastSeq.isIdle }
+
+    /// The highest seq this node knows is stored in `roomId` (nil if it has not written
+    /// there): readers take the larger of it and the room's `lastSeq`, which may trail
+    /// by `lastSeqInterval`.
+    public func knownHead(of roomId: ObjectId) -> Int? { state.withLock { $0.counters[roomId] } }
+
+    /// The room's last seq as far as this node knows: its `lastSeq`, or what this node
+    /// stored past it and has not raised yet.
+    public func head(of room: RoomRecord) -> Int { max(room.lastSeq, knownHead(of: room.id) ?? 0) }
 
     /// Sets who is told of stored messages (the connection hub's fan-out).
     public func onDelivery(_ delivery: @escaping Delivery) { self.delivery.withLock { $0 = delivery } }
@@ -130,9 +144,8 @@ public final class SendPipeline: Sendable {
         return promise
     }
 
-    /// Writes batches until the queue is empty. A batch's acks wait for its `lastSeq`
-    /// update, which runs while the next batch is inserted: the database never waits
-    /// for this node between two inserts.
+    /// Writes batches until the queue is empty; each batch is delivered and acked as
+    /// soon as it is stored, so rooms' messages go out in seq order.
     private func drain() async {
         while true {
             let batch = state.withLock { s -> [Pending] in
@@ -145,16 +158,7 @@ public final class SendPipeline: Sendable {
                 return taken
             }
             if batch.isEmpty { return }
-            let written = await write(batch)
-            state.withLock { s in
-                let previous = s.finishing
-                s.unfinished += 1
-                s.finishing = Task {
-                    await previous?.value
-                    await self.finish(written)
-                    self.state.withLock { $0.unfinished -= 1 }
-                }
-            }
+            finish(await write(batch))
         }
     }
 
@@ -187,34 +191,15 @@ public final class SendPipeline: Sendable {
         return Written(batch: batch, sameAs: sameAs, outcomes: outcomes, fresh: fresh, stored: stored)
     }
 
-    /// Raises the rooms' `lastSeq`, then delivers and acks. Acks wait for `lastSeq`,
-    /// which readers (the offline flush, unread counts) trust.
-    private func finish(_ written: Written) async {
+    /// Delivers and acks a stored batch, and hands its rooms' new heads to the
+    /// `lastSeq` raiser.
+    private func finish(_ written: Written) {
         let (batch, sameAs, fresh) = (written.batch, written.sameAs, written.fresh)
         var outcomes = written.outcomes
         let stored = written.stored
         var marks: [ObjectId: Int] = [:]
         for case .success(let o) in stored { marks[o.message.roomId] = max(marks[o.message.roomId] ?? 0, o.message.seq) }
-        do {
-            try await repos.rooms.raiseLastSeq(marks, at: Date())
-        } catch {
-            // The messages are stored, so they are acknowledged; `lastSeq` is raised
-            // again in the background until the database takes it ($max: never lowers).
-            logger.warning("lastSeq of \(marks.count) rooms not raised yet, retrying: \(error)")
-            let rooms = repos.rooms
-            let logger = logger
-            Task {
-                for attempt in 1...120 {
-                    try? await Task.sleep(for: .milliseconds(min(250 * attempt, 2_000)))
-                    do {
-                        try await rooms.raiseLastSeq(marks, at: Date())
-                        return
-                    } catch {
-                        if attempt == 120 { logger.error("lastSeq of \(marks.count) rooms not raised: \(error)") }
-                    }
-                }
-            }
-        }
+        lastSeq.raise(marks, at: Date())
 
         var delivered: [ObjectId: [(message: MessageRecord, origin: UInt64?)]] = [:]
         for (k, i) in fresh.enumerated() {

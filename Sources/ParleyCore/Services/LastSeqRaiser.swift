@@ -1,0 +1,77 @@
+import Foundation
+import Logging
+import Mongo
+import Synchronization
+
+/// Raises rooms' `lastSeq` (and `lastMessageAt`) after their messages are stored,
+/// coalesced: at most one `update` in flight, started `interval` after the first
+/// mark it carries, taking every mark made meanwhile. On the embedded database that
+/// update costs as much as inserting a batch of messages, so one per write held the
+/// send path in large, slow batches (docs/BENCHMARKS.md); one per `interval` costs
+/// little and leaves `lastSeq` at most about `interval` behind.
+///
+/// `lastSeq` is thus a lower bound of what is stored. Readers on this node that must
+/// not miss a message (the offline flush, cursor clamps) take the larger of it and
+/// `SendPipeline.knownHead`; `$max` never lowers it, so marks may arrive in any order.
+/// A failed update is kept and tried again with a growing pause until the database
+/// takes it.
+final class LastSeqRaiser: Sendable {
+    private struct State {
+        var marks: [ObjectId: Int] = [:]
+        var at = Date.distantPast
+        var running = false
+    }
+
+    private let rooms: any RoomRepository
+    private let interval: Duration
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    init(rooms: any RoomRepository, interval: Duration, logger: Logger) {
+        self.rooms = rooms
+        self.interval = interval
+        self.logger = logger
+    }
+
+    /// True when no mark is waiting or being written.
+    var isIdle: Bool { state.withLock { $0.marks.isEmpty && !$0.running } }
+
+    /// Records that `marks` (room → highest seq stored) were stored at `at`.
+    func raise(_ marks: [ObjectId: Int], at: Date) {
+        guard !marks.isEmpty else { return }
+        let start = state.withLock { s -> Bool in
+            s.marks.merge(marks, uniquingKeysWith: max)
+            s.at = max(s.at, at)
+            defer { s.running = true }
+            return !s.running
+        }
+        if start { Task { await self.run() } }
+    }
+
+    private func run() async {
+        var failures = 0
+        while true {
+            try? await Task.sleep(for: failures == 0 ? interval : .milliseconds(min(250 * failures, 2_000)))
+            let (marks, at) = state.withLock { s -> ([ObjectId: Int], Date) in
+                defer { s.marks = [:] }
+                return (s.marks, s.at)
+            }
+            do {
+                try await rooms.raiseLastSeq(marks, at: at)
+                if failures > 0 { logger.info("lastSeq of \(marks.count) room(s) raised after \(failures) failed attempt(s)") }
+                failures = 0
+            } catch {
+                failures += 1
+                if failures == 1 || failures % 20 == 0 {
+                    logger.warning("lastSeq of \(marks.count) room(s) not raised yet (attempt \(failures)), retrying: \(error)")
+                }
+                state.withLock { $0.marks.merge(marks, uniquingKeysWith: max) }
+            }
+            let done = state.withLock { s -> Bool in
+                if s.marks.isEmpty { s.running = false }
+                return !s.running
+            }
+            if done { return }
+        }
+    }
+}
