@@ -54,6 +54,9 @@ public struct ParleyConfiguration: Sendable {
     public var maxConnectionsPerAddress = 1_000
     /// How long a `/ws` client without a token in the request has to send its `auth` frame.
     public var wsAuthTimeoutMs = 5000
+    /// How long a room's `lastSeq` may trail its stored messages: the send pipeline
+    /// raises it at most once per this interval (see `LastSeqRaiser`).
+    public var lastSeqRaiseMs = 250
     /// How often the server pings a `/ws` client; one that has not answered a ping by
     /// the next is closed with 1001.
     public var wsPingIntervalMs = 30_000
@@ -132,6 +135,7 @@ public struct ParleyConfiguration: Sendable {
         c.outboundQueueFrames = try int(source, "OUTBOUND_QUEUE_FRAMES", c.outboundQueueFrames, 1_024...1_000_000)
         c.maxConnectionsPerAddress = try int(source, "MAX_CONNECTIONS_PER_ADDRESS", c.maxConnectionsPerAddress, 1...10_000_000)
         c.wsAuthTimeoutMs = try int(source, "WS_AUTH_TIMEOUT_MS", c.wsAuthTimeoutMs, 100...120_000)
+        c.lastSeqRaiseMs = try int(source, "LAST_SEQ_RAISE_MS", c.lastSeqRaiseMs, 1...10_000)
         c.wsPingIntervalMs = try int(source, "WS_PING_INTERVAL_MS", c.wsPingIntervalMs, 100...3_600_000)
         c.socketIOPingIntervalMs = try int(source, "SOCKETIO_PING_INTERVAL_MS", c.socketIOPingIntervalMs, 100...600_000)
         c.socketIOPingTimeoutMs = try int(source, "SOCKETIO_PING_TIMEOUT_MS", c.socketIOPingTimeoutMs, 100...600_000)

@@ -94,7 +94,7 @@ public final class SendPipeline: Sendable {
     /// - Parameter lastSeqInterval: how long `lastSeq` may trail the stored messages
     ///   (see `LastSeqRaiser`).
     public init(
-        repos: ParleyRepositories, maxBatch: Int = 1_000, lastSeqInterval: Duration = .milliseconds(50),
+        repos: ParleyRepositories, maxBatch: Int = 1_000, lastSeqInterval: Duration = .milliseconds(250),
         logger: Logger = Logger(label: "parley.send")
     ) {
         self.repos = repos

@@ -35,7 +35,7 @@ public struct ParleyServices: Sendable {
         presence = PresenceRegistry()
         accounts = AccountService(users: repos.users, hasher: PasswordHasher(cost: config.bcryptCost))
         auth = AuthService(accounts: accounts, signer: TokenSigner(secret: config.jwtSecret, ttl: Double(config.jwtTTL)))
-        pipeline = SendPipeline(repos: repos, logger: logger)
+        pipeline = SendPipeline(repos: repos, lastSeqInterval: .milliseconds(config.lastSeqRaiseMs), logger: logger)
         rooms = RoomService(repos: repos, presence: presence, pipeline: pipeline)
         cursors = CursorService(memberships: repos.memberships)
         history = HistoryService(rooms: rooms, cursors: cursors)
