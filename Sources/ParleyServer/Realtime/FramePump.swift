@@ -2,7 +2,8 @@ import NIOCore
 import NIOWebSocket
 import HummingbirdWebSocket
 
-/// How both WebSocket gateways run a socket: a writer task sends each batch of queued
+/// How Socket.IO's WebSocket transport runs a socket (native `/ws` sockets are served
+/// by `NativeSocketHandler`, without tasks): a writer task sends each batch of queued
 /// buffers as text frames (each buffer shared by all recipients, no copy) with one
 /// flush per batch, while `read` runs the read loop; then `finish` cleans up. Returns
 /// the read loop's error, for the caller to rethrow after cleanup so the socket
