@@ -20,8 +20,9 @@ import Synchronization
 ///   socket that did not answer the previous one is closed (1001); closes follow RFC 6455's handshake, with
 ///   the socket closed 2 s after our close frame if the client does not answer.
 ///
-/// Everything here runs on the channel's event loop; the inbox's jobs come back to it
-/// through `NIOLoopBound`.
+/// Everything here runs on the channel's event loop; the inbox's jobs, timers and the
+/// queue come back to it through a weak reference (`Handle`), so nothing they keep
+/// holds a closed socket's handler (and its connection and session) alive.
 final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundIn = WebSocketFrame
@@ -66,15 +67,35 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
         phase = token == nil ? .awaitingAuthFrame : .open
     }
 
-    private func bound(_ loop: any EventLoop) -> NIOLoopBound<NativeSocketHandler> { NIOLoopBound(self, eventLoop: loop) }
+    /// A weak, event-loop-bound reference to the handler, for closures kept elsewhere.
+    struct Handle: Sendable {
+        private let ref: NIOLoopBound<WeakRef>
+
+        private final class WeakRef {
+            weak var handler: NativeSocketHandler?
+            init(_ handler: NativeSocketHandler) { self.handler = handler }
+        }
+
+        init(_ handler: NativeSocketHandler, eventLoop: any EventLoop) {
+            ref = NIOLoopBound(WeakRef(handler), eventLoop: eventLoop)
+        }
+
+        /// The handler, if it is still alive; call on its event loop.
+        var value: NativeSocketHandler? { ref.value.handler }
+
+        /// Runs `body` with the handler on its event loop, if it is still alive.
+        func execute(_ body: @escaping @Sendable (NativeSocketHandler) -> Void) {
+            ref.eventLoop.execute { if let handler = self.value { body(handler) } }
+        }
+    }
 
     // MARK: Lifecycle
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         let loop = context.eventLoop
-        let me = bound(loop)
-        inbox = SocketInbox(resume: { loop.execute { me.value.resumeReading() } })
+        let me = Handle(self, eventLoop: loop)
+        inbox = SocketInbox(resume: { me.execute { $0.resumeReading() } })
         // One slot of the client address's connection budget, held until the socket ends.
         let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
         guard services.connectionsByAddress.acquire(address) else {
@@ -84,16 +105,22 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.address = address
         let interval = TimeAmount.milliseconds(Int64(services.config.wsPingIntervalMs))
         keepAlive = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
-            me.value.keepAliveTick()
+            me.value?.keepAliveTick()
         }
         if let token {
             open(token: token)
         } else {
             authTimer = loop.scheduleTask(in: .milliseconds(Int64(services.config.wsAuthTimeoutMs))) {
-                guard case .awaitingAuthFrame = me.value.phase else { return }
-                me.value.close(WebSocketGateway.unauthorized, reason: "authentication timeout")
+                guard let handler = me.value, case .awaitingAuthFrame = handler.phase else { return }
+                handler.close(WebSocketGateway.unauthorized, reason: "authentication timeout")
             }
         }
+    }
+
+    /// The context holds the handler; letting it go when the pipeline removes the
+    /// handler (at the latest when the channel closes) breaks that cycle.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -108,7 +135,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         // Finishing the queue at once frees an offline flush waiting for room; the
         // goodbye runs after the jobs already queued (the open among them).
-        connection?.finish()
+        session.close()
         let session = self.session
         inbox?.enqueue {
             guard let session = session.current else { return }
@@ -116,6 +143,16 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
             session.connection.finish()
         }
         context.fireChannelInactive()
+    }
+
+    /// The client closed its side without a close frame (the server channels allow
+    /// half-closure): there is nothing more to read, so the socket is closed.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .inputClosed = event as? ChannelEvent {
+            phase = .closed
+            context.close(promise: nil)
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     // MARK: Inbound
@@ -216,7 +253,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// follows).
     private func open(token: String) {
         guard let context else { return }
-        let me = bound(context.eventLoop)
+        let me = Handle(self, eventLoop: context.eventLoop)
         let gateway = self.gateway
         let slot = self.session
         let logger = self.logger
@@ -237,7 +274,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
             me.execute { $0.attach(connection) }
             connection.outbound.attach(wake: { me.execute { $0.writePending() } })
             let session = RealtimeSession(services: gateway.services, connection: connection, dialect: NativeDialect(), logger: logger)
-            slot.current = session
+            guard slot.open(session) else { return }  // the socket closed while authenticating
             do {
                 try await session.open()
             } catch {
@@ -255,8 +292,6 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func attach(_ connection: Connection) {
         self.connection = connection
-        // The socket may have closed while the user was being looked up.
-        if case .closed = phase { connection.finish() }
     }
 
     /// Queues a job in the inbox; stops reading when too many are waiting.
@@ -350,19 +385,38 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 }
 
-extension NIOLoopBound where Value == NativeSocketHandler {
-    /// Runs `body` with the handler on its event loop.
-    func execute(_ body: @escaping @Sendable (NativeSocketHandler) -> Void) {
-        eventLoop.execute { body(self.value) }
-    }
-}
-
-/// The session of a native socket once it is authenticated, shared by the inbox's jobs.
+/// The session of a native socket once it is authenticated, shared by the inbox's
+/// jobs, and whether the socket has closed: a session opened after that is refused,
+/// and closing finishes the session's connection (which frees an offline flush
+/// waiting for room in its queue).
 private final class SessionSlot: Sendable {
-    private let value = Mutex<RealtimeSession?>(nil)
+    private struct State {
+        var session: RealtimeSession?
+        var closed = false
+    }
 
-    var current: RealtimeSession? {
-        get { value.withLock { $0 } }
-        set { value.withLock { $0 = newValue } }
+    private let state = Mutex(State())
+
+    var current: RealtimeSession? { state.withLock { $0.session } }
+
+    /// Keeps `session`, unless the socket already closed (then its connection is
+    /// finished and the answer is false).
+    func open(_ session: RealtimeSession) -> Bool {
+        let kept = state.withLock { s -> Bool in
+            guard !s.closed else { return false }
+            s.session = session
+            return true
+        }
+        if !kept { session.connection.finish() }
+        return kept
+    }
+
+    /// The socket closed.
+    func close() {
+        let session = state.withLock { s -> RealtimeSession? in
+            s.closed = true
+            return s.session
+        }
+        session?.connection.finish()
     }
 }
