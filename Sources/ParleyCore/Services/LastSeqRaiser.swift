@@ -12,7 +12,7 @@ import Synchronization
 ///
 /// `lastSeq` is thus a lower bound of what is stored. Readers on this node that must
 /// not miss a message (the offline flush, cursor clamps) take the larger of it and
-/// `SendPipeline.knownHead`; `$max` never lowers it, so marks may arrive in any order.
+/// what this node stored (`SendPipeline.head(of:)`); `$max` never lowers it, so marks may arrive in any order.
 /// A failed update is kept and tried again with a growing pause until the database
 /// takes it.
 final class LastSeqRaiser: Sendable {

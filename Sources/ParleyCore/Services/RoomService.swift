@@ -24,12 +24,16 @@ public struct RoomService: Sendable {
     /// messages by the pipeline's raiser interval, and this node knows what it stored.
     public func head(of room: RoomRecord) -> Int { pipeline?.head(of: room) ?? room.lastSeq }
 
-    /// A room as the caller sees it, with `lastSeq` (and so `unread`) at `head(of:)`.
-    public func view(_ room: RoomRecord, membership: MembershipRecord?) -> Room {
+    /// The record with `lastSeq` at `head(of:)`, for readers that must not miss a
+    /// message this node stored (room views, the offline flush).
+    public func atHead(_ room: RoomRecord) -> RoomRecord {
         var room = room
         room.lastSeq = head(of: room)
-        return Room(room, membership: membership)
+        return room
     }
+
+    /// A room as the caller sees it, with `lastSeq` (and so `unread`) at `head(of:)`.
+    public func view(_ room: RoomRecord, membership: MembershipRecord?) -> Room { Room(atHead(room), membership: membership) }
 
     /// What a client may ask for when creating a room.
     public struct NewRoom: Sendable {

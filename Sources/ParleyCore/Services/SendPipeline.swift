@@ -12,7 +12,7 @@ import Synchronization
 /// nothing is acknowledged before the database has it. One command per write,
 /// whatever the number of rooms or messages, because the embedded database spends
 /// far more on a command than on a document. The rooms' `lastSeq` is raised by a
-/// `LastSeqRaiser`, coalesced over writes; on this node `knownHead` is never behind.
+/// `LastSeqRaiser`, coalesced over writes; on this node `head(of:)` is never behind.
 ///
 /// The unique `{roomId, seq}` index arbitrates between nodes (and after a crash): a
 /// write refused there means another writer got the seq first, so this node reads the
@@ -107,14 +107,9 @@ public final class SendPipeline: Sendable {
     /// is raised to what this node stored.
     public var isIdle: Bool { state.withLock { $0.pending.isEmpty && !$0.writing } && lastSeq.isIdle }
 
-    /// The highest seq this node knows is stored in `roomId` (nil if it has not written
-    /// there): readers take the larger of it and the room's `lastSeq`, which may trail
-    /// by `lastSeqInterval`.
-    public func knownHead(of roomId: ObjectId) -> Int? { state.withLock { $0.counters[roomId] } }
-
-    /// The room's last seq as far as this node knows: its `lastSeq`, or what this node
-    /// stored past it and has not raised yet.
-    public func head(of room: RoomRecord) -> Int { max(room.lastSeq, knownHead(of: room.id) ?? 0) }
+    /// The room's last seq as far as this node knows: its `lastSeq` (which may trail by
+    /// `lastSeqInterval`), or the highest seq this node knows stored there.
+    public func head(of room: RoomRecord) -> Int { max(room.lastSeq, state.withLock { $0.counters[room.id] } ?? 0) }
 
     /// Sets who is told of stored messages (the connection hub's fan-out).
     public func onDelivery(_ delivery: @escaping Delivery) { self.delivery.withLock { $0 = delivery } }
@@ -198,16 +193,15 @@ public final class SendPipeline: Sendable {
         var outcomes = written.outcomes
         let stored = written.stored
         var marks: [ObjectId: Int] = [:]
-        for case .success(let o) in stored { marks[o.message.roomId] = max(marks[o.message.roomId] ?? 0, o.message.seq) }
-        lastSeq.raise(marks, at: Date())
-
         var delivered: [ObjectId: [(message: MessageRecord, origin: UInt64?)]] = [:]
         for (k, i) in fresh.enumerated() {
             outcomes[i] = stored[k]
             guard case .success(let o) = stored[k] else { continue }
+            marks[o.message.roomId] = max(marks[o.message.roomId] ?? 0, o.message.seq)
             recent.remember(o.message)
             if o.isNew { delivered[o.message.roomId, default: []].append((o.message, batch[i].submission.origin)) }
         }
+        lastSeq.raise(marks, at: Date())
         if !delivered.isEmpty, let deliver = delivery.withLock({ $0 }) {
             // In seq order already: a room's messages are numbered in queue order.
             for (roomId, messages) in delivered { deliver(roomId, messages) }

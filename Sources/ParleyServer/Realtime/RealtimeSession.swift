@@ -45,12 +45,8 @@ struct RealtimeSession: Sendable {
         }
         // `lastSeq` may trail what this node stored by the raiser's interval; live
         // pushes of those messages went out before this connection registered, so
-        // the flush must reach them (`RoomService.head(of:)`).
-        let rooms = try await services.repos.rooms.find(ids: memberships.map(\.roomId)).map { room in
-            var room = room
-            room.lastSeq = services.rooms.head(of: room)
-            return room
-        }
+        // the flush must reach them (`RoomService.atHead`).
+        let rooms = try await services.repos.rooms.find(ids: memberships.map(\.roomId)).map(services.rooms.atHead)
         let byId = Dictionary(rooms.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let wireRooms = memberships.compactMap { m in byId[m.roomId].map { Room($0, membership: m) } }
             .sorted { ($0.lastSeq, $0.id) > ($1.lastSeq, $1.id) }
