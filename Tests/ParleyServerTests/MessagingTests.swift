@@ -50,7 +50,7 @@ struct MessagingTests {
             let first = try #require((stored["messages"] as? [[String: Any]])?.first)
             #expect(first["createdAt"] as? String == m["createdAt"] as? String)
             #expect(pushed.message["createdAt"] as? String == m["createdAt"] as? String)
-            #expect(try await a.staysQuiet(about: "message:new"))
+            #expect(try await a.receivedNone(of: "message:new"))
             #expect(try await api.database.collection("messages").countDocuments() == 1)
             await a.close()
             await b.close()
@@ -135,8 +135,10 @@ struct MessagingTests {
             // Two retries racing in one batch.
             a.send(#"{"type":"message:send","id":"x1","data":{"roomId":"\#(pair.room)","text":"t","clientId":"race"}}"#)
             a.send(#"{"type":"message:send","id":"x2","data":{"roomId":"\#(pair.room)","text":"t","clientId":"race"}}"#)
-            let x1 = try await a.waitFor { $0["id"] as? String == "x1" }
-            let x2 = try await a.waitFor { $0["id"] as? String == "x2" }
+            // Acks come in send order: the first ack to arrive is x1's.
+            let x1 = try await a.waitFor(type: "ack")
+            let x2 = try await a.waitFor(type: "ack")
+            #expect(x1["id"] as? String == "x1" && x2["id"] as? String == "x2")
             #expect((x1.data["message"] as? [String: Any])?["seq"] as? Int == (x2.data["message"] as? [String: Any])?["seq"] as? Int)
             #expect(try await api.database.collection("messages").countDocuments() == 2)
             await a.close()
@@ -198,7 +200,7 @@ struct MessagingTests {
             for ws in [phone, laptop, a2] {
                 #expect(try await ws.waitFor(type: "message:new").message["text"] as? String == "to all")
             }
-            #expect(try await a1.staysQuiet(about: "message:new"))
+            #expect(try await a1.receivedNone(of: "message:new"))
             for ws in [phone, laptop, a1, a2] { await ws.close() }
         }
     }
@@ -221,10 +223,50 @@ struct MessagingTests {
             #expect(try await c.request("message:read", #"{"roomId": "\#(pair.room)", "seq": 1}"#).errorCode == "forbidden")
             #expect(try await c.request("typing", #"{"roomId": "\#(pair.room)", "isTyping": true}"#).errorCode == "forbidden")
             _ = try await pair.send(a, "members only", clientId: "m")
-            #expect(try await c.staysQuiet(about: "message:new"))
+            #expect(try await c.receivedNone(of: "message:new"))
             #expect(try await api.database.collection("messages").countDocuments() == 1)
             await a.close()
             await c.close()
+        }
+    }
+
+    @Test("acks of one connection's sends arrive in the order it sent them, refusals and retries included")
+    func acksInSendOrder() async throws {
+        try await RestHarness.live { api, port in
+            let pair = try await Pair.make(api)
+            let other = try await api.createRoom(pair.bob.token, #"{"name": "elsewhere", "private": true}"#)
+            let a = WSTestClient(port: port, token: pair.alice.token)
+            _ = try await a.sync()
+            // 200 sends without waiting, across the batches of the writer: new ones, retries
+            // of earlier clientIds, invalid text (refused before the queue) and a room
+            // Alice cannot see (refused after a database read).
+            var expected: [(id: String, ok: Bool)] = []
+            for n in 0..<200 {
+                let (room, text, clientId, ok): (String, String, String, Bool) =
+                    switch n % 10 {
+                    case 3: (pair.room, " ", "blank\(n)", false)
+                    case 6: (other, "hidden", "hidden\(n)", false)
+                    case 8: (pair.room, "again", "c\(n - 1)", true)
+                    default: (pair.room, "m\(n)", "c\(n)", true)
+                    }
+                a.send(#"{"type":"message:send","id":"s\#(n)","data":{"roomId":"\#(room)","text":"\#(text)","clientId":"\#(clientId)"}}"#)
+                expected.append(("s\(n)", ok))
+            }
+            var seen: [(id: String, ok: Bool)] = []
+            var lastSeq = 0
+            for _ in 0..<200 {
+                let ack = try await a.waitFor(type: "ack")
+                seen.append((ack["id"] as? String ?? "?", ack.ok))
+                // New messages (not the retries, answered with the message before them).
+                if ack.ok, (ack["id"] as? String).flatMap({ Int($0.dropFirst()) }).map({ $0 % 10 != 8 }) == true {
+                    let seq = ack.message["seq"] as? Int ?? 0
+                    #expect(seq > lastSeq, "a new message's seq goes up with the send order")
+                    lastSeq = seq
+                }
+            }
+            #expect(seen.map(\.id) == expected.map(\.id))
+            #expect(seen.map(\.ok) == expected.map(\.ok))
+            await a.close()
         }
     }
 

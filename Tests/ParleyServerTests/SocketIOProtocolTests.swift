@@ -45,17 +45,16 @@ final class Polling: @unchecked Sendable {
         ) { r in Reply(status: Int(r.status.code), headers: r.headers, body: Data(buffer: r.body)) }
     }
 
-    /// Reads packets (buffered first, then by polling) until one satisfies `match`;
-    /// the ones before it are consumed, the ones after it kept.
+    /// The first packet (buffered first, then by polling) that satisfies `match`,
+    /// taken out; every other packet stays buffered for later waits.
     func waitFor(_ match: (String) -> Bool) async throws -> String {
+        var checked = 0
         for _ in 0..<20 {
-            if buffered.isEmpty { buffered = try await get() }
-            while !buffered.isEmpty {
-                let packet = buffered.removeFirst()
-                if match(packet) { return packet }
-            }
+            if let i = buffered[checked...].firstIndex(where: match) { return buffered.remove(at: i) }
+            checked = buffered.count
+            buffered += try await get()
         }
-        throw WSTestError("no matching packet")
+        throw WSTestError("no matching packet; unread: \(buffered.suffix(20))")
     }
 }
 
@@ -170,8 +169,12 @@ struct SocketIOProtocolTests {
             }
             // Not answering ends it.
             _ = try await p.waitFor { $0 == "2" }
-            try await Task.sleep(for: .seconds(7))
-            let gone = try await api.call(.get, "/socket.io/?EIO=4&transport=polling&sid=\(p.sid)")
+            // The session ends once its ping is older than pingTimeout: wait for that state.
+            let deadline = ContinuousClock.now + .seconds(30)
+            var gone = try await api.call(.get, "/socket.io/?EIO=4&transport=polling&sid=\(p.sid)")
+            while gone.status == 200, ContinuousClock.now < deadline {
+                gone = try await api.call(.get, "/socket.io/?EIO=4&transport=polling&sid=\(p.sid)")
+            }
             #expect(gone.status == 400 && gone["code"] as? Int == 1)
         }
     }

@@ -8,7 +8,8 @@ import Synchronization
 import Testing
 
 /// A WebSocket client for tests, over a real socket: frames are collected as they
-/// arrive and read in order with a timeout.
+/// arrive and read in order with a timeout. No read drops a frame: waiting for one
+/// frame leaves every other unread frame where it was, for the next read.
 final class WSTestClient: Sendable {
     enum Outgoing: Sendable {
         case text(String)
@@ -17,8 +18,9 @@ final class WSTestClient: Sendable {
     }
 
     struct State {
-        var frames: [String] = []
-        var cursor = 0
+        /// Frames received and not yet taken by a read, in arrival order. A read that
+        /// looks for one frame takes only that one: the others stay for later reads.
+        var unread: [String] = []
         var closed = false
         var nextID = 0
     }
@@ -53,7 +55,7 @@ final class WSTestClient: Sendable {
                     group.addTask {
                         defer { inbox.state.withLock { $0.closed = true } }
                         for try await message in inbound.messages(maxSize: 1 << 24) {
-                            if case .text(let s) = message { inbox.state.withLock { $0.frames.append(s) } }
+                            if case .text(let s) = message { inbox.state.withLock { $0.unread.append(s) } }
                         }
                     }
                     group.addTask {
@@ -88,64 +90,59 @@ final class WSTestClient: Sendable {
         return try await waitFor(timeout: timeout) { $0["type"] as? String == "ack" && $0["id"] as? String == id }
     }
 
-    /// The next frame, parsed.
+    /// The next unread frame, parsed.
     func next(timeout: Duration = .seconds(10)) async throws -> [String: Any] {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            let frame = inbox.state.withLock { s -> String? in
-                guard s.cursor < s.frames.count else { return nil }
-                defer { s.cursor += 1 }
-                return s.frames[s.cursor]
-            }
-            if let frame {
-                return try #require(try JSONSerialization.jsonObject(with: Data(frame.utf8)) as? [String: Any], "not a JSON object: \(frame)")
-            }
-            if inbox.state.withLock({ $0.closed }) { throw WSTestError("connection closed while waiting for a frame") }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        throw WSTestError("no frame within \(timeout)")
+        try await take(timeout: timeout) { _ in true }
     }
 
-    /// Reads frames until one matches, returning it (the others are consumed).
+    /// The first unread frame that matches, taken out; the frames before and after it
+    /// stay unread.
     func waitFor(timeout: Duration = .seconds(10), _ match: ([String: Any]) -> Bool) async throws -> [String: Any] {
-        let deadline = ContinuousClock.now + timeout
-        var skipped: [String] = []
-        while true {
-            let left = deadline - ContinuousClock.now
-            do {
-                guard left > .zero else { throw WSTestError("timed out") }
-                let frame = try await next(timeout: left)
-                if match(frame) { return frame }
-                skipped.append("\(frame["type"] ?? "?")")
-            } catch {
-                throw WSTestError("no matching frame within \(timeout) (\(error)); skipped: \(skipped.suffix(20))")
-            }
+        do {
+            return try await take(timeout: timeout, match)
+        } catch {
+            throw WSTestError("no matching frame within \(timeout) (\(error)); unread: \(pending.suffix(20).map(Self.typeOf))")
         }
     }
 
-    /// Reads frames until one of `type` arrives.
+    /// Waits for the first unread frame of `type`.
     func waitFor(type: String, timeout: Duration = .seconds(10)) async throws -> [String: Any] {
         try await waitFor(timeout: timeout) { $0["type"] as? String == type }
     }
 
-    /// Waits for `ready` and the offline flush; returns the `message:new` frames and `sync:done`.
+    /// Waits for `ready` and the offline flush; returns the `message:new` frames between
+    /// them and `sync:done`, taken out with them. Other frames stay unread.
     func sync(timeout: Duration = .seconds(10)) async throws -> (ready: [String: Any], messages: [[String: Any]], done: [String: Any]) {
-        let ready = try await waitFor(type: "ready", timeout: timeout)
-        var messages: [[String: Any]] = []
+        let deadline = ContinuousClock.now + timeout
         while true {
-            let f = try await next(timeout: timeout)
-            if f["type"] as? String == "sync:done" { return (ready, messages, f) }
-            if f["type"] as? String == "message:new" { messages.append(f) }
+            let taken = inbox.state.withLock { s -> [String]? in
+                let types = s.unread.map(Self.typeOf)
+                guard let r = types.firstIndex(of: "ready"), let d = types[r...].firstIndex(of: "sync:done") else { return nil }
+                let flush = (r...d).filter { $0 == r || $0 == d || types[$0] == "message:new" }
+                defer { for i in flush.reversed() { s.unread.remove(at: i) } }
+                return flush.map { s.unread[$0] }
+            }
+            if let taken {
+                let parsed = try taken.map(Self.parse)
+                return (parsed[0], Array(parsed.dropFirst().dropLast()), parsed[parsed.count - 1])
+            }
+            if isClosed { throw WSTestError("connection closed before sync:done; unread: \(pending.map(Self.typeOf))") }
+            guard ContinuousClock.now < deadline else { throw WSTestError("no ready and sync:done within \(timeout); unread: \(pending.map(Self.typeOf))") }
+            try await Task.sleep(for: .milliseconds(5))
         }
     }
 
     /// Frames not yet read, without waiting.
-    var pending: [String] { inbox.state.withLock { Array($0.frames[$0.cursor...]) } }
+    var pending: [String] { inbox.state.withLock { $0.unread } }
 
-    /// Waits a moment and says whether no frame of `type` arrived.
-    func staysQuiet(about type: String, for duration: Duration = .milliseconds(300)) async throws -> Bool {
-        try await Task.sleep(for: duration)
-        return !pending.contains { $0.contains(#""type":"\#(type)""#) }
+    /// True when no frame of `type` is unread once the server has answered a ping
+    /// sent now. Every push the server queued for this connection before it read the
+    /// ping arrives ahead of the ping's ack, so a push that the server would have
+    /// queued by then would be here. Call it once the action whose push must not
+    /// come has been answered (its ack, or a push it caused elsewhere, received).
+    func receivedNone(of type: String) async throws -> Bool {
+        _ = try await request("ping")
+        return !pending.contains { Self.typeOf($0) == type }
     }
 
     /// Closes from our side and returns the server's close code.
@@ -172,6 +169,34 @@ final class WSTestClient: Sendable {
     }
 
     var isClosed: Bool { inbox.state.withLock { $0.closed } }
+
+    /// Takes the first unread frame that matches, waiting for it.
+    private func take(timeout: Duration, _ match: ([String: Any]) -> Bool) async throws -> [String: Any] {
+        let deadline = ContinuousClock.now + timeout
+        var checked = 0
+        while true {
+            let (frames, closed) = inbox.state.withLock { s in (Array(s.unread[min(checked, s.unread.count)...]), s.closed) }
+            for (n, f) in frames.enumerated() {
+                let parsed = try Self.parse(f)
+                guard match(parsed) else { continue }
+                let index = checked + n
+                inbox.state.withLock { s in _ = s.unread.remove(at: index) }
+                return parsed
+            }
+            checked += frames.count
+            if closed { throw WSTestError("connection closed while waiting for a frame") }
+            guard ContinuousClock.now < deadline else { throw WSTestError("no frame within \(timeout)") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    private static func parse(_ frame: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(frame.utf8)) as? [String: Any], "not a JSON object: \(frame)")
+    }
+
+    private static func typeOf(_ frame: String) -> String {
+        ((try? JSONSerialization.jsonObject(with: Data(frame.utf8))) as? [String: Any])?["type"] as? String ?? "?"
+    }
 }
 
 struct WSTestError: Error, CustomStringConvertible {

@@ -1,5 +1,6 @@
 """A small client of the native `/ws` protocol for the interop tests, on
-websocket-client: requests with acks, pushes kept in arrival order."""
+websocket-client: requests with acks, pushes kept in arrival order. No wait drops a
+frame: waiting for one leaves the others unread for the next wait."""
 import json
 import socket
 import threading
@@ -26,17 +27,22 @@ class Native:
             sock = socket.create_connection((host, int(port)), timeout=timeout, source_address=(source, 0))
         headers = [f"Authorization: Bearer {token}"] if token else []
         self.ws = websocket.create_connection(ws_url, header=headers, timeout=timeout, socket=sock)
-        self.frames = []
+        self.frames = []  # every frame received, in order
+        self.unread = []  # the frames no `take` has taken yet, in order
         self.close_code = None
         self.next_id = 0
         self.lock = threading.Lock()
         self.flushed = []  # the offline queue, when `sync`: messages before `sync:done`
         if sync:
             self.wait_for("sync:done")
-            self.flushed = self.pushes("message:new")
+            # `ready` and the flush open the session: taken here, not left for later
+            # waits (everything unread now came before `sync:done`).
+            self.flushed = [f["data"] for f in self.unread if f["type"] == "message:new"]
+            self.unread = [f for f in self.unread if f["type"] not in ("ready", "message:new")]
 
     def recv(self):
-        """The next frame; a close frame raises `Closed` and sets `close_code`."""
+        """The next frame off the socket (kept in `frames` and left unread for `take`);
+        a close frame raises `Closed` and sets `close_code`. Waits should use `take`."""
         while True:
             frame = self.ws.recv_frame()
             if frame.opcode == websocket.ABNF.OPCODE_CLOSE:
@@ -51,13 +57,28 @@ class Native:
             elif frame.opcode == websocket.ABNF.OPCODE_TEXT:
                 message = json.loads(frame.data)
                 self.frames.append(message)
+                self.unread.append(message)
                 return message
 
-    def wait_for(self, type_, match=lambda d: True):
+    def take(self, match=lambda f: True):
+        """The first unread frame that `match`es, waiting for it: taken out of the
+        unread frames, and every other frame left there for a later `take`."""
+        for i, frame in enumerate(self.unread):
+            if match(frame):
+                del self.unread[i]
+                return frame
         while True:
             frame = self.recv()
-            if frame["type"] == type_ and match(frame.get("data", {})):
+            if match(frame):
+                self.unread.pop()
                 return frame
+
+    def next(self):
+        """The next unread frame."""
+        return self.take()
+
+    def wait_for(self, type_, match=lambda d: True):
+        return self.take(lambda f: f["type"] == type_ and match(f.get("data", {})))
 
     def pushes(self, type_):
         return [f["data"] for f in self.frames if f["type"] == type_]
@@ -78,13 +99,35 @@ class Native:
         return self.ack(rid)
 
     def ack(self, rid):
-        while True:
-            frame = self.recv()
-            if frame["type"] == "ack" and frame.get("id") == rid:
-                return frame
+        return self.take(lambda f: f["type"] == "ack" and f.get("id") == rid)
 
     def close(self):
         try:
             self.ws.close()
         except OSError:
             pass
+
+
+class EnginePackets:
+    """The Engine.IO packets of a raw websocket-client socket (`/socket.io/` with
+    `transport=websocket`), for tests that speak the framing by hand: pings are
+    answered, every other packet is kept in order, and `take` leaves the packets it
+    was not waiting for unread, as `Native.take` does."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.unread = []
+
+    def take(self, match=lambda p: True):
+        for i, packet in enumerate(self.unread):
+            if match(packet):
+                del self.unread[i]
+                return packet
+        while True:
+            packet = self.ws.recv()
+            if packet == "2":
+                self.ws.send("3")
+                continue
+            if match(packet):
+                return packet
+            self.unread.append(packet)

@@ -16,7 +16,7 @@ import requests
 import websocket
 
 from conftest import JWT_SECRET, ROOT
-from native import Closed, Native
+from native import Closed, EnginePackets, Native
 
 BAD = ["none", "bad_signature", "expired", "alg_none", "disabled"]
 
@@ -162,12 +162,10 @@ def test_socket_refuses_bad_tokens(server, world, identity):
                 client.wait_for("ready")
             assert closed.value.code == 4401, how
     sio = websocket.create_connection(server.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket", timeout=10)
-    assert sio.recv().startswith("0")
+    packets = EnginePackets(sio)
+    assert packets.take().startswith("0")
     sio.send("40" + json.dumps({"token": token} if token else {}))
-    while True:
-        packet = sio.recv()
-        if packet != "2":
-            break
+    packet = packets.take()
     assert packet.startswith("44"), packet
     sio.close()
 

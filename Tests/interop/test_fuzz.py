@@ -17,7 +17,7 @@ import websocket
 from bson import ObjectId
 
 from conftest import database_uri, launch, register_user
-from native import Closed, Native
+from native import Closed, EnginePackets, Native
 
 SEED = int(os.environ.get("PARLEY_FUZZ_SEED", "8"))
 WS_FRAMES = int(os.environ.get("PARLEY_FUZZ_FRAMES", "8000"))
@@ -114,12 +114,7 @@ def users_and_room(server):
 
 def next_answer(client, rid):
     """The ack of `rid`, or the `error` push for a frame without a usable id."""
-    while True:
-        frame = client.recv()
-        if frame["type"] == "ack" and frame.get("id") == rid:
-            return frame
-        if frame["type"] == "error":
-            return frame
+    return client.take(lambda f: (f["type"] == "ack" and f.get("id") == rid) or f["type"] == "error")
 
 
 def test_websocket_fuzz(fuzz_server):
@@ -141,7 +136,7 @@ def test_websocket_fuzz(fuzz_server):
             expected = int(kind.split("-")[1])
             try:
                 while True:
-                    client.recv()
+                    client.next()
             except Closed as e:
                 assert e.code == expected, (payload[:80], e.code)
             closes[expected] += 1
@@ -210,27 +205,20 @@ def test_socketio_fuzz(fuzz_server):
 
     def connect():
         ws = websocket.create_connection(url, timeout=10)
-        assert ws.recv().startswith("0{")
+        ws.packets = EnginePackets(ws)
+        assert ws.packets.take().startswith("0{")
         ws.send("40" + json.dumps({"token": token}))
-        while True:
-            packet = ws.recv()
-            if packet.startswith("40"):
-                return ws
-            if packet == "2":
-                ws.send("3")
+        ws.packets.take(lambda p: p.startswith("40"))
+        return ws
 
     def probe(ws, n):
         """An EVENT with an ack: the session still works. Returns False if it was closed."""
         ws.send(f"42{n}" + json.dumps(["ping", {}]))
-        while True:
-            packet = ws.recv()
-            if packet == "2":
-                ws.send("3")
-            elif packet.startswith(f"43{n}["):
-                assert json.loads(packet[len(f"43{n}"):])[0]["ok"] is True
-                return True
-            elif packet.startswith("41") or packet == "1":
-                return False
+        packet = ws.packets.take(lambda p: p.startswith(f"43{n}[") or p.startswith("41") or p == "1")
+        if packet.startswith(f"43{n}["):
+            assert json.loads(packet[len(f"43{n}"):])[0]["ok"] is True
+            return True
+        return False
 
     ws = connect()
     acks = closed = 0

@@ -58,13 +58,12 @@ class Streamer(threading.Thread):
                     self.client.send("message:send", {"roomId": self.room, "text": text, "clientId": cid}, f"s{n}")
                 if self.stop.is_set() and not in_flight:
                     return
-                frame = self.client.recv()
-                if frame["type"] == "ack" and frame.get("id") in in_flight:
-                    cid = in_flight.pop(frame["id"])
-                    if frame["ok"]:
-                        self.acked[cid] = frame["data"]["message"]
-                    else:
-                        self.refused[cid] = frame["error"]["code"]
+                frame = self.client.take(lambda f: f["type"] == "ack" and f.get("id") in in_flight)
+                cid = in_flight.pop(frame["id"])
+                if frame["ok"]:
+                    self.acked[cid] = frame["data"]["message"]
+                else:
+                    self.refused[cid] = frame["error"]["code"]
         except Exception as e:  # the server went away: what is recorded stands
             self.broken = e
 
@@ -78,7 +77,7 @@ def close_code(client):
     """Reads until the server's close frame; its code (None if the socket just ended)."""
     try:
         while True:
-            client.recv()
+            client.next()
     except Exception:
         return client.close_code
 
@@ -113,9 +112,8 @@ def resend_all(ws_url, streamer):
         client.send("message:send", {"roomId": streamer.room, "text": text, "clientId": cid}, f"again{i}")
     answers = {}
     while len(answers) < len(streamer.sent):
-        frame = client.recv()
-        if frame["type"] == "ack" and frame.get("id", "").startswith("again"):
-            answers[frame["id"]] = frame
+        frame = client.take(lambda f: f["type"] == "ack" and f.get("id", "").startswith("again"))
+        answers[frame["id"]] = frame
     for i, cid in enumerate(streamer.sent):
         frame = answers[f"again{i}"]
         assert frame["ok"], frame
@@ -247,9 +245,8 @@ def test_database_outage_answers_unavailable_and_recovers(tmp_path, mongo):
         while not set(sender.acked) <= seen and time.time() < deadline:
             listener.ws.settimeout(1)
             try:
-                frame = listener.recv()
-                if frame["type"] == "message:new":
-                    seen.add(frame["data"]["message"]["clientId"])
+                frame = listener.take(lambda f: f["type"] == "message:new")
+                seen.add(frame["data"]["message"]["clientId"])
             except Exception:
                 pass
         assert set(sender.acked) <= seen

@@ -8,6 +8,8 @@ import pytest
 import socketio
 import websocket
 
+from native import Native as NativeClient
+
 TRANSPORTS = [pytest.param(["websocket"], id="websocket"), pytest.param(["polling", "websocket"], id="polling+upgrade")]
 
 
@@ -28,12 +30,14 @@ class Recorder:
         self.sio.connect(server.url, auth={"token": token}, transports=transports, wait_timeout=10)
 
     def wait_for(self, event, match=lambda d: True, timeout=10):
+        """The first unread event named `event` that matches; taken out, every other
+        event left unread."""
         deadline = time.time() + timeout
         with self.cond:
             while True:
                 for i, (name, data) in enumerate(self.events):
                     if name == event and match(data):
-                        del self.events[: i + 1]
+                        del self.events[i]  # only this one: the others stay for later waits
                         return data
                 left = deadline - time.time()
                 assert left > 0, f"no {event} within {timeout}s; got {[e for e, _ in self.events]}"
@@ -49,7 +53,8 @@ class Recorder:
                 for i, (name, data) in enumerate(self.events):
                     if name == "sync:done":
                         flushed = [d["message"] for n, d in self.events[:i] if n == "message:new"]
-                        del self.events[: i + 1]
+                        # The flush and sync:done are taken; other events stay unread.
+                        self.events = [e for j, e in enumerate(self.events) if j > i or (j < i and e[0] != "message:new")]
                         return flushed
                 self.cond.wait(0.2)
         raise AssertionError("no sync:done")
@@ -61,33 +66,9 @@ class Recorder:
         self.sio.disconnect()
 
 
-class Native:
-    """A /ws client (the native protocol), for cross-transport checks."""
-
-    def __init__(self, server, token):
-        self.ws = websocket.create_connection(server.ws_url, header=[f"Authorization: Bearer {token}"], timeout=10)
-        self.next_id = 0
-
-    def wait_for(self, type_, match=lambda d: True):
-        while True:
-            frame = json.loads(self.ws.recv())
-            if frame["type"] == type_ and match(frame.get("data", {})):
-                return frame
-
-    def request(self, type_, data):
-        self.next_id += 1
-        rid = f"n{self.next_id}"
-        self.ws.send(json.dumps({"type": type_, "id": rid, "data": data}))
-        return self._ack(rid)
-
-    def _ack(self, rid):
-        while True:
-            frame = json.loads(self.ws.recv())
-            if frame["type"] == "ack" and frame["id"] == rid:
-                return frame
-
-    def close(self):
-        self.ws.close()
+def Native(server, token):
+    """A /ws client (the native protocol), for cross-transport checks, past `sync:done`."""
+    return NativeClient(server.ws_url, token)
 
 
 @pytest.mark.parametrize("transports", TRANSPORTS)
@@ -132,7 +113,6 @@ def test_pushes_between_socketio_and_native(server, transports):
     native = Native(server, bob["token"])
     try:
         sio.sync()
-        native.wait_for("sync:done")
         # Native to Socket.IO.
         assert native.request("message:send", {"roomId": room, "text": "from ws", "clientId": "n1"})["ok"]
         assert sio.wait_for("message:new")["message"]["text"] == "from ws"
@@ -161,7 +141,6 @@ def test_offline_flush_on_reconnect(server, transports):
     room = server.create_room(alice["token"])
     server.join(bob["token"], room)
     native = Native(server, alice["token"])
-    native.wait_for("sync:done")
     for i in range(1, 4):
         assert native.request("message:send", {"roomId": room, "text": f"m{i}", "clientId": f"c{i}"})["ok"]
     bob_client = Recorder(server, bob["token"], transports)
@@ -188,8 +167,6 @@ def test_one_user_on_both_transports_gets_every_push(server):
     native_alice = Native(server, alice["token"])
     try:
         sio.sync()
-        native_bob.wait_for("sync:done")
-        native_alice.wait_for("sync:done")
         assert native_alice.request("message:send", {"roomId": room, "text": "both", "clientId": "b1"})["ok"]
         assert sio.wait_for("message:new")["message"]["text"] == "both"
         assert native_bob.wait_for("message:new")["data"]["message"]["text"] == "both"

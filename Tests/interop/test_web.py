@@ -173,7 +173,8 @@ def test_hangout_is_shared(server, two_browsers):
     create_room(alice, f"Launch {suffix}", event=True)
     join_room(bob, f"Launch {suffix}")
     wait(bob, EC.visibility_of_element_located((By.ID, "hangout")))
-    time.sleep(0.3)
+    # Bob's join is done on the server once Alice's page lists him (room:user:joined).
+    wait(alice, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#participants li")) == 2)
     alice.find_element(By.CSS_SELECTOR, "#hangout-list button[data-item='5']").click()
     wait(bob, lambda d: d.find_element(By.CSS_SELECTOR, "#hangout-list button[data-item='5']").get_attribute("aria-pressed") == "true")
     bob.find_element(By.ID, "hangout-next").click()
@@ -250,9 +251,7 @@ def test_accessible_markup(server):
 
 
 def test_older_history_loads_on_scroll_up(server):
-    import json
-
-    import websocket
+    from native import Native
 
     driver = browser()
     try:
@@ -262,15 +261,11 @@ def test_older_history_loads_on_scroll_up(server):
         room = driver.execute_script("return state.current")
         token = driver.execute_script("return state.token")
         # 80 messages from another connection of the same user.
-        ws = websocket.create_connection(server.ws_url, header=[f"Authorization: Bearer {token}"], timeout=10)
-        while json.loads(ws.recv())["type"] != "sync:done":
-            pass
+        ws = Native(server.ws_url, token)
         for i in range(1, 81):
-            ws.send(json.dumps({"type": "message:send", "id": str(i), "data": {"roomId": room, "text": f"note {i}", "clientId": f"n{i}"}}))
-        acks = 0
-        while acks < 80:
-            if json.loads(ws.recv())["type"] == "ack":
-                acks += 1
+            ws.send("message:send", {"roomId": room, "text": f"note {i}", "clientId": f"n{i}"}, str(i))
+        for i in range(1, 81):
+            assert ws.ack(str(i))["ok"]
         ws.close()
         # Reopen the room: the newest 50 show, the older ones load when scrolling up.
         driver.refresh()

@@ -25,6 +25,10 @@ final class Connection: Sendable {
     var userId: ObjectId { user.id }
     /// The bytes to write, in order; finished when the connection closes.
     let outbound: OutboundQueue
+    /// The acks of this connection's message sends, written one after the other in
+    /// the order the client sent them: a client's outbox matches acks to sends in
+    /// order, and the database writes complete in that order too.
+    let sendAcks = SocketInbox(pauseAt: .max, resume: {})
     private let encode: @Sendable (PushFrame) -> ByteBuffer
     private let close: @Sendable (CloseReason) -> Void
     private let state = Mutex<State>(State())

@@ -16,6 +16,9 @@ struct RealtimeEvents: Sendable {
         case later(@Sendable () async throws -> any Encodable & Sendable)
     }
 
+    /// The events that store a message: their acks keep the order of the sends.
+    static func isSend(_ type: String) -> Bool { type == "message:send" || type == "message:private" }
+
     /// Handles one event. `frame` is the whole JSON frame, whose `data` is decoded as
     /// the event's own type. Sends are queued before this returns, so a connection's
     /// messages keep the order it sent them in. Throws a `ParleyError`.

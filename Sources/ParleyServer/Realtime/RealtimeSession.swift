@@ -95,7 +95,8 @@ struct RealtimeSession: Sendable {
 
     /// Runs one event and sends the ack (when the request had an id) or an `error`
     /// push (when it had none and failed). `frame` is JSON whose `data` member is the
-    /// event's payload.
+    /// event's payload. Called one frame at a time, in the order the client sent
+    /// them; the answers to message sends, stored or refused, go out in that order.
     func dispatch(type: String, id: RequestID?, frame: Data) async {
         do {
             if type == "auth" {
@@ -106,7 +107,8 @@ struct RealtimeSession: Sendable {
             case .now(let data):
                 reply(id, data)
             case .later(let wait):
-                Task {
+                // Behind the acks of earlier sends, never ahead of them.
+                connection.sendAcks.enqueue {
                     do {
                         reply(id, try await wait())
                     } catch {
@@ -115,7 +117,8 @@ struct RealtimeSession: Sendable {
                 }
             }
         } catch {
-            fail(id, error)
+            // A refused send is answered in its turn too, after the sends before it.
+            if RealtimeEvents.isSend(type) { connection.sendAcks.enqueue { fail(id, error) } } else { fail(id, error) }
         }
     }
 

@@ -1,9 +1,10 @@
 import NIOCore
 import Synchronization
 
-/// A socket's async work (authenticate, each frame's event, the goodbye), run one
-/// job at a time in arrival order on a task that exists only while jobs are
-/// waiting: an idle connection holds no task.
+/// Async jobs run one at a time in arrival order on a task that exists only while
+/// jobs are waiting: an idle connection holds no task. A socket's work (authenticate,
+/// each frame's event, the goodbye) runs in one; a connection's send acks in another
+/// (`Connection.sendAcks`).
 ///
 /// Backpressure: `enqueue` says when `pauseAt` jobs are waiting, so the socket stops
 /// reading; `resume` is called once they have fallen to a quarter of that.
