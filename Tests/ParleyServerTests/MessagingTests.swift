@@ -230,6 +230,38 @@ struct MessagingTests {
         }
     }
 
+    @Test("messages stored above a trailing lastSeq (a crash before its raise) are counted in ready, flushed, readable, and lastSeq catches up")
+    func storedAboveLastSeq() async throws {
+        try await RestHarness.live { api, port in
+            let pair = try await Pair.make(api)
+            let roomId = try #require(ObjectId(pair.room))
+            try await api.seedMessages(room: pair.room, sender: pair.alice.id, count: 3)
+            // Acked, stored, and then the node died before raising lastSeq: nobody writes again.
+            try await api.seedMessages(room: pair.room, sender: pair.alice.id, count: 2, prefix: "late", raisingLastSeq: false)
+            #expect(try await api.repos.rooms.find(id: roomId)?.lastSeq == 3)
+
+            let b = WSTestClient(port: port, token: pair.bob.token)
+            let (ready, flushed, done) = try await b.sync()
+            let room = try #require((ready.data["rooms"] as? [[String: Any]])?.first)
+            #expect(room["lastSeq"] as? Int == 5 && room["unread"] as? Int == 5)
+            #expect(flushed.compactMap { $0.message["seq"] as? Int } == [1, 2, 3, 4, 5])
+            #expect(done.data["messages"] as? Int == 5)
+            // The room list agrees, and a read of the last one is not capped below it.
+            let listed = try await api.call(.get, "/api/rooms", token: pair.bob.token)
+            let mine = (listed["rooms"] as? [[String: Any]])?.first { $0["id"] as? String == pair.room }
+            #expect(mine?["lastSeq"] as? Int == 5)
+            #expect(try await b.request("message:read", #"{"roomId": "\#(pair.room)", "seq": 5}"#).ok)
+            #expect(try await api.repos.memberships.find(roomId: roomId, userId: try #require(ObjectId(pair.bob.id)))?.readSeq == 5)
+            // The reader raised the room's lastSeq in the database.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while try await api.repos.rooms.find(id: roomId)?.lastSeq != 5, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(try await api.repos.rooms.find(id: roomId)?.lastSeq == 5)
+            await b.close()
+        }
+    }
+
     @Test("acks of one connection's sends arrive in the order it sent them, refusals and retries included")
     func acksInSendOrder() async throws {
         try await RestHarness.live { api, port in

@@ -54,15 +54,16 @@ struct Api {
         return try #require((r["room"] as? [String: Any])?["id"] as? String)
     }
 
-    /// Stores `count` messages from `sender` in a room, as the send pipeline would.
-    func seedMessages(room: String, sender: String, count: Int, prefix: String = "m") async throws {
+    /// Stores `count` messages from `sender` in a room, as the send pipeline would;
+    /// without `raisingLastSeq`, as a node that crashed before raising `lastSeq` left them.
+    func seedMessages(room: String, sender: String, count: Int, prefix: String = "m", raisingLastSeq: Bool = true) async throws {
         let roomId = ObjectId(room)!, senderId = ObjectId(sender)!
-        let first = try #require(try await repos.rooms.find(id: roomId)).lastSeq + 1
+        let first = try await repos.messages.highestSeq(roomId: roomId, above: try #require(try await repos.rooms.find(id: roomId)).lastSeq) + 1
         let batch = (0..<count).map {
             MessageRecord(roomId: roomId, seq: first + $0, senderId: senderId, senderName: "s", text: "\(prefix)\(first + $0)", clientId: "\(prefix)-\(first + $0)")
         }
         try await repos.messages.insert(batch)
-        try await repos.rooms.raiseLastSeq([roomId: first + count - 1], at: Date())
+        if raisingLastSeq { try await repos.rooms.raiseLastSeq([roomId: first + count - 1], at: Date()) }
     }
 }
 

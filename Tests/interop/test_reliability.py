@@ -183,6 +183,88 @@ def test_kill_9_loses_nothing_acknowledged(mongo):
         second.stop()
 
 
+class Confirmer(threading.Thread):
+    """An online member who confirms every message pushed to it with
+    `message:delivered`, so its cursor moves while the senders stream."""
+
+    def __init__(self, ws_url, user):
+        super().__init__(daemon=True)
+        self.client = Native(ws_url, user["token"])
+
+    def run(self):
+        try:
+            while True:
+                m = self.client.wait_for("message:new")["message"]
+                self.client.send("message:delivered", {"roomId": m["roomId"], "seq": m["seq"]})
+        except Exception:  # the server went away
+            pass
+
+
+def test_kill_9_offline_queue_holds_every_stored_message(mongo):
+    """Killed under load in several rooms, restarted, and nobody writes again: each
+    recipient's offline flush is exactly the stored messages above its cursor, in
+    order, and `ready` counts them, including the ones acked in the last
+    LAST_SEQ_RAISE_MS before the kill (above the room's trailing lastSeq). Three
+    kills, so the window is hit whatever the timing of one."""
+    above = [crash_and_check_queues(mongo, n) for n in range(3)]
+    assert sum(above) > 0, "no kill landed while lastSeq trailed: the window was never tested"
+
+
+def crash_and_check_queues(mongo, round_):
+    """One kill and restart; returns how many stored messages were above lastSeq."""
+    client, names = mongo
+    name = f"t_crash_queue_{round_}_" + uuid.uuid4().hex[:8]
+    names.append(name)
+    port = free_port()
+    first = launch(database_uri(), name, port=port)
+    alice, carol, dave = (register(first.url, n) for n in ("alice", "carol", "dave"))
+    bob, erin, frank = (register(first.url, n) for n in ("bob", "erin", "frank"))
+    one = group(first.url, alice, dave, bob, erin)
+    two = group(first.url, carol, dave, bob, frank)
+    confirmer = Confirmer(first.ws_url, erin)  # online in `one`, confirming as it goes
+    confirmer.start()
+    senders = [Streamer(first.ws_url, alice, one, "a"), Streamer(first.ws_url, carol, two, "c"),
+               Streamer(first.ws_url, dave, one, "d"), Streamer(first.ws_url, dave, two, "e")]
+    for s in senders:
+        s.start()
+    # Killed once both rooms' lastSeq has been raised at least once: some messages
+    # below it, the latest ones above it.
+    db = client[name]
+    raised = lambda: all((db.rooms.find_one({"_id": ObjectId(r)}) or {}).get("lastSeq", 0) > 0 for r in (one, two))
+    deadline = time.time() + 30
+    while (sum(len(s.acked) for s in senders) < 300 or not raised()) and time.time() < deadline:
+        time.sleep(0.01)
+    first.process.send_signal(signal.SIGKILL)
+    first.process.wait()
+    for s in senders:
+        s.finish()
+    assert sum(len(s.acked) for s in senders) >= 300 and raised(), "the senders did not get going"
+
+    second = launch(database_uri(), name, port=port)
+    try:
+        docs = {room: stored(db, room) for room in (one, two)}
+        for room in (one, two):
+            assert_exactly_once(docs[room], [s for s in senders if s.room == room])
+        trailing = {room: db.rooms.find_one({"_id": ObjectId(room)})["lastSeq"] for room in (one, two)}
+        above = sum(len(docs[r]) - trailing[r] for r in (one, two))
+        for user, rooms in ((bob, (one, two)), (erin, (one,)), (frank, (two,)), (alice, (one,))):
+            cursors = {m["roomId"]: m for m in db.memberships.find({"userId": ObjectId(user["id"])})}
+            queue = Native(second.ws_url, user["token"])
+            queue.close()
+            ready = {r["id"]: r for r in next(f for f in queue.frames if f["type"] == "ready")["data"]["rooms"]}
+            for room in rooms:
+                cursor = cursors[ObjectId(room)]
+                expected = [d["seq"] for d in docs[room] if d["seq"] > cursor["deliveredSeq"]]
+                got = [m["message"]["seq"] for m in queue.flushed if m["message"]["roomId"] == room]
+                assert got == expected, (user["username"], room, cursor["deliveredSeq"], got[-5:], expected[-5:])
+                head = docs[room][-1]["seq"]
+                assert ready[room]["lastSeq"] == head and ready[room]["unread"] == head - cursor["readSeq"], ready[room]
+        print(f"\nkill -9 (round {round_}): {len(docs[one])} + {len(docs[two])} stored, {above} above the trailing lastSeq; every flush complete")
+        return above
+    finally:
+        second.stop()
+
+
 def test_database_outage_answers_unavailable_and_recovers(tmp_path, mongo):
     client, names = mongo
     db_port = free_port()

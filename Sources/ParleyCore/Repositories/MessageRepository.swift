@@ -16,17 +16,27 @@ public protocol MessageRepository: Sendable {
     func find(senderId: ObjectId, clientId: String) async throws -> MessageRecord?
     /// The messages stored under any of these `(senderId, clientId)` pairs.
     func find(clientKeys: [(ObjectId, String)]) async throws -> [MessageRecord]
-    /// The highest seq stored in a room above `seq`, or `seq` when there is none: read
-    /// without a descending sort, which the embedded database does not serve from the index.
-    func highestSeq(roomId: ObjectId, above seq: Int) async throws -> Int
+    /// Per room, the highest seq stored above the given one; rooms with nothing above it
+    /// are left out. Read without a descending sort, which the embedded database does not
+    /// serve from the index. How readers find the messages a trailing `lastSeq` does not
+    /// count yet (stored just before a crash, or by another node).
+    func highestSeqs(above: [ObjectId: Int]) async throws -> [ObjectId: Int]
     /// Which of these ids are stored.
     func stored(ids: [ObjectId]) async throws -> Set<ObjectId>
-    /// Every message of a room in `seqs`, ascending, read as one cursor (the offline
-    /// flush): one query and `getMore`s, where pages would repeat the range scan.
-    func stream(roomId: ObjectId, seqs: ClosedRange<Int>) async throws -> MongoCursor<MessageRecord>
+    /// Every message of a room above `seq`, to the end of the room whatever its
+    /// `lastSeq` says, ascending, read as one cursor (the offline flush): one query and
+    /// `getMore`s, where pages would repeat the range scan.
+    func stream(roomId: ObjectId, after seq: Int) async throws -> MongoCursor<MessageRecord>
     /// Messages of a room by seq: with `after`, the oldest `limit` above it; otherwise
     /// the newest `limit` below `before` (or the newest of all). Always ascending.
     func page(roomId: ObjectId, before: Int?, after: Int?, limit: Int) async throws -> MessagePage
+}
+
+extension MessageRepository {
+    /// The highest seq stored in a room above `seq`, or `seq` when there is none.
+    public func highestSeq(roomId: ObjectId, above seq: Int) async throws -> Int {
+        try await highestSeqs(above: [roomId: seq])[roomId] ?? seq
+    }
 }
 
 /// `MessageRepository` over `messages`.
@@ -53,11 +63,24 @@ public struct MongoMessageRepository: MessageRepository {
         return try await messages.find(["$or": .array(clauses)]).toArray()
     }
 
-    public func highestSeq(roomId: ObjectId, above seq: Int) async throws -> Int {
-        let found = try await documents.find(
-            ["roomId": .objectId(roomId), "seq": ["$gt": .int64(Int64(seq))]], options: FindOptions(projection: ["seq": 1])
-        ).toArray()
-        return found.compactMap { $0["seq"]?.int64Value }.map(Int.init).max() ?? seq
+    public func highestSeqs(above heads: [ObjectId: Int]) async throws -> [ObjectId: Int] {
+        var highest: [ObjectId: Int] = [:]
+        let rooms = Array(heads)
+        // Chunks keep each `$or` small; almost always every chunk finds nothing.
+        for start in stride(from: 0, to: rooms.count, by: 100) {
+            let clauses: [BSONValue] = rooms[start..<min(start + 100, rooms.count)].map { room, seq in
+                ["roomId": .objectId(room), "seq": ["$gt": .int64(Int64(seq))]]
+            }
+            let found = try await documents.find(
+                clauses.count == 1 ? clauses[0].documentValue ?? [:] : ["$or": .array(clauses)],
+                options: FindOptions(projection: ["roomId": 1, "seq": 1])
+            ).toArray()
+            for d in found {
+                guard let room = d["roomId"]?.objectIdValue, let seq = d["seq"]?.int64Value.map(Int.init) else { continue }
+                highest[room] = max(highest[room] ?? 0, seq)
+            }
+        }
+        return highest
     }
 
     public func stored(ids: [ObjectId]) async throws -> Set<ObjectId> {
@@ -68,10 +91,9 @@ public struct MongoMessageRepository: MessageRepository {
         return Set(found.compactMap { $0["_id"]?.objectIdValue })
     }
 
-    public func stream(roomId: ObjectId, seqs: ClosedRange<Int>) async throws -> MongoCursor<MessageRecord> {
+    public func stream(roomId: ObjectId, after seq: Int) async throws -> MongoCursor<MessageRecord> {
         try await messages.find(
-            ["roomId": .objectId(roomId), "seq": ["$gte": .int64(Int64(seqs.lowerBound)), "$lte": .int64(Int64(seqs.upperBound))]],
-            options: FindOptions(sort: ["seq": 1], batchSize: 1_000))
+            ["roomId": .objectId(roomId), "seq": ["$gt": .int64(Int64(seq))]], options: FindOptions(sort: ["seq": 1], batchSize: 1_000))
     }
 
     public func page(roomId: ObjectId, before: Int?, after: Int?, limit: Int) async throws -> MessagePage {

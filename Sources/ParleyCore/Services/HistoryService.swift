@@ -54,14 +54,17 @@ public struct HistoryService: Sendable {
     }
 
     /// Moves the delivered or read cursor (`nil` seq: the latest message), capped at
-    /// the room's last seq (`RoomService.head(of:)`: a client may confirm a message
-    /// before `lastSeq` catches up). One read (the room) and one coalesced
+    /// the room's last seq (`RoomService.head(of:)`, or `settled` past it: a client may
+    /// confirm a message before `lastSeq` catches up). One read (the room) and one coalesced
     /// write, which also tells membership: a non-member gets `forbidden` for a room
     /// they can see and `not_found` for one they cannot.
     public func moveCursor(roomId: ObjectId, user: UserRecord, seq: Int?, read: Bool) async throws -> MembershipRecord {
         if let seq, seq < 0 { throw ParleyError(.badRequest, "seq must be 0 or more") }
         guard let room = try await repos.rooms.find(id: roomId) else { throw ParleyError(.notFound, "no such room") }
-        let head = rooms.head(of: room)
+        // Past what this node knows, the database says whether the seq is stored (a
+        // message acked just before a crash); below it, no read is needed.
+        let known = rooms.head(of: room)
+        let head = seq.map { $0 <= known } == true ? known : try await rooms.settled(room).lastSeq
         let target = min(seq ?? head, head)
         guard let updated = try await cursors.advance(roomId: roomId, userId: user.id, delivered: read ? nil : target, read: read ? target : nil)
         else {

@@ -20,20 +20,36 @@ public struct RoomService: Sendable {
         self.pipeline = pipeline
     }
 
-    /// The room's last seq as this node knows it: `lastSeq` trails the stored
-    /// messages by the pipeline's raiser interval, and this node knows what it stored.
+    /// The room's last seq as this node knows it, without a read: `lastSeq` trails the
+    /// stored messages by the pipeline's raiser interval, and this node knows what it
+    /// stored. A lower bound: see `settled`.
     public func head(of room: RoomRecord) -> Int { pipeline?.head(of: room) ?? room.lastSeq }
 
-    /// The record with `lastSeq` at `head(of:)`, for readers that must not miss a
-    /// message this node stored (room views, the offline flush).
-    public func atHead(_ room: RoomRecord) -> RoomRecord {
-        var room = room
-        room.lastSeq = head(of: room)
-        return room
+    /// The records with `lastSeq` at the highest seq stored, whoever stored it: what
+    /// this node knows (`head(of:)`) and what the database holds above that, read in one
+    /// query for all of them. After a crash, the messages acknowledged in the last
+    /// `LAST_SEQ_RAISE_MS` are above `lastSeq`; they count here (unread, the offline
+    /// flush, cursor caps), and their rooms' `lastSeq` is raised to them.
+    public func settled(_ rooms: [RoomRecord]) async throws -> [RoomRecord] {
+        guard !rooms.isEmpty else { return [] }
+        var heads: [ObjectId: Int] = [:]
+        for r in rooms { heads[r.id] = max(heads[r.id] ?? 0, head(of: r)) }
+        let beyond = try await repos.messages.highestSeqs(above: heads)
+        if !beyond.isEmpty { pipeline?.learn(heads: beyond) }
+        return rooms.map { r in
+            var room = r
+            room.lastSeq = max(heads[r.id] ?? r.lastSeq, beyond[r.id] ?? 0)
+            return room
+        }
     }
 
-    /// A room as the caller sees it, with `lastSeq` (and so `unread`) at `head(of:)`.
-    public func view(_ room: RoomRecord, membership: MembershipRecord?) -> Room { Room(atHead(room), membership: membership) }
+    /// One record with `lastSeq` settled (see `settled(_:)`).
+    public func settled(_ room: RoomRecord) async throws -> RoomRecord { try await settled([room])[0] }
+
+    /// A room as the caller sees it, with `lastSeq` (and so `unread`) settled.
+    public func view(_ room: RoomRecord, membership: MembershipRecord?) async throws -> Room {
+        Room(try await settled(room), membership: membership)
+    }
 
     /// What a client may ask for when creating a room.
     public struct NewRoom: Sendable {
@@ -80,7 +96,7 @@ public struct RoomService: Sendable {
         try await repos.rooms.create(record)
         let membership = MembershipRecord(roomId: record.id, userId: user.id, startingAt: 0)
         _ = try await repos.memberships.join(membership)
-        return view(record, membership: membership)
+        return Room(record, membership: membership)
     }
 
     /// The public rooms and the user's own rooms (of `kind`, when given), most recently
@@ -94,7 +110,7 @@ public struct RoomService: Sendable {
         var all: [RoomRecord] = []
         for r in mine + publicRooms where seen.insert(r.id).inserted && (kind == nil || r.kind == kind) { all.append(r) }
         all.sort { ($0.lastMessageAt ?? $0.createdAt) > ($1.lastMessageAt ?? $1.createdAt) }
-        return all.map { view($0, membership: byRoom[$0.id]) }
+        return try await settled(all).map { Room($0, membership: byRoom[$0.id]) }
     }
 
     /// A room the user may see, with their membership if any; `not_found` otherwise.
@@ -125,14 +141,14 @@ public struct RoomService: Sendable {
     /// begins at the moment they joined.
     public func join(_ roomId: ObjectId, user: UserRecord) async throws -> (room: Room, newlyJoined: Bool) {
         let (room, existing) = try await visibleRoom(roomId, for: user)
-        if let existing { return (view(room, membership: existing), false) }
+        if let existing { return (try await view(room, membership: existing), false) }
         guard room.kind != .direct else { throw ParleyError(.forbidden, "direct conversations cannot be joined") }
-        let membership = MembershipRecord(roomId: roomId, userId: user.id, startingAt: head(of: room))
+        let membership = MembershipRecord(roomId: roomId, userId: user.id, startingAt: try await settled(room).lastSeq)
         let inserted = try await repos.memberships.join(membership)
         if inserted { try await repos.rooms.adjustMemberCount(id: roomId, by: 1) }
         let fresh = try await repos.rooms.find(id: roomId) ?? room
         let mine = try await repos.memberships.find(roomId: roomId, userId: user.id) ?? membership
-        return (view(fresh, membership: mine), inserted)
+        return (try await view(fresh, membership: mine), inserted)
     }
 
     /// Leaves a room; leaving a room one is not in is harmless. Direct conversations

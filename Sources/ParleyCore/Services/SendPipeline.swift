@@ -111,6 +111,11 @@ public final class SendPipeline: Sendable {
     /// `lastSeqInterval`), or the highest seq this node knows stored there.
     public func head(of room: RoomRecord) -> Int { max(room.lastSeq, state.withLock { $0.counters[room.id] } ?? 0) }
 
+    /// Takes the heads a reader found stored above rooms' `lastSeq` (messages acked just
+    /// before a crash, whose `lastSeq` raise was lost): the raiser writes them, so the
+    /// rooms' `lastSeq` catches up even if nobody writes there again.
+    public func learn(heads: [ObjectId: Int]) { lastSeq.raise(heads, at: Date()) }
+
     /// Sets who is told of stored messages (the connection hub's fan-out).
     public func onDelivery(_ delivery: @escaping Delivery) { self.delivery.withLock { $0 = delivery } }
 

@@ -70,7 +70,7 @@ struct RoomController {
         let id = try context.objectIdParameter("roomId", what: eventsOnly ? "event" : "room")
         let (room, membership) = try await services.rooms.visibleRoom(id, for: try context.requireUser())
         if eventsOnly && room.kind != .event { throw ParleyError(.notFound, "no such event") }
-        return (services.rooms.view(room, membership: membership), try await services.rooms.participants(of: id))
+        return (try await services.rooms.view(room, membership: membership), try await services.rooms.participants(of: id))
     }
 }
 

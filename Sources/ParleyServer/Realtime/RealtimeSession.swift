@@ -43,16 +43,17 @@ struct RealtimeSession: Sendable {
         if cameOnline {
             services.notifier.presenceChanged(userId: user.id, status: user.status == .offline ? .online : user.status, lastSeenAt: user.lastSeenAt)
         }
-        // `lastSeq` may trail what this node stored by the raiser's interval; live
-        // pushes of those messages went out before this connection registered, so
-        // the flush must reach them (`RoomService.atHead`).
-        let rooms = try await services.repos.rooms.find(ids: memberships.map(\.roomId)).map(services.rooms.atHead)
+        // `lastSeq` may trail what is stored (by the raiser's interval, or for good
+        // after a crash): `ready` counts every stored message (`RoomService.settled`).
+        let rooms = try await services.rooms.settled(try await services.repos.rooms.find(ids: memberships.map(\.roomId)))
         let byId = Dictionary(rooms.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let wireRooms = memberships.compactMap { m in byId[m.roomId].map { Room($0, membership: m) } }
             .sorted { ($0.lastSeq, $0.id) > ($1.lastSeq, $1.id) }
         connection.pushNow(try PushFrame(type: "ready", data: Ready(user: User(user, online: true), rooms: wireRooms)))
 
-        // The offline queue: every message above the member's delivered cursor.
+        // The offline queue: every message above the member's delivered cursor, read to
+        // the end of the room (messages stored since `ready` was built come too; their
+        // held live pushes are dropped at `finishSync`).
         var flushedUpTo: [ObjectId: Int] = [:]
         var roomCount = 0
         var messageCount = 0
@@ -60,7 +61,7 @@ struct RealtimeSession: Sendable {
             guard let room = byId[m.roomId], room.lastSeq > m.deliveredSeq else { continue }
             var cursor = m.deliveredSeq
             roomCount += 1
-            let messages = try await services.repos.messages.stream(roomId: m.roomId, seqs: (m.deliveredSeq + 1)...room.lastSeq)
+            let messages = try await services.repos.messages.stream(roomId: m.roomId, after: m.deliveredSeq)
             while true {
                 let batch = try await messages.nextBatch()
                 guard let last = batch.last else { break }
