@@ -14,7 +14,7 @@ struct MigrateCommand: AsyncParsableCommand {
     var status = false
 
     func run() async throws {
-        try await CtlContext.run { config, db in
+        try await CtlContext.run(migrating: true) { config, db in
             let runner = MigrationRunner(database: db, migrations: try Migration.load(directory: config.migrationsDirectory))
             if status {
                 let s = try await runner.status()

@@ -29,7 +29,8 @@ enum CtlExit {
 /// Opens the configured database for one command and closes it after, turning every
 /// failure into a one-line message on stderr and the matching exit code.
 enum CtlContext {
-    static func run(_ body: (ParleyConfiguration, MongoDatabase) async throws -> Void) async throws {
+    /// `migrating`: the client gets the migrations' long deadline instead of a request's.
+    static func run(migrating: Bool = false, _ body: (ParleyConfiguration, MongoDatabase) async throws -> Void) async throws {
         let config: ParleyConfiguration
         do {
             config = try ParleyConfiguration.load()
@@ -38,7 +39,7 @@ enum CtlContext {
         }
         let client: MongoClient
         do {
-            client = try MongoClient(configuration: config.mongo)
+            client = try MongoClient(configuration: migrating ? config.migrationMongo : config.mongo)
         } catch {
             fail("\(error)", CtlExit.badInput)
         }

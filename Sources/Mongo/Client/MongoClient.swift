@@ -40,6 +40,9 @@ public final class MongoClient: Service, @unchecked Sendable {
     private let observer: Observer?
     private let pool: OpaquePointer
     private let threads: NIOThreadPool
+    /// Where operations' deadline timers run; they only resume a waiting caller, never
+    /// call libmongoc.
+    private let timers: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     private let state: Mutex<State>
 
     private struct State {
@@ -67,6 +70,9 @@ public final class MongoClient: Service, @unchecked Sendable {
         }
         if !mongoc_uri_has_option(uri, MONGOC_URI_CONNECTTIMEOUTMS) {
             _ = mongoc_uri_set_option_as_int32(uri, MONGOC_URI_CONNECTTIMEOUTMS, configuration.serverSelectionTimeoutMS)
+        }
+        if !mongoc_uri_has_option(uri, MONGOC_URI_SOCKETTIMEOUTMS) {
+            _ = mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS, configuration.operationTimeoutMS)
         }
         if !mongoc_uri_has_option(uri, MONGOC_URI_APPNAME) {
             _ = mongoc_uri_set_option_as_utf8(uri, MONGOC_URI_APPNAME, configuration.appName)
@@ -131,9 +137,19 @@ public final class MongoClient: Service, @unchecked Sendable {
     public func database(_ name: String) -> MongoDatabase { MongoDatabase(client: self, name: name) }
 
     /// Runs `body` on the Mongo thread pool with a pooled client, returning the client
-    /// after. The client pointer must not escape `body`.
-    func withClient<R: Sendable>(_ operation: String, _ body: @escaping @Sendable (OpaquePointer) throws -> R) async throws -> R {
-        try await observed(operation) { try await self.runWithClient(body) }
+    /// after. The client pointer must not escape `body`. Returns by `timeout` (default:
+    /// the configuration's `operationTimeoutMS`) whatever the database does: see
+    /// `runWithClient`.
+    func withClient<R: Sendable>(
+        _ operation: String, timeout: Duration? = nil, _ body: @escaping @Sendable (OpaquePointer) throws -> R
+    ) async throws -> R {
+        let deadline = operationDeadline(timeout)
+        return try await observed(operation) { try await self.runWithClient(deadline: deadline, body) }
+    }
+
+    /// When an operation started now must have returned.
+    func operationDeadline(_ timeout: Duration? = nil) -> NIODeadline {
+        NIODeadline.now() + TimeAmount(timeout ?? .milliseconds(configuration.operationTimeoutMS))
     }
 
     /// Times `work` for the observer, when there is one.
@@ -150,33 +166,51 @@ public final class MongoClient: Service, @unchecked Sendable {
         }
     }
 
-    private func runWithClient<R: Sendable>(_ body: @escaping @Sendable (OpaquePointer) throws -> R) async throws -> R {
+    /// The deadline, kept two ways. A call still waiting for a thread when it passes
+    /// fails without touching the database, so a backlog that built up behind a frozen
+    /// server drains at once instead of each call waiting its turn to time out. A call
+    /// already running is answered `.timeout` at the deadline by a timer, and its
+    /// thread finishes on its own (the socket timeout bounds it); its result is dropped
+    /// and its client goes back to the pool. The body owns its client until it returns,
+    /// so nothing is shared with the caller that gave up.
+    private func runWithClient<R: Sendable>(
+        deadline: NIODeadline, _ body: @escaping @Sendable (OpaquePointer) throws -> R
+    ) async throws -> R {
         let pool = UnsafeSendable(pool)
         try checkOpen()
-        do {
-            return try await threads.runIfActive {
-                guard let client = mongoc_client_pool_try_pop(pool.value) else {
-                    throw MongoError(code: .unavailable, message: "no free MongoDB client in the pool")
-                }
-                defer { mongoc_client_pool_push(pool.value, client) }
-                return try body(client)
+        return try await withCheckedThrowingContinuation { (c: CheckedContinuation<R, any Error>) in
+            let answer = AnswerOnce(c)
+            let timer = timers.next().scheduleTask(deadline: deadline) { answer.resume(throwing: MongoError.deadlineExceeded) }
+            threads.submit { state in
+                defer { timer.cancel() }
+                guard state == .active else { return answer.resume(throwing: MongoError.shutDown) }
+                guard NIODeadline.now() < deadline else { return answer.resume(throwing: MongoError.deadlineExceeded) }
+                answer.resume(
+                    with: Result {
+                        guard let client = mongoc_client_pool_try_pop(pool.value) else {
+                            throw MongoError(code: .unavailable, message: "no free MongoDB client in the pool")
+                        }
+                        defer { mongoc_client_pool_push(pool.value, client) }
+                        return try body(client)
+                    })
             }
-        } catch is NIOThreadPoolError.ThreadPoolInactive {
-            throw MongoError.shutDown
-        } catch is CancellationError where state.withLock({ $0.isShutDown }) {
-            throw MongoError.shutDown
         }
     }
 
     /// Lends a client to a long-lived object (cursor, change stream) until it calls
-    /// `returnClient`. Runs on the Mongo thread pool.
+    /// `returnClient`. Runs on the Mongo thread pool. Past the operation deadline while
+    /// still waiting for a thread, it fails without touching the database; once
+    /// running, the socket timeout bounds it (the cursor it opens is shared with its
+    /// caller, so no timer may answer for it).
     func lendClient<R: Sendable>(
         _ body: @escaping @Sendable (OpaquePointer, _ handle: Int) throws -> R
     ) async throws -> R {
         let pool = UnsafeSendable(pool)
+        let deadline = operationDeadline()
         try checkOpen()
         do {
             return try await threads.runIfActive { [self] in
+                guard NIODeadline.now() < deadline else { throw MongoError.deadlineExceeded }
                 guard let client = mongoc_client_pool_try_pop(pool.value) else {
                     throw MongoError(code: .unavailable, message: "no free MongoDB client in the pool")
                 }
@@ -205,7 +239,8 @@ public final class MongoClient: Service, @unchecked Sendable {
         state.withLock { $0.lentClients[handle]?.cleanup = cleanup }
     }
 
-    /// Runs `body` on the Mongo thread pool without a client (for a lent client's work).
+    /// Runs `body` on the Mongo thread pool without a client (for a lent client's work;
+    /// a body that reads checks `operationDeadline` itself, a cleanup always runs).
     func onMongoThread<R: Sendable>(_ body: @escaping @Sendable () throws -> R) async throws -> R {
         try checkOpen()
         do {
@@ -260,4 +295,22 @@ struct LentClient: @unchecked Sendable {
 struct UnsafeSendable<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
+}
+
+/// A continuation resumed by whichever comes first, the work or its deadline; the
+/// later one is ignored.
+final class AnswerOnce<R: Sendable>: Sendable {
+    private let continuation: Mutex<CheckedContinuation<R, any Error>?>
+
+    init(_ continuation: CheckedContinuation<R, any Error>) { self.continuation = Mutex(continuation) }
+
+    func resume(with result: Result<R, any Error>) {
+        let c = continuation.withLock { c -> CheckedContinuation<R, any Error>? in
+            defer { c = nil }
+            return c
+        }
+        c?.resume(with: result)
+    }
+
+    func resume(throwing error: any Error) { resume(with: .failure(error)) }
 }

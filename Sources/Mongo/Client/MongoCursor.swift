@@ -1,4 +1,5 @@
 import CMongoC
+import NIOCore
 import Synchronization
 
 /// Results of `find` or `aggregate`, fetched in batches on the Mongo thread pool.
@@ -85,9 +86,12 @@ public final class MongoCursor<T: Decodable & Sendable>: AsyncSequence, Sendable
         }
         if let local { return local }
         let (client, handle, cursor) = (self.client, self.handle, self.cursor)
+        // Past the deadline while waiting for a thread, the cursor is given up unread.
+        let deadline = client.operationDeadline()
         do {
             let (docs, done) = try await client.onMongoThread { () throws -> ([T], Bool) in
                 do {
+                    guard NIODeadline.now() < deadline else { throw MongoError.deadlineExceeded }
                     let r = try MongoCursor.fetch(cursor.value)
                     if r.1 { client.returnClientOnThisThread(handle) }
                     return r

@@ -11,10 +11,11 @@ public struct MongoDatabase: Sendable {
     }
 
     /// Runs a command and returns the server's reply. A reply with `ok: 0` throws.
+    /// `timeout` shortens the operation deadline (`MongoConfiguration.operationTimeoutMS`).
     @discardableResult
-    public func runCommand(_ command: BSONDocument) async throws -> BSONDocument {
+    public func runCommand(_ command: BSONDocument, timeout: Duration? = nil) async throws -> BSONDocument {
         let dbName = name
-        return try await client.withClient(command.elements.first?.key ?? "command") { client in
+        return try await client.withClient(command.elements.first?.key ?? "command", timeout: timeout) { client in
             try command.withBSON { cmd in
                 try withReplyBSON { reply in
                     var error = bson_error_t()
@@ -27,8 +28,9 @@ public struct MongoDatabase: Sendable {
         }
     }
 
-    /// Checks that a server answers, with the `ping` command.
-    public func ping() async throws { try await runCommand(["ping": 1]) }
+    /// Checks that a server answers, with the `ping` command, within `timeout` (default:
+    /// the operation deadline).
+    public func ping(timeout: Duration? = nil) async throws { try await runCommand(["ping": 1], timeout: timeout) }
 
     /// Drops the whole database. Used by tests to clean up their own database.
     public func drop() async throws { try await runCommand(["dropDatabase": 1]) }

@@ -59,6 +59,7 @@ public struct MongoError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     static let shutDown = MongoError(code: .unavailable, message: "the MongoDB client is shut down")
+    static let deadlineExceeded = MongoError(code: .timeout, message: "the database did not answer within the operation's deadline")
 
     static func invalidDocument(_ message: String) -> MongoError { MongoError(code: .invalidDocument, message: message) }
     static func invalidArgument(_ message: String) -> MongoError { MongoError(code: .invalidArgument, message: message) }

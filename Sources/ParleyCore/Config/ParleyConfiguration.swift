@@ -24,6 +24,10 @@ public struct ParleyConfiguration: Sendable {
     public var mongoThreads = 8
     public var mongoExtraClients = 16
     public var mongoServerSelectionTimeoutMS: Int32 = 3000
+    /// Every database operation's deadline (`MongoConfiguration.operationTimeoutMS`).
+    public var mongoOperationTimeoutMS: Int32 = 5000
+    /// `/healthz`'s own deadline for its ping, shorter than any load balancer's check.
+    public var healthTimeoutMS = 1500
     public var jwtSecret: String
     /// Token lifetime in seconds.
     public var jwtTTL = 86_400
@@ -77,8 +81,18 @@ public struct ParleyConfiguration: Sendable {
     public var mongo: MongoConfiguration {
         MongoConfiguration(
             uri: mongoURI, threadCount: mongoThreads, extraClients: mongoExtraClients,
-            serverSelectionTimeoutMS: mongoServerSelectionTimeoutMS
+            serverSelectionTimeoutMS: mongoServerSelectionTimeoutMS, operationTimeoutMS: mongoOperationTimeoutMS
         )
+    }
+
+    /// The settings of the client that applies migrations: index builds on a large
+    /// collection may take minutes, far past a request's deadline.
+    public var migrationMongo: MongoConfiguration {
+        var m = mongo
+        m.threadCount = 1
+        m.extraClients = 1
+        m.operationTimeoutMS = 30 * 60 * 1000
+        return m
     }
 
     /// Reads every key from `source`. Throws `ConfigurationError` naming the key for a
@@ -99,6 +113,8 @@ public struct ParleyConfiguration: Sendable {
         c.mongoThreads = try int(source, "MONGO_THREADS", c.mongoThreads, 1...256)
         c.mongoExtraClients = try int(source, "MONGO_EXTRA_CLIENTS", c.mongoExtraClients, 1...1024)
         c.mongoServerSelectionTimeoutMS = Int32(try int(source, "MONGO_SERVER_SELECTION_TIMEOUT_MS", Int(c.mongoServerSelectionTimeoutMS), 50...120_000))
+        c.mongoOperationTimeoutMS = Int32(try int(source, "MONGO_OPERATION_TIMEOUT_MS", Int(c.mongoOperationTimeoutMS), 100...600_000))
+        c.healthTimeoutMS = try int(source, "HEALTH_TIMEOUT_MS", c.healthTimeoutMS, 50...60_000)
         if let secret = source["JWT_SECRET"] {
             guard secret.utf8.count >= 32 || c.mode == .development else {
                 throw ConfigurationError(key: "JWT_SECRET", "must be at least 32 bytes outside development")

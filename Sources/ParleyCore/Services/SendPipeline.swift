@@ -44,6 +44,16 @@ public final class SendPipeline: Sendable {
     public struct Outcome: Sendable {
         public let message: MessageRecord
         public let isNew: Bool
+        /// Whether fan-out gets it: new messages, and originals found in the database
+        /// that this node may never have pushed (a write whose answer never came, say
+        /// behind a frozen database, that landed all the same). Clients dedupe by id.
+        let announce: Bool
+
+        init(message: MessageRecord, isNew: Bool, announce: Bool? = nil) {
+            self.message = message
+            self.isNew = isNew
+            self.announce = announce ?? isNew
+        }
     }
 
     /// Called once per room of a write with the messages it stored there and their
@@ -204,7 +214,7 @@ public final class SendPipeline: Sendable {
             guard case .success(let o) = stored[k] else { continue }
             marks[o.message.roomId] = max(marks[o.message.roomId] ?? 0, o.message.seq)
             recent.remember(o.message)
-            if o.isNew { delivered[o.message.roomId, default: []].append((o.message, batch[i].submission.origin)) }
+            if o.announce { delivered[o.message.roomId, default: []].append((o.message, batch[i].submission.origin)) }
         }
         lastSeq.raise(marks, at: Date())
         if !delivered.isEmpty, let deliver = delivery.withLock({ $0 }) {
@@ -307,8 +317,11 @@ public final class SendPipeline: Sendable {
                             throw e
                         }
                     } else {
+                        // A timeout spent the write's deadline and left its outcome
+                        // unknown: answered `unavailable` now; a retry of the same clientId
+                        // finds what landed. A refused connection fails fast: try again.
                         transientRetries += 1
-                        guard e.isTransient, transientRetries <= 3 else { throw e }
+                        guard e.isTransient, e.code != .timeout, transientRetries <= 3 else { throw e }
                         let landed = try await repos.messages.stored(ids: records.map(\.id))
                         accept(records.prefix { landed.contains($0.id) }.count)
                         try await Task.sleep(for: .milliseconds(100 * transientRetries))
@@ -335,7 +348,9 @@ public final class SendPipeline: Sendable {
         var byKey: [ClientKey: MessageRecord] = [:]
         for m in originals { byKey[ClientKey(sender: m.senderId, clientId: m.clientId)] = m }
         for i in todo {
-            if let m = byKey[ClientKey(sender: subs[i].sender.id, clientId: subs[i].clientId)] { results[i] = .success(Outcome(message: m, isNew: false)) }
+            if let m = byKey[ClientKey(sender: subs[i].sender.id, clientId: subs[i].clientId)] {
+                results[i] = .success(Outcome(message: m, isNew: false, announce: true))
+            }
         }
         todo.removeAll { results[$0] != nil }
     }

@@ -33,14 +33,17 @@ private func makeApplication(
     var logger = logger
     logger.logLevel = config.logLevel
     let metrics = ParleyMetrics()
-    let mongo = try MongoClient(configuration: config.mongo, logger: logger, observer: metrics.recordDatabaseOperation)
-    let database = mongo.database(config.mongoDatabase)
+    // Migrations run on a client of their own, without the requests' deadline.
+    let migrator = try MongoClient(configuration: config.migrationMongo, logger: logger)
     do {
-        try await prepareDatabase(database, config: config, logger: logger)
+        try await prepareDatabase(migrator.database(config.mongoDatabase), config: config, logger: logger)
+        try await migrator.shutdown()
     } catch {
-        try? await mongo.shutdown()
+        try? await migrator.shutdown()
         throw error
     }
+    let mongo = try MongoClient(configuration: config.mongo, logger: logger, observer: metrics.recordDatabaseOperation)
+    let database = mongo.database(config.mongoDatabase)
 
     let services = ParleyServices(config: config, database: database, metrics: metrics, logger: logger)
     let router = buildRouter(services)
@@ -80,7 +83,7 @@ func buildRouter(_ services: ParleyServices) -> Router<ParleyRequestContext> {
     // The web page: Public/ at `/`, index.html for `/`.
     router.add(middleware: FileMiddleware(config.publicDirectory, searchForIndexHtml: true, logger: Logger(label: "parley.files")))
 
-    HealthController(database: services.database).addRoutes(to: router)
+    HealthController(database: services.database, timeout: .milliseconds(config.healthTimeoutMS)).addRoutes(to: router)
     MetricsController(metrics: services.metrics).addRoutes(to: router)
     OpenAPIController(file: config.openAPIFile, logger: Logger(label: "parley.openapi")).addRoutes(to: router)
 
