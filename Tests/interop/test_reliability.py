@@ -340,6 +340,109 @@ def test_database_outage_answers_unavailable_and_recovers(tmp_path, mongo):
         database("stop")
 
 
+def test_frozen_database_never_hangs_parley(tmp_path, mongo):
+    """The database process stopped with SIGSTOP: its sockets stay open and nothing
+    comes back, as in a partition or a stalled disk. Parley answers within its
+    deadlines (MONGO_OPERATION_TIMEOUT_MS, 5 s; /healthz 1.5 s), keeps its sockets,
+    keeps ephemeral events flowing, and after SIGCONT resumes at once, losing
+    nothing acknowledged and storing each retried send once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import socketio
+
+    db_port = free_port()
+    db_pid, db_log, storage = str(tmp_path / "db.pid"), str(tmp_path / "db.log"), str(tmp_path / "storage")
+    subprocess.run(["bash", os.path.join(ROOT, "scripts", "db.sh"), "start", str(db_port), storage, db_pid, db_log], check=True, timeout=120)
+    pid = int(open(db_pid).read())
+    uri = f"mongodb://127.0.0.1:{db_port}"
+    name = "t_freeze"
+    server = launch(uri, name)
+    frozen = False
+    try:
+        alice, bob = register(server.url, "alice"), register(server.url, "bob")
+        room = group(server.url, alice, bob)
+        auth = {"Authorization": "Bearer " + alice["token"]}
+        listener = Native(server.ws_url, bob["token"])
+        sio = socketio.Client(reconnection=False)
+        sio.connect(server.url, auth={"token": bob["token"]}, transports=["websocket"], wait_timeout=10)
+        sender = Streamer(server.ws_url, alice, room, "f", window=4)
+        sender.start()
+        deadline = time.time() + 30
+        while len(sender.acked) < 50 and time.time() < deadline:
+            time.sleep(0.01)
+        assert len(sender.acked) >= 50, "the sender did not get going"
+
+        os.kill(pid, signal.SIGSTOP)
+        frozen = True
+        # The first health check after the freeze, and every one after it: 503 within 2 s.
+        for _ in range(3):
+            start = time.monotonic()
+            r = requests.get(server.url + "/healthz", timeout=30)
+            took = time.monotonic() - start
+            assert r.status_code == 503 and took < 2, (r.status_code, took)
+        # 200 concurrent REST calls all answer 503 within the deadline plus 1 s.
+
+        def call(_):
+            start = time.monotonic()
+            r = requests.get(server.url + "/api/rooms", headers=auth, timeout=60)
+            return r.status_code, r.json()["error"]["code"] if r.status_code != 200 else None, time.monotonic() - start
+
+        with ThreadPoolExecutor(200) as pool:
+            answers = list(pool.map(call, range(200)))
+        slowest = max(t for _, _, t in answers)
+        assert {(s, c) for s, c, _ in answers} == {(503, "unavailable")}, answers[:5]
+        assert slowest < 6, f"slowest REST answer {slowest:.1f} s"
+        # Sends are refused as unavailable, and nothing else.
+        deadline = time.time() + 30
+        while not sender.refused and time.time() < deadline:
+            time.sleep(0.05)
+        assert sender.refused and set(sender.refused.values()) == {"unavailable"}, sender.refused
+        # Sockets stay open; ephemeral events still flow, on both transports.
+        assert listener.request("ping", {})["ok"] and sio.connected
+        typing = threading.Event()
+        sio.on("typing", lambda d: typing.set())
+        sender.client.send("typing", {"roomId": room, "isTyping": True})
+        listener.wait_for("typing", lambda d: d.get("userId") == alice["id"])
+        assert typing.wait(10), "the Socket.IO client got no typing while the database was frozen"
+
+        os.kill(pid, signal.SIGCONT)
+        frozen = False
+        pymongo.MongoClient(uri, serverSelectionTimeoutMS=10000).admin.command("ping")
+        answering = time.monotonic()
+        probe = Native(server.ws_url, alice["token"])
+        n = 0
+        while True:
+            n += 1
+            ack = probe.request("message:send", {"roomId": room, "text": "back", "clientId": f"back-{n}"})
+            if ack["ok"]:
+                break
+            assert ack["error"]["code"] == "unavailable", ack
+        recovered = time.monotonic() - answering
+        assert recovered < 2, f"sends resumed {recovered:.1f} s after the database answered"
+        acked_before = len(sender.acked)
+        deadline = time.time() + 30
+        while len(sender.acked) < acked_before + 50 and time.time() < deadline:
+            time.sleep(0.01)
+        sender.finish()
+        assert len(sender.acked) >= acked_before + 50 and sender.broken is None, sender.broken
+        # Every refused send retried with its clientId: stored once, acked ones unchanged.
+        resend_all(server.ws_url, sender)
+        docs = stored(client_for(uri)[name], room)
+        by_key = assert_exactly_once(docs, [sender])
+        assert all((alice["id"], cid) in by_key for cid in sender.sent)
+        print(f"\nfreeze: /healthz 503 within {took:.2f} s; 200 REST calls 503, slowest {slowest:.1f} s; "
+              f"{len(sender.refused)} sends refused as unavailable; sends back {recovered:.2f} s after the database answered; "
+              f"{len(docs)} stored once each")
+        probe.close()
+        listener.close()
+        sio.disconnect()
+    finally:
+        if frozen:
+            os.kill(pid, signal.SIGCONT)
+        server.stop()
+        subprocess.run(["bash", os.path.join(ROOT, "scripts", "db.sh"), "stop", db_pid], check=True, timeout=120)
+
+
 def client_for(uri):
     return pymongo.MongoClient(uri, serverSelectionTimeoutMS=5000)
 

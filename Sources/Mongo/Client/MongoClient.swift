@@ -166,17 +166,59 @@ public final class MongoClient: Service, @unchecked Sendable {
         }
     }
 
-    /// The deadline, kept two ways. A call still waiting for a thread when it passes
-    /// fails without touching the database, so a backlog that built up behind a frozen
-    /// server drains at once instead of each call waiting its turn to time out. A call
-    /// already running is answered `.timeout` at the deadline by a timer, and its
-    /// thread finishes on its own (the socket timeout bounds it); its result is dropped
-    /// and its client goes back to the pool. The body owns its client until it returns,
-    /// so nothing is shared with the caller that gave up.
+    /// Runs `body` with a pooled client, by `deadline` (see `runTimed`). The body owns
+    /// its client until it returns, so a caller that gave up shares nothing with it.
     private func runWithClient<R: Sendable>(
         deadline: NIODeadline, _ body: @escaping @Sendable (OpaquePointer) throws -> R
     ) async throws -> R {
         let pool = UnsafeSendable(pool)
+        return try await runTimed(deadline: deadline) {
+            guard let client = mongoc_client_pool_try_pop(pool.value) else {
+                throw MongoError(code: .unavailable, message: "no free MongoDB client in the pool")
+            }
+            defer { mongoc_client_pool_push(pool.value, client) }
+            return try body(client)
+        }
+    }
+
+    /// Lends a client to a long-lived object (cursor, change stream) until it calls
+    /// `returnClient`; `body` opens it (and reads a first batch). Kept to the operation
+    /// deadline like any call: what a body finishes after its caller gave up is closed
+    /// and its client returned, since no one will ever read it.
+    func lendClient<R: Sendable>(
+        _ body: @escaping @Sendable (OpaquePointer, _ handle: Int) throws -> R
+    ) async throws -> R {
+        let pool = UnsafeSendable(pool)
+        let opened = try await runTimed(deadline: operationDeadline()) { [self] () throws -> (R, Int) in
+            guard let client = mongoc_client_pool_try_pop(pool.value) else {
+                throw MongoError(code: .unavailable, message: "no free MongoDB client in the pool")
+            }
+            let id = state.withLock { s -> Int in
+                s.nextHandleID += 1
+                s.lentClients[s.nextHandleID] = LentClient(client: client)
+                return s.nextHandleID
+            }
+            do {
+                return (try body(client, id), id)
+            } catch {
+                returnClientOnThisThread(id)
+                throw error
+            }
+        } abandoned: { [self] late in
+            returnClientOnThisThread(late.1)
+        }
+        return opened.0
+    }
+
+    /// Runs `work` on the Mongo thread pool and returns by `deadline`, kept two ways. A
+    /// call still waiting for a thread when it passes fails without touching the
+    /// database, so a backlog that built up behind a frozen server drains at once
+    /// instead of each call waiting its turn to time out. A call already running is
+    /// answered `.timeout` at the deadline by a timer, and its thread finishes on its
+    /// own (the socket timeout bounds it); what it returns then goes to `abandoned`.
+    private func runTimed<R: Sendable>(
+        deadline: NIODeadline, _ work: @escaping @Sendable () throws -> R, abandoned: @escaping @Sendable (R) -> Void = { _ in }
+    ) async throws -> R {
         try checkOpen()
         return try await withCheckedThrowingContinuation { (c: CheckedContinuation<R, any Error>) in
             let answer = AnswerOnce(c)
@@ -185,51 +227,9 @@ public final class MongoClient: Service, @unchecked Sendable {
                 defer { timer.cancel() }
                 guard state == .active else { return answer.resume(throwing: MongoError.shutDown) }
                 guard NIODeadline.now() < deadline else { return answer.resume(throwing: MongoError.deadlineExceeded) }
-                answer.resume(
-                    with: Result {
-                        guard let client = mongoc_client_pool_try_pop(pool.value) else {
-                            throw MongoError(code: .unavailable, message: "no free MongoDB client in the pool")
-                        }
-                        defer { mongoc_client_pool_push(pool.value, client) }
-                        return try body(client)
-                    })
+                let result = Result { try work() }
+                if !answer.resume(with: result), case .success(let late) = result { abandoned(late) }
             }
-        }
-    }
-
-    /// Lends a client to a long-lived object (cursor, change stream) until it calls
-    /// `returnClient`. Runs on the Mongo thread pool. Past the operation deadline while
-    /// still waiting for a thread, it fails without touching the database; once
-    /// running, the socket timeout bounds it (the cursor it opens is shared with its
-    /// caller, so no timer may answer for it).
-    func lendClient<R: Sendable>(
-        _ body: @escaping @Sendable (OpaquePointer, _ handle: Int) throws -> R
-    ) async throws -> R {
-        let pool = UnsafeSendable(pool)
-        let deadline = operationDeadline()
-        try checkOpen()
-        do {
-            return try await threads.runIfActive { [self] in
-                guard NIODeadline.now() < deadline else { throw MongoError.deadlineExceeded }
-                guard let client = mongoc_client_pool_try_pop(pool.value) else {
-                    throw MongoError(code: .unavailable, message: "no free MongoDB client in the pool")
-                }
-                let id = state.withLock { s -> Int in
-                    s.nextHandleID += 1
-                    s.lentClients[s.nextHandleID] = LentClient(client: client)
-                    return s.nextHandleID
-                }
-                do {
-                    return try body(client, id)
-                } catch {
-                    returnClientOnThisThread(id)
-                    throw error
-                }
-            }
-        } catch is NIOThreadPoolError.ThreadPoolInactive {
-            throw MongoError.shutDown
-        } catch is CancellationError where state.withLock({ $0.isShutDown }) {
-            throw MongoError.shutDown
         }
     }
 
@@ -304,12 +304,15 @@ final class AnswerOnce<R: Sendable>: Sendable {
 
     init(_ continuation: CheckedContinuation<R, any Error>) { self.continuation = Mutex(continuation) }
 
-    func resume(with result: Result<R, any Error>) {
+    /// Resumes the caller unless it was resumed already; false then.
+    @discardableResult
+    func resume(with result: Result<R, any Error>) -> Bool {
         let c = continuation.withLock { c -> CheckedContinuation<R, any Error>? in
             defer { c = nil }
             return c
         }
         c?.resume(with: result)
+        return c != nil
     }
 
     func resume(throwing error: any Error) { resume(with: .failure(error)) }
