@@ -3,7 +3,7 @@ import Mongo
 /// The error every layer above Mongo throws. Its `code` is the wire contract's error
 /// code, so the HTTP and WebSocket boundaries map it without guessing.
 public struct ParleyError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// The contract's error codes (`shared/PROTOCOL.md`).
+    /// The contract's error codes (`docs/PROTOCOL.md`).
     public struct Code: RawRepresentable, Sendable, Hashable, Codable {
         public let rawValue: String
         public init(rawValue: String) { self.rawValue = rawValue }

@@ -7,8 +7,10 @@ public enum RoomKind: String, Codable, Sendable, CaseIterable {
     case group, event, direct
 }
 
-/// A room as stored in `rooms`. `lastSeq` is the per-room message counter; seqs are
-/// reserved from it with one `findAndModify $inc`.
+/// A room as stored in `rooms`. `lastSeq` is a lower bound of the highest seq stored
+/// in the room: seqs are taken by inserting the message (the unique `{roomId, seq}`
+/// index arbitrates), and `lastSeq` is raised after, coalesced (`LastSeqRaiser`), so
+/// readers that need the end of the room take `RoomService.settled`.
 public struct RoomRecord: Codable, Sendable, Equatable {
     public var id: ObjectId
     public var name: String
