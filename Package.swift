@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
     ],
     targets: [
         // The C driver, found through pkg-config; `scripts/setup.sh` installs it with apt.
@@ -35,12 +36,6 @@ let package = Package(
             name: "CMongoC",
             pkgConfig: "libmongoc-1.0",
             providers: [.apt(["libmongoc-dev", "libbson-dev"])]
-        ),
-        // OpenSSL's libcrypto, for HMAC-SHA256 token signatures (libssl-dev is required anyway).
-        .systemLibrary(
-            name: "COpenSSL",
-            pkgConfig: "openssl",
-            providers: [.apt(["libssl-dev"])]
         ),
         // Swift API over libmongoc: pool, BSON <-> Codable, CRUD, cursors, change streams.
         .target(
@@ -59,7 +54,8 @@ let package = Package(
             name: "ParleyCore",
             dependencies: [
                 "Mongo",
-                "COpenSSL",
+                // Access tokens (HS256 JWTs) over swift-crypto, which the build has anyway.
+                .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),

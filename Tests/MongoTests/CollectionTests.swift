@@ -221,6 +221,37 @@ struct CollectionTests {
         #expect(throws: MongoError.self) { try MongoClient(configuration: MongoConfiguration(uri: "not a uri")) }
     }
 
+    @Test("against a server that never answers, a call fails with its own deadline, not the driver's")
+    func deadline() async throws {
+        let silent = try SilentListener()
+        // The driver would wait 20 s to give up; the operation deadline is 300 ms.
+        let client = try MongoClient(
+            configuration: MongoConfiguration(uri: "mongodb://127.0.0.1:\(silent.port)", serverSelectionTimeoutMS: 20_000, operationTimeoutMS: 300))
+        let items = client.database("x").collection("items")
+        for attempt in 0..<3 {
+            do {
+                _ = try await attempt == 0 ? items.findOne([:]) : items.find([:]).toArray().first
+                Issue.record("a call to a silent server returned")
+            } catch let e as MongoError {
+                #expect(e.code == .timeout && e.isTransient, "\(e)")
+                #expect(e.message.contains("deadline"), "\(e)")
+            }
+        }
+        // Calls queued behind the stuck threads are failed by the same deadline.
+        try await withThrowingTaskGroup(of: MongoError.Code?.self) { group in
+            for _ in 0..<20 {
+                group.addTask {
+                    do {
+                        try await client.database("x").ping()
+                        return nil
+                    } catch let e as MongoError { return e.code }
+                }
+            }
+            for try await code in group { #expect(code == .timeout) }
+        }
+        _ = silent
+    }
+
     @Test("200 concurrent operations through a pool of 2 threads finish without deadlock")
     func concurrency() async throws {
         try await TestDatabase.with(threads: 2, extraClients: 2) { db in

@@ -46,11 +46,20 @@ struct ConfigurationTests {
         #expect(throws: Never.self) {
             try ParleyConfiguration.load(from: EnvironmentSource(values: ["PARLEY_ENV": "production", "JWT_SECRET": String(repeating: "k", count: 32)]))
         }
+        // The previous secret of a rotation follows the same rule.
+        let strong = String(repeating: "k", count: 32)
+        #expect(throws: ConfigurationError.self) {
+            try ParleyConfiguration.load(from: EnvironmentSource(values: ["PARLEY_ENV": "production", "JWT_SECRET": strong, "JWT_SECRET_PREVIOUS": "short"]))
+        }
+        let rotated = try? ParleyConfiguration.load(
+            from: EnvironmentSource(values: ["PARLEY_ENV": "production", "JWT_SECRET": strong, "JWT_SECRET_PREVIOUS": String(repeating: "p", count: 32)]))
+        #expect(rotated?.jwtSecretPrevious == String(repeating: "p", count: 32))
     }
 
     @Test("bad values are refused with the key named", arguments: [
         ("PORT", "0"), ("PORT", "http"), ("LOG_LEVEL", "loud"), ("PARLEY_ENV", "staging"), ("MIGRATE_ON_START", "maybe"),
-        ("MONGODB_DATABASE", "a.b"), ("BCRYPT_COST", "2"), ("MAX_FRAME_BYTES", "-1"),
+        ("MONGODB_DATABASE", "a.b"), ("BCRYPT_COST", "2"), ("MAX_FRAME_BYTES", "-1"), ("MONGO_OPERATION_TIMEOUT_MS", "0"),
+        ("HEALTH_TIMEOUT_MS", "soon"),
     ])
     func badValues(key: String, value: String) {
         do {

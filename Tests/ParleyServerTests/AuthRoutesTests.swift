@@ -72,6 +72,32 @@ struct AuthRoutesTests {
         }
     }
 
+    @Test("key rotation: tokens of JWT_SECRET_PREVIOUS still verify, new ones are signed with JWT_SECRET, others are 401")
+    func keyRotation() async throws {
+        let old = "the-old-secret-the-old-secret-0001", new = "the-new-secret-the-new-secret-0002"
+        try await RestHarness.with(configure: { $0.jwtSecret = new; $0.jwtSecretPrevious = old }) { api in
+            let (_, id) = try await api.register("rosa")
+            let before = try await TokenSigner(secret: old, ttl: 3600).sign(userId: id)
+            #expect(try await api.call(.get, "/api/auth/profile", token: before).status == 200)
+            // What the server signs now verifies with the new secret alone.
+            let login = try await api.call(.post, "/api/auth/login", json: #"{"username": "rosa", "password": "password123"}"#)
+            let fresh = try #require(login["token"] as? String)
+            #expect(try await TokenSigner(secret: new, ttl: 3600).verify(fresh).sub == id)
+            await #expect(throws: ParleyError.self) { try await TokenSigner(secret: old, ttl: 3600).verify(fresh) }
+            // Neither secret: 401; an expired token of the previous secret: 401.
+            let stranger = try await TokenSigner(secret: "a-third-secret-a-third-secret-003", ttl: 3600).sign(userId: id)
+            #expect(try await api.call(.get, "/api/auth/profile", token: stranger).status == 401)
+            let stale = try await TokenSigner(secret: old, ttl: 60).sign(userId: id, now: Date().addingTimeInterval(-120))
+            #expect(try await api.call(.get, "/api/auth/profile", token: stale).status == 401)
+        }
+        // Once the previous secret is dropped, its tokens are refused.
+        try await RestHarness.with(configure: { $0.jwtSecret = new }) { api in
+            let (_, id) = try await api.register("sami")
+            let before = try await TokenSigner(secret: old, ttl: 3600).sign(userId: id)
+            #expect(try await api.call(.get, "/api/auth/profile", token: before).status == 401)
+        }
+    }
+
     @Test("tokens: missing, malformed, tampered, wrongly signed, expired and alg none are all 401")
     func badTokens() async throws {
         try await RestHarness.with { api in
@@ -86,10 +112,10 @@ struct AuthRoutesTests {
             let forged = TokenSigner.base64URL(Data(#"{"sub":"\#(ObjectId().hex)","iat":1,"exp":9999999999}"#.utf8))
             #expect(try await api.call(.get, "/api/auth/profile", token: "\(parts[0]).\(forged).\(parts[2])").status == 401)
             // Signed with another secret.
-            let other = try TokenSigner(secret: "another-secret-another-secret-12", ttl: 3600).sign(userId: id)
+            let other = try await TokenSigner(secret: "another-secret-another-secret-12", ttl: 3600).sign(userId: id)
             #expect(try await api.call(.get, "/api/auth/profile", token: other).status == 401)
             // Expired.
-            let expired = try TokenSigner(secret: RestHarness.config(database: "x").jwtSecret, ttl: 60).sign(userId: id, now: Date().addingTimeInterval(-120))
+            let expired = try await TokenSigner(secret: RestHarness.config(database: "x").jwtSecret, ttl: 60).sign(userId: id, now: Date().addingTimeInterval(-120))
             let e = try await api.call(.get, "/api/auth/profile", token: expired)
             #expect(e.status == 401 && e.errorCode == "unauthorized")
             // alg: none, no signature.
@@ -99,7 +125,7 @@ struct AuthRoutesTests {
             let hs512 = TokenSigner.base64URL(Data(#"{"alg":"HS512","typ":"JWT"}"#.utf8))
             #expect(try await api.call(.get, "/api/auth/profile", token: "\(hs512).\(parts[1]).\(parts[2])").status == 401)
             // A valid token for a user that does not exist.
-            let ghost = try TokenSigner(secret: RestHarness.config(database: "x").jwtSecret, ttl: 3600).sign(userId: ObjectId().hex)
+            let ghost = try await TokenSigner(secret: RestHarness.config(database: "x").jwtSecret, ttl: 3600).sign(userId: ObjectId().hex)
             #expect(try await api.call(.get, "/api/auth/profile", token: ghost).status == 401)
             #expect(try await api.call(.get, "/api/auth/profile", token: token).status == 200)
         }

@@ -84,10 +84,11 @@ struct HealthTests {
     @Test("/healthz answers 503 by its own deadline when the database accepts connections and never answers")
     func hungDatabase() async throws {
         // A listener that never accepts: connections complete in the kernel's backlog
-        // and then nothing comes back, as from a frozen or partitioned server.
+        // and then nothing comes back, as from a frozen or partitioned server. The
+        // driver alone would wait 20 s to give up selecting it.
         let silent = try SilentListener()
         let mongo = try MongoClient(
-            configuration: MongoConfiguration(uri: "mongodb://127.0.0.1:\(silent.port)", serverSelectionTimeoutMS: 3_000, operationTimeoutMS: 30_000))
+            configuration: MongoConfiguration(uri: "mongodb://127.0.0.1:\(silent.port)", serverSelectionTimeoutMS: 20_000, operationTimeoutMS: 30_000))
         let router = Router(context: ParleyRequestContext.self)
         HealthController(database: mongo.database("x"), timeout: .milliseconds(500)).addRoutes(to: router)
         let app = Application(router: router, logger: Logger(label: "test"))
@@ -96,33 +97,13 @@ struct HealthTests {
             try await client.execute(uri: "/healthz", method: .get) { response in
                 #expect(response.status == .serviceUnavailable)
             }
-            // The deadline is half a second; the driver waits 3 s to select the server.
-            #expect(ContinuousClock.now - start < .seconds(2))
+            // Answered by the health check's deadline, not the driver's; the bound is
+            // loose because the parallel test run starves threads (the 2 s bound on a
+            // real frozen database is in test_reliability.py).
+            #expect(ContinuousClock.now - start < .seconds(15))
         }
-        try await mongo.shutdown()
+        // Not shut down: its thread is still waiting on the silent server; the client
+        // is released when that call ends.
+        _ = silent
     }
-}
-
-/// A TCP listener on a free loopback port that never accepts.
-final class SilentListener: Sendable {
-    let fd: Int32
-    let port: Int
-
-    init() throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let fd = self.fd
-        let bound = withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { a in
-                bind(fd, a, len) == 0 && listen(fd, 64) == 0 && getsockname(fd, a, &len) == 0
-            }
-        }
-        guard bound else { throw WSTestError("cannot listen") }
-        port = Int(UInt16(bigEndian: addr.sin_port))
-    }
-
-    deinit { Glibc.close(fd) }
 }

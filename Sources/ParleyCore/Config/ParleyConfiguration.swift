@@ -29,6 +29,8 @@ public struct ParleyConfiguration: Sendable {
     /// `/healthz`'s own deadline for its ping, shorter than any load balancer's check.
     public var healthTimeoutMS = 1500
     public var jwtSecret: String
+    /// The secret before the last rotation: tokens it signed still verify (`JWT_SECRET_PREVIOUS`).
+    public var jwtSecretPrevious: String?
     /// Token lifetime in seconds.
     public var jwtTTL = 86_400
     /// The origin allowed by CORS (the web client's URL).
@@ -125,6 +127,12 @@ public struct ParleyConfiguration: Sendable {
                 key: "JWT_SECRET",
                 "is required when PARLEY_ENV=\(c.mode.rawValue). Set it to a random string of 32 bytes or more, e.g. JWT_SECRET=$(openssl rand -hex 32)"
             )
+        }
+        if let previous = source["JWT_SECRET_PREVIOUS"], !previous.isEmpty {
+            guard previous.utf8.count >= 32 || c.mode == .development else {
+                throw ConfigurationError(key: "JWT_SECRET_PREVIOUS", "must be at least 32 bytes outside development")
+            }
+            c.jwtSecretPrevious = previous
         }
         c.jwtTTL = try int(source, "JWT_TTL", c.jwtTTL, 60...31_536_000)
         c.clientURL = source["CLIENT_URL"] ?? c.clientURL

@@ -1,78 +1,71 @@
-import COpenSSL
 import Foundation
+import JWTKit
 
 /// The claims of a Parley access token.
-public struct TokenClaims: Codable, Sendable, Equatable {
+public struct TokenClaims: JWTPayload, Equatable {
     /// The user id (24-hex ObjectId).
     public var sub: String
-    /// Issued at, in seconds since the epoch, with milliseconds.
+    /// Issued at, in seconds since the epoch, with milliseconds: a password change
+    /// revokes the tokens issued before it to the millisecond.
     public var iat: Double
     /// Expires at, in seconds since the epoch.
     public var exp: Double
+
+    /// jwt-kit calls this after the signature checked out; `now` is read here, so a
+    /// token that expired a moment ago is refused.
+    public func verify(using algorithm: some JWTAlgorithm) async throws {
+        try ExpirationClaim(value: Date(timeIntervalSince1970: exp)).verifyNotExpired()
+    }
 }
 
-/// Signs and verifies JWTs with HS256 (HMAC-SHA256, RFC 7519), strictly: the header
-/// must say `alg: HS256`, so `alg: none` and algorithm-confusion tokens are refused;
-/// signatures are compared in constant time; expiry is checked.
+/// Signs and verifies HS256 JWTs (RFC 7519) with vapor/jwt-kit over swift-crypto:
+/// strict about the signature (an `alg: none` token, another algorithm or another
+/// key never verifies), expiry checked.
+///
+/// Key rotation: tokens are signed with `secret`; a token signed with `previous`
+/// (`JWT_SECRET_PREVIOUS`) still verifies, so a secret can be changed without
+/// signing every user out. Drop the previous secret once tokens signed with it have
+/// expired (`JWT_TTL`).
 public struct TokenSigner: Sendable {
-    private let key: [UInt8]
+    private let keys: JWTKeyCollection
     public let ttl: TimeInterval
 
-    public init(secret: String, ttl: TimeInterval) {
-        key = Array(secret.utf8)
+    /// Tokens longer than this are refused before any parsing.
+    static let maxTokenBytes = 4096
+
+    public init(secret: String, previous: String? = nil, ttl: TimeInterval) async {
+        keys = JWTKeyCollection()
+        // The current key is the default one, used to sign (no `kid`, as tokens signed
+        // before rotation existed); the previous one is tried only to verify.
+        await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+        if let previous, previous != secret {
+            await keys.add(hmac: HMACKey(from: previous), digestAlgorithm: .sha256, kid: "previous")
+        }
         self.ttl = ttl
     }
 
-    private static let header = base64URL(Data(#"{"alg":"HS256","typ":"JWT"}"#.utf8))
-
     /// A token for `userId`, valid for `ttl` from `now`.
-    public func sign(userId: String, now: Date = Date()) throws -> String {
+    public func sign(userId: String, now: Date = Date()) async throws -> String {
         let t = (now.timeIntervalSince1970 * 1000).rounded(.down) / 1000
-        let claims = TokenClaims(sub: userId, iat: t, exp: t + ttl)
-        let payload = TokenSigner.base64URL(try JSONEncoder().encode(claims))
-        let input = "\(TokenSigner.header).\(payload)"
-        return "\(input).\(TokenSigner.base64URL(Data(hmac(Array(input.utf8)))))"
+        return try await keys.sign(TokenClaims(sub: userId, iat: t, exp: t + ttl))
     }
 
-    /// The claims of a valid, unexpired token; `unauthorized` for anything else.
-    public func verify(_ token: String, now: Date = Date()) throws -> TokenClaims {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, token.utf8.count <= 4096,
-            let headerData = TokenSigner.decodeBase64URL(parts[0]),
-            let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any],
-            header["alg"] as? String == "HS256",
-            let signature = TokenSigner.decodeBase64URL(parts[2]), signature.count == 32
-        else { throw ParleyError(.unauthorized, "invalid token") }
-        let expected = hmac(Array("\(parts[0]).\(parts[1])".utf8))
-        let matches = signature.withUnsafeBytes { s in expected.withUnsafeBytes { e in CRYPTO_memcmp(s.baseAddress, e.baseAddress, 32) == 0 } }
-        guard matches, let payload = TokenSigner.decodeBase64URL(parts[1]),
-            let claims = try? JSONDecoder().decode(TokenClaims.self, from: payload)
-        else { throw ParleyError(.unauthorized, "invalid token") }
-        guard claims.exp > now.timeIntervalSince1970 else { throw ParleyError(.unauthorized, "token expired") }
-        return claims
-    }
-
-    private func hmac(_ message: [UInt8]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        _ = key.withUnsafeBufferPointer { k in
-            message.withUnsafeBufferPointer { m in
-                HMAC(EVP_sha256(), k.baseAddress, Int32(k.count), m.baseAddress, m.count, &out, &length)
-            }
+    /// The claims of a valid, unexpired token signed with the current or the previous
+    /// secret; `unauthorized` for anything else.
+    public func verify(_ token: String) async throws -> TokenClaims {
+        guard token.utf8.count <= TokenSigner.maxTokenBytes else { throw ParleyError(.unauthorized, "invalid token") }
+        do {
+            return try await keys.verify(token, as: TokenClaims.self, iteratingKeys: true)
+        } catch let error as JWTError where error.errorType == .claimVerificationFailure {
+            throw ParleyError(.unauthorized, "token expired")
+        } catch {
+            throw ParleyError(.unauthorized, "invalid token")
         }
-        return Array(out.prefix(Int(length)))
     }
 
+    /// Base64url without padding, as JWTs carry their parts (for tests that forge them).
     static func base64URL(_ data: Data) -> String {
         data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
-    }
-
-    static func decodeBase64URL(_ s: Substring) -> Data? {
-        guard s.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x5F })
-        else { return nil }
-        var b = s.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while b.count % 4 != 0 { b += "=" }
-        return Data(base64Encoded: b)
     }
 }

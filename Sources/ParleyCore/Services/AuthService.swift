@@ -20,7 +20,7 @@ public struct AuthService: Sendable {
     /// Creates an account and signs its first token.
     public func register(username: String, password: String, displayName: String?) async throws -> (token: String, user: UserRecord) {
         let user = try await accounts.createUser(username: username, password: password, displayName: displayName)
-        return (try signer.sign(userId: user.id.hex), user)
+        return (try await signer.sign(userId: user.id.hex), user)
     }
 
     /// Checks a password; one message for an unknown user and a wrong password, so a
@@ -30,13 +30,13 @@ public struct AuthService: Sendable {
         let matches = try await accounts.hasher.verify(password, against: user?.passwordHash ?? decoyHash)
         guard let user, matches else { throw ParleyError(.unauthorized, "wrong username or password") }
         guard !user.disabled else { throw ParleyError(.forbidden, "this account is disabled") }
-        return (try signer.sign(userId: user.id.hex), user)
+        return (try await signer.sign(userId: user.id.hex), user)
     }
 
     /// The user a bearer token stands for; `unauthorized` for a bad, expired or revoked
     /// token and for a disabled or deleted user.
     public func authenticate(token: String) async throws -> UserRecord {
-        let claims = try signer.verify(token)
+        let claims = try await signer.verify(token)
         guard let id = ObjectId(claims.sub), let user = try await accounts.users.find(id: id) else {
             throw ParleyError(.unauthorized, "invalid token")
         }

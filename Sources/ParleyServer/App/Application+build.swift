@@ -45,7 +45,7 @@ private func makeApplication(
     let mongo = try MongoClient(configuration: config.mongo, logger: logger, observer: metrics.recordDatabaseOperation)
     let database = mongo.database(config.mongoDatabase)
 
-    let services = ParleyServices(config: config, database: database, metrics: metrics, logger: logger)
+    let services = await ParleyServices(config: config, database: database, metrics: metrics, logger: logger)
     let router = buildRouter(services)
     let socketIO = SocketIOGateway(services: services, logger: logger)
     socketIO.addRoutes(http: router)

@@ -27,14 +27,16 @@ public struct ParleyServices: Sendable {
     /// Realtime connections per client address.
     let connectionsByAddress: ConnectionLimiter
 
-    public init(config: ParleyConfiguration, database: MongoDatabase, metrics: ParleyMetrics, logger: Logger = Logger(label: "parley")) {
+    public init(config: ParleyConfiguration, database: MongoDatabase, metrics: ParleyMetrics, logger: Logger = Logger(label: "parley")) async {
         self.config = config
         self.database = database
         self.metrics = metrics
         repos = .mongo(database)
         presence = PresenceRegistry()
         accounts = AccountService(users: repos.users, hasher: PasswordHasher(cost: config.bcryptCost))
-        auth = AuthService(accounts: accounts, signer: TokenSigner(secret: config.jwtSecret, ttl: Double(config.jwtTTL)))
+        auth = AuthService(
+            accounts: accounts,
+            signer: await TokenSigner(secret: config.jwtSecret, previous: config.jwtSecretPrevious, ttl: Double(config.jwtTTL)))
         pipeline = SendPipeline(repos: repos, lastSeqInterval: .milliseconds(config.lastSeqRaiseMs), logger: logger)
         rooms = RoomService(repos: repos, presence: presence, pipeline: pipeline)
         cursors = CursorService(memberships: repos.memberships)
