@@ -26,7 +26,7 @@ struct SendPipelineTests {
         try await TestDatabase.with { db in
             let (repos, user, room) = try await Self.setUp(db)
             // An interval longer than the test: this node never raises lastSeq here.
-            let slow = SendPipeline(repos: repos, lastSeqInterval: .seconds(30))
+            let slow = SendPipeline(repos: repos, sink: RecordingSink(), lastSeqInterval: .seconds(30))
             for k in 1...3 {
                 let sent = try await slow.send(.init(roomId: room, sender: user, text: "m\(k)", clientId: "m\(k)", origin: nil))
                 #expect(sent.message.seq == k)
@@ -36,7 +36,7 @@ struct SendPipelineTests {
             #expect(record.lastSeq == 0 && slow.head(of: record) == 3 && !slow.isIdle)
             #expect(try await db.collection("messages").countDocuments() == 3)
             // Another node numbers after what is stored, and raises lastSeq for all of it.
-            let other = SendPipeline(repos: repos)
+            let other = SendPipeline(repos: repos, sink: RecordingSink())
             #expect(try await other.send(.init(roomId: room, sender: user, text: "m4", clientId: "m4", origin: nil)).message.seq == 4)
             await Self.settle(other)
             let raised = try #require(try await repos.rooms.find(id: room))
@@ -48,12 +48,12 @@ struct SendPipelineTests {
     func retryAfterRestart() async throws {
         try await TestDatabase.with { db in
             let (repos, user, room) = try await Self.setUp(db)
-            let before = SendPipeline(repos: repos)
+            let before = SendPipeline(repos: repos, sink: RecordingSink())
             let original = try await before.send(.init(roomId: room, sender: user, text: "first", clientId: "x", origin: nil))
             #expect(original.isNew && original.message.seq == 1)
 
             // A new pipeline has an empty cache, as after a restart.
-            let after = SendPipeline(repos: repos)
+            let after = SendPipeline(repos: repos, sink: RecordingSink())
             let retried = after.enqueue(.init(roomId: room, sender: user, text: "first again", clientId: "x", origin: nil))
             let y = after.enqueue(.init(roomId: room, sender: user, text: "second", clientId: "y", origin: nil))
             let z = after.enqueue(.init(roomId: room, sender: user, text: "third", clientId: "z", origin: nil))
@@ -73,7 +73,7 @@ struct SendPipelineTests {
     func unknownRoom() async throws {
         try await TestDatabase.with { db in
             let (repos, user, _) = try await Self.setUp(db)
-            let pipeline = SendPipeline(repos: repos)
+            let pipeline = SendPipeline(repos: repos, sink: RecordingSink())
             await #expect(throws: ParleyError.self) {
                 _ = try await pipeline.send(.init(roomId: ObjectId(), sender: user, text: "lost", clientId: "l", origin: nil))
             }
@@ -86,8 +86,8 @@ struct SendPipelineTests {
         try await TestDatabase.with { db in
             let (repos, alice, room) = try await Self.setUp(db)
             let bob = try await AccountService(users: repos.users, hasher: PasswordHasher(cost: 4)).createUser(username: "bob", password: "password123")
-            let nodes = [SendPipeline(repos: repos), SendPipeline(repos: repos)]
-            var promises: [(sender: String, clientId: Int, promise: Promise<SendPipeline.Outcome>)] = []
+            let nodes = [SendPipeline(repos: repos, sink: RecordingSink()), SendPipeline(repos: repos, sink: RecordingSink())]
+            var promises: [(sender: String, clientId: Int, promise: Deferred<SendPipeline.Outcome>)] = []
             // Interleaved bursts, so both nodes write the room while the other's counter is stale.
             for burst in 0..<8 {
                 for n in 0..<25 {
@@ -120,7 +120,7 @@ struct SendPipelineTests {
             try await repos.messages.insert(orphans)
             #expect(try await repos.rooms.find(id: room)?.lastSeq == 0)
 
-            let pipeline = SendPipeline(repos: repos)
+            let pipeline = SendPipeline(repos: repos, sink: RecordingSink())
             let sent = try await pipeline.send(.init(roomId: room, sender: user, text: "next", clientId: "n", origin: nil))
             #expect(sent.isNew && sent.message.seq == 4)
             // The sender's retry of an orphan is answered with it, as stored.
@@ -138,10 +138,9 @@ struct SendPipelineTests {
             let rooms = RoomService(repos: repos, presence: PresenceRegistry())
             var roomIds = [first]
             for n in 0..<2 { roomIds.append(ObjectId(try await rooms.create(.init(name: "r\(n)"), by: user).id)!) }
-            let pipeline = SendPipeline(repos: repos)
-            let deliveries = Mutex<[ObjectId: [Int]]>([:])
-            pipeline.onDelivery { roomId, stored in deliveries.withLock { $0[roomId, default: []] += stored.map(\.message.seq) } }
-            var promises: [(ObjectId, Promise<SendPipeline.Outcome>)] = []
+            let deliveries = RecordingSink()
+            let pipeline = SendPipeline(repos: repos, sink: deliveries)
+            var promises: [(ObjectId, Deferred<SendPipeline.Outcome>)] = []
             for k in 0..<30 {
                 let roomId = roomIds[k % 3]
                 promises.append((roomId, pipeline.enqueue(.init(roomId: roomId, sender: user, text: "m\(k)", clientId: "m\(k)", origin: 7))))
@@ -151,7 +150,7 @@ struct SendPipelineTests {
             await Self.settle(pipeline)
             for roomId in roomIds {
                 #expect(byRoom[roomId] == Array(1...10))
-                #expect(deliveries.withLock { $0[roomId] } == Array(1...10))
+                #expect(deliveries.seqs(in: roomId) == Array(1...10))
                 #expect(try await repos.rooms.find(id: roomId)?.lastSeq == 10)
             }
         }

@@ -54,7 +54,10 @@ extension MongoError {
     static func writeErrors(in reply: BSONDocument?) -> [WriteError] {
         (reply?["writeErrors"]?.arrayValue ?? []).compactMap { v in
             guard let d = v.documentValue, let i = d["index"]?.int64Value, let c = d["code"]?.int64Value else { return nil }
-            return WriteError(index: Int(i), code: Int(c), message: d["errmsg"]?.stringValue ?? "")
+            // `keyPattern` names the index's fields (MongoDB 4.4 and later, SecantusDB);
+            // `keyValue` the same fields with the values that collided.
+            let key = d["keyPattern"]?.documentValue ?? d["keyValue"]?.documentValue
+            return WriteError(index: Int(i), code: Int(c), message: d["errmsg"]?.stringValue ?? "", keyFields: key?.keys ?? [])
         }
     }
 }

@@ -31,11 +31,24 @@ public struct MongoError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     /// One document a bulk write refused: its position in the input, the server's code
-    /// and message (which names the index for a duplicate key).
+    /// and message, and for a duplicate key the fields of the unique index it broke
+    /// (the server's `keyPattern`), so callers tell indexes apart without reading text.
     public struct WriteError: Sendable, Hashable {
         public let index: Int
         public let code: Int
         public let message: String
+        /// The unique index's fields, in order; empty when the server does not say.
+        public let keyFields: [String]
+
+        public init(index: Int, code: Int, message: String, keyFields: [String] = []) {
+            self.index = index
+            self.code = code
+            self.message = message
+            self.keyFields = keyFields
+        }
+
+        /// Whether this is a duplicate key on a unique index over exactly `fields`.
+        public func isDuplicateKey(on fields: [String]) -> Bool { MongoError.isDuplicateKey(code: code) && keyFields == fields }
     }
 
     public var code: Code

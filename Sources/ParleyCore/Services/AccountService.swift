@@ -37,4 +37,10 @@ public struct AccountService: Sendable {
             throw ParleyError(.notFound, "no user \"\(username)\"")
         }
     }
+
+    /// Keeps a user's presence: a status they set (nil: back to online when they
+    /// connect), and when they were last seen.
+    public func setPresence(id: ObjectId, status: PresenceStatus?, lastSeenAt: Date?) async throws {
+        try await users.setPresence(id: id, status: status, lastSeenAt: lastSeenAt)
+    }
 }

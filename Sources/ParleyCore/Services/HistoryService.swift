@@ -31,6 +31,14 @@ public struct HistoryService: Sendable {
         return try await repos.messages.page(roomId: roomId, before: before, after: after, limit: limit)
     }
 
+    /// The newest `limit` messages (0 to 200) of a room, for a caller already known to
+    /// be a member (a join's history).
+    public func latest(roomId: ObjectId, limit: Int) async throws -> [MessageRecord] {
+        guard (0...HistoryService.maxLimit).contains(limit) else { throw ParleyError(.badRequest, "historyLimit must be 0 to \(HistoryService.maxLimit)") }
+        guard limit > 0 else { return [] }
+        return try await repos.messages.page(roomId: roomId, before: nil, after: nil, limit: limit).messages
+    }
+
     /// The direct conversation of two users, for one of them. No room yet: no messages.
     public func conversation(
         between userId1: ObjectId, and userId2: ObjectId, caller: UserRecord, before: Int?, after: Int?, limit: Int?

@@ -9,21 +9,20 @@ import Mongo
 public struct RoomService: Sendable {
     public let repos: ParleyRepositories
     public let presence: PresenceRegistry
-    /// This node's send pipeline, whose stored seqs may be ahead of `lastSeq`.
-    public let pipeline: SendPipeline?
+    /// This node's room heads, which may be ahead of `lastSeq`.
+    public let heads: RoomHeads?
     /// The most participants a room listing returns.
     public static let participantLimit = 1000
 
-    public init(repos: ParleyRepositories, presence: PresenceRegistry, pipeline: SendPipeline? = nil) {
+    public init(repos: ParleyRepositories, presence: PresenceRegistry, heads: RoomHeads? = nil) {
         self.repos = repos
         self.presence = presence
-        self.pipeline = pipeline
+        self.heads = heads
     }
 
-    /// The room's last seq as this node knows it, without a read: `lastSeq` trails the
-    /// stored messages by the pipeline's raiser interval, and this node knows what it
-    /// stored. A lower bound: see `settled`.
-    public func head(of room: RoomRecord) -> Int { pipeline?.head(of: room) ?? room.lastSeq }
+    /// The room's last seq as this node knows it, without a read (`RoomHeads`). A
+    /// lower bound: see `settled`.
+    public func head(of room: RoomRecord) -> Int { heads?.head(of: room) ?? room.lastSeq }
 
     /// The records with `lastSeq` at the highest seq stored, whoever stored it: what
     /// this node knows (`head(of:)`) and what the database holds above that, read in one
@@ -32,13 +31,13 @@ public struct RoomService: Sendable {
     /// flush, cursor caps), and their rooms' `lastSeq` is raised to them.
     public func settled(_ rooms: [RoomRecord]) async throws -> [RoomRecord] {
         guard !rooms.isEmpty else { return [] }
-        var heads: [ObjectId: Int] = [:]
-        for r in rooms { heads[r.id] = max(heads[r.id] ?? 0, head(of: r)) }
-        let beyond = try await repos.messages.highestSeqs(above: heads)
-        if !beyond.isEmpty { pipeline?.learn(heads: beyond) }
+        var known: [ObjectId: Int] = [:]
+        for r in rooms { known[r.id] = max(known[r.id] ?? 0, head(of: r)) }
+        let beyond = try await repos.messages.highestSeqs(above: known)
+        if !beyond.isEmpty { heads?.learn(beyond) }
         return rooms.map { r in
             var room = r
-            room.lastSeq = max(heads[r.id] ?? r.lastSeq, beyond[r.id] ?? 0)
+            room.lastSeq = max(known[r.id] ?? r.lastSeq, beyond[r.id] ?? 0)
             return room
         }
     }
@@ -161,6 +160,20 @@ public struct RoomService: Sendable {
         let removed = try await repos.memberships.leave(roomId: roomId, userId: user.id)
         if removed { try await repos.rooms.adjustMemberCount(id: roomId, by: -1) }
         return removed
+    }
+
+    /// The direct room of `user` with the user whose id is `otherId` (a string from the
+    /// client), opened on first use. `not_found` for an unknown or disabled user,
+    /// `bad_request` for oneself. Returns the room and the other user.
+    public func directRoom(from user: UserRecord, to otherId: String) async throws -> (room: RoomRecord, other: UserRecord) {
+        guard let id = ObjectId(otherId), let other = try await repos.users.find(id: id), !other.disabled else {
+            throw ParleyError(.notFound, "no such user")
+        }
+        guard other.id != user.id else { throw ParleyError(.badRequest, "a private message needs another user") }
+        guard let room = try await directRoom(between: user, and: other, create: true) else {
+            throw ParleyError(.internal, "direct room not created")
+        }
+        return (room, other)
     }
 
     /// The direct room of two users, created (with both as members) when `create` is

@@ -12,11 +12,14 @@ public struct ParleyServices: Sendable {
     public let auth: AuthService
     public let rooms: RoomService
     public let history: HistoryService
+    public let sync: SyncService
     public let metrics: ParleyMetrics
     public let pipeline: SendPipeline
     public let cursors: CursorService
     let hub: ConnectionHub
     let notifier: RoomNotifier
+    /// The only way room subscriptions change (REST and sockets alike).
+    let membershipEffects: MembershipEffects
     /// Login and register attempts per client IP, and per username.
     let authByIP: RateLimiter
     let authByUsername: RateLimiter
@@ -37,16 +40,16 @@ public struct ParleyServices: Sendable {
         auth = AuthService(
             accounts: accounts,
             signer: await TokenSigner(secret: config.jwtSecret, previous: config.jwtSecretPrevious, ttl: Double(config.jwtTTL)))
-        pipeline = SendPipeline(repos: repos, lastSeqInterval: .milliseconds(config.lastSeqRaiseMs), logger: logger)
-        rooms = RoomService(repos: repos, presence: presence, pipeline: pipeline)
-        cursors = CursorService(memberships: repos.memberships)
-        history = HistoryService(rooms: rooms, cursors: cursors)
         hub = ConnectionHub()
         notifier = RoomNotifier(hub: hub, presence: presence, metrics: metrics, logger: logger)
+        membershipEffects = MembershipEffects(hub: hub, notifier: notifier)
+        pipeline = SendPipeline(repos: repos, sink: notifier, lastSeqInterval: .milliseconds(config.lastSeqRaiseMs), logger: logger)
+        rooms = RoomService(repos: repos, presence: presence, heads: pipeline.heads)
+        cursors = CursorService(memberships: repos.memberships)
+        history = HistoryService(rooms: rooms, cursors: cursors)
+        sync = SyncService(rooms: rooms)
         messageLimiter = RateLimiter(ratePerSecond: Double(config.rateLimitPerSecond), burst: config.rateLimitBurst)
         eventLimiter = RateLimiter(ratePerSecond: Double(config.eventRateLimitPerSecond), burst: config.eventRateLimitPerSecond * 2)
-        let notifier = self.notifier
-        pipeline.onDelivery { notifier.stored($1, in: $0) }
         connectionsByAddress = ConnectionLimiter(perAddress: config.maxConnectionsPerAddress)
         let perMinute = Double(config.authRateLimitPerMinute)
         authByIP = RateLimiter(ratePerSecond: perMinute / 60, burst: config.authRateLimitPerMinute)

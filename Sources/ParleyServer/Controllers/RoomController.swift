@@ -24,13 +24,13 @@ struct RoomController {
             let id = try context.objectIdParameter("roomId", what: "room")
             let user = try context.requireUser()
             let joined = try await services.rooms.join(id, user: user)
-            if joined.newlyJoined { services.notifier.joined(id, user: user) }
+            services.membershipEffects.joined(id, user: user, isNew: joined.newlyJoined)
             return try JSONResponse.make(["room": joined.room])
         }
         group.post("rooms/:roomId/leave") { _, context in
             let id = try context.objectIdParameter("roomId", what: "room")
             let user = try context.requireUser()
-            if try await services.rooms.leave(id, user: user) { services.notifier.left(id, userId: user.id) }
+            if try await services.rooms.leave(id, user: user) { services.membershipEffects.left(id, userId: user.id) }
             return try JSONResponse.make(EmptyObject())
         }
 
@@ -62,7 +62,7 @@ struct RoomController {
         let body = try await request.decodeJSON(CreateRoomInput.self, limit: services.config.maxBodyBytes)
         let user = try context.requireUser()
         let room = try await services.rooms.create(try body.newRoom(forcing: kind), by: user)
-        if let id = ObjectId(room.id) { services.hub.subscribe(user.id, to: id) }
+        if let id = ObjectId(room.id) { services.membershipEffects.created(id, by: user.id) }
         return room
     }
 

@@ -53,9 +53,6 @@ final class ConnectionHub: Sendable {
         }
     }
 
-    /// Whether a connection is registered.
-    func contains(_ connection: Connection) -> Bool { state.withLock { $0.connections[connection.id] != nil } }
-
     /// Subscribes every connection of a user to a room (they joined or were added).
     func subscribe(_ userId: ObjectId, to roomId: ObjectId) {
         state.withLock { s in
@@ -117,12 +114,6 @@ final class ConnectionHub: Sendable {
             for room in s.roomsOfUser[userId] ?? [] { ids.formUnion(s.byRoom[room] ?? []) }
             return ids.compactMap { s.connections[$0] }.filter { $0.userId != userId }
         }
-        for c in targets { c.push(frame) }
-    }
-
-    /// Pushes to every connection of a user.
-    func send(_ frame: PushFrame, toUser userId: ObjectId) {
-        let targets = state.withLock { s in (s.byUser[userId] ?? []).compactMap { s.connections[$0] } }
         for c in targets { c.push(frame) }
     }
 

@@ -52,14 +52,14 @@ struct RealtimeEvents: Sendable {
         case "room:create":
             let body: CreateRoomInput = try decode(frame)
             let room = try await services.rooms.create(try body.newRoom(forcing: nil), by: user)
-            if let id = ObjectId(room.id) { services.hub.subscribe(user.id, to: id) }
+            if let id = ObjectId(room.id) { services.membershipEffects.created(id, by: user.id) }
             return ["room": room]
         case "room:join":
             return try await join(decode(frame), user: user)
         case "room:leave":
             let body: RoomRef = try decode(frame)
             let roomId = try body.room()
-            if try await services.rooms.leave(roomId, user: user) { notifier.left(roomId, userId: user.id) }
+            if try await services.rooms.leave(roomId, user: user) { services.membershipEffects.left(roomId, userId: user.id) }
             return EmptyObject()
         case "message:delivered", "message:read":
             let body: CursorBody = try decode(frame)
@@ -91,7 +91,7 @@ struct RealtimeEvents: Sendable {
         case "presence:set":
             let body: PresenceBody = try decode(frame)
             guard body.status != .offline else { throw ParleyError(.badRequest, "status must be online, away or busy") }
-            try await services.repos.users.setPresence(id: user.id, status: body.status, lastSeenAt: nil)
+            try await services.accounts.setPresence(id: user.id, status: body.status, lastSeenAt: nil)
             notifier.presenceChanged(userId: user.id, status: body.status, lastSeenAt: nil)
             return EmptyObject()
         default:
@@ -103,12 +103,12 @@ struct RealtimeEvents: Sendable {
 
     private func join(_ body: JoinBody, user: UserRecord) async throws -> JoinReply {
         let roomId = try body.room()
-        let limit = body.historyLimit ?? 50
-        guard (0...HistoryService.maxLimit).contains(limit) else { throw ParleyError(.badRequest, "historyLimit must be 0 to 200") }
+        let limit = body.historyLimit ?? HistoryService.defaultLimit
+        guard (0...HistoryService.maxLimit).contains(limit) else { throw ParleyError(.badRequest, "historyLimit must be 0 to \(HistoryService.maxLimit)") }
         let joined = try await services.rooms.join(roomId, user: user)
-        if joined.newlyJoined { notifier.joined(roomId, user: user) } else { services.hub.subscribe(user.id, to: roomId) }
+        services.membershipEffects.joined(roomId, user: user, isNew: joined.newlyJoined)
         let participants = try await services.rooms.participants(of: roomId)
-        let history = limit == 0 ? [] : try await services.repos.messages.page(roomId: roomId, before: nil, after: nil, limit: limit).messages
+        let history = try await services.history.latest(roomId: roomId, limit: limit)
         return JoinReply(room: joined.room, participants: participants, history: history.map(Message.init))
     }
 
@@ -124,15 +124,8 @@ struct RealtimeEvents: Sendable {
     /// The direct room with another user, opened on the first private message; both
     /// users' connections are subscribed to it.
     private func directRoom(to toUserId: String, from user: UserRecord) async throws -> ObjectId {
-        guard let toId = ObjectId(toUserId), let other = try await services.repos.users.find(id: toId), !other.disabled else {
-            throw ParleyError(.notFound, "no such user")
-        }
-        guard other.id != user.id else { throw ParleyError(.badRequest, "a private message needs another user") }
-        guard let room = try await services.rooms.directRoom(between: user, and: other, create: true) else {
-            throw ParleyError(.internal, "direct room not created")
-        }
-        services.hub.subscribe(user.id, to: room.id)
-        services.hub.subscribe(other.id, to: room.id)
+        let (room, other) = try await services.rooms.directRoom(from: user, to: toUserId)
+        services.membershipEffects.opened(direct: room.id, between: user.id, and: other.id)
         return room.id
     }
 
@@ -142,7 +135,7 @@ struct RealtimeEvents: Sendable {
     private func requireMember(_ roomId: ObjectId, user: UserRecord) async throws {
         if services.hub.isSubscribed(user.id, to: roomId) { return }
         _ = try await services.rooms.memberRoom(roomId, for: user)
-        services.hub.subscribe(user.id, to: roomId)
+        services.membershipEffects.confirmed(user.id, in: roomId)
     }
 
     private func decode<T: Decodable>(_ frame: Data) throws -> T {

@@ -32,10 +32,10 @@ struct RealtimeSession: Sendable {
             return
         }
         let user = connection.user
-        let memberships = try await services.repos.memberships.forUser(user.id)
+        let snapshot = try await services.sync.snapshot(for: user)
         var cameOnline = false
         let registered = connection.register {
-            services.hub.add(connection, rooms: memberships.map(\.roomId))
+            services.hub.add(connection, rooms: snapshot.memberships.map(\.roomId))
             services.metrics.openWebSockets.increment()
             cameOnline = services.presence.connect(user.id)
         }
@@ -43,25 +43,15 @@ struct RealtimeSession: Sendable {
         if cameOnline {
             services.notifier.presenceChanged(userId: user.id, status: user.status == .offline ? .online : user.status, lastSeenAt: user.lastSeenAt)
         }
-        // `lastSeq` may trail what is stored (by the raiser's interval, or for good
-        // after a crash): `ready` counts every stored message (`RoomService.settled`).
-        let rooms = try await services.rooms.settled(try await services.repos.rooms.find(ids: memberships.map(\.roomId)))
-        let byId = Dictionary(rooms.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        let wireRooms = memberships.compactMap { m in byId[m.roomId].map { Room($0, membership: m) } }
-            .sorted { ($0.lastSeq, $0.id) > ($1.lastSeq, $1.id) }
-        connection.pushNow(try PushFrame(type: "ready", data: Ready(user: User(user, online: true), rooms: wireRooms)))
+        connection.pushNow(try PushFrame(type: "ready", data: Ready(user: User(user, online: true), rooms: snapshot.rooms)))
 
-        // The offline queue: every message above the member's delivered cursor, read to
-        // the end of the room (messages stored since `ready` was built come too; their
-        // held live pushes are dropped at `finishSync`).
+        // The offline queue; live pushes meanwhile are held, and the ones it covered
+        // are dropped at `finishSync`.
         var flushedUpTo: [ObjectId: Int] = [:]
-        var roomCount = 0
         var messageCount = 0
-        for m in memberships {
-            guard let room = byId[m.roomId], room.lastSeq > m.deliveredSeq else { continue }
+        for m in snapshot.owed {
             var cursor = m.deliveredSeq
-            roomCount += 1
-            let messages = try await services.repos.messages.stream(roomId: m.roomId, after: m.deliveredSeq)
+            let messages = try await services.sync.backlog(of: m)
             while true {
                 let batch = try await messages.nextBatch()
                 guard let last = batch.last else { break }
@@ -76,6 +66,7 @@ struct RealtimeSession: Sendable {
             }
             flushedUpTo[m.roomId] = cursor
         }
+        let roomCount = snapshot.owed.count
         connection.pushNow(try PushFrame(type: "sync:done", data: SyncDone(rooms: roomCount, messages: messageCount)))
         connection.finishSync(flushedUpTo: flushedUpTo)
     }
@@ -150,6 +141,6 @@ struct RealtimeSession: Sendable {
         if wentOffline { services.notifier.presenceChanged(userId: connection.userId, status: .offline, lastSeenAt: now) }
         services.hub.remove(connection)
         services.metrics.openWebSockets.decrement()
-        if wentOffline { try? await services.repos.users.setPresence(id: connection.userId, status: nil, lastSeenAt: now) }
+        if wentOffline { try? await services.accounts.setPresence(id: connection.userId, status: nil, lastSeenAt: now) }
     }
 }

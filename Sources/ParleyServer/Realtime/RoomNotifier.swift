@@ -4,9 +4,9 @@ import Mongo
 import ParleyCore
 
 /// The server pushes that follow from changes, whichever transport or REST call made
-/// them: membership changes keep the hub's room subscriptions true, and each change
-/// is pushed to the connections that should see it.
-struct RoomNotifier: Sendable {
+/// them, to the connections that should see each one. Subscriptions are
+/// `MembershipEffects`' to change.
+struct RoomNotifier: StoredMessageSink {
     let hub: ConnectionHub
     let presence: PresenceRegistry
     let metrics: ParleyMetrics
@@ -45,15 +45,14 @@ struct RoomNotifier: Sendable {
         enum CodingKeys: String, CodingKey { case userId, status, lastSeenAt }
     }
 
-    /// A user joined: subscribe their connections, tell the other members.
-    func joined(_ roomId: ObjectId, user: UserRecord) {
-        hub.subscribe(user.id, to: roomId)
+    /// A user joined: `room:user:joined` to the other members (`MembershipEffects`).
+    func announceJoined(_ roomId: ObjectId, user: UserRecord) {
         push("room:user:joined", Joined(roomId: roomId.hex, user: User(user, online: presence.isOnline(user.id))), to: roomId, exceptUser: user.id)
     }
 
-    /// A user left: tell the remaining members, then unsubscribe their connections.
-    func left(_ roomId: ObjectId, userId: ObjectId) {
-        hub.unsubscribe(userId, from: roomId)
+    /// A user left: `room:user:left` to the room, the leaver's devices included
+    /// (`MembershipEffects` unsubscribes them after).
+    func announceLeft(_ roomId: ObjectId, userId: ObjectId) {
         push("room:user:left", Left(roomId: roomId.hex, userId: userId.hex), to: roomId)
     }
 

@@ -139,7 +139,6 @@ protocol WireDialect: Sendable {
     func ack(id: RequestID, data: some Encodable) throws -> ByteBuffer
     func ackError(id: RequestID, _ error: ParleyError) -> ByteBuffer
     func error(_ error: ParleyError) -> ByteBuffer
-    func push(_ frame: PushFrame) -> ByteBuffer
 }
 
 /// The native `/ws` framing of the contract.
@@ -147,5 +146,4 @@ struct NativeDialect: WireDialect {
     func ack(id: RequestID, data: some Encodable) throws -> ByteBuffer { try WireFrames.ack(id: id, data: data) }
     func ackError(id: RequestID, _ error: ParleyError) -> ByteBuffer { WireFrames.ackError(id: id, error) }
     func error(_ error: ParleyError) -> ByteBuffer { WireFrames.error(error) }
-    func push(_ frame: PushFrame) -> ByteBuffer { frame.native }
 }

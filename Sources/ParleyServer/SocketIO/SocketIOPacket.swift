@@ -116,7 +116,6 @@ struct SocketIODialect: WireDialect {
         return b
     }
 
-    func push(_ frame: PushFrame) -> ByteBuffer { frame.socketIO }
 
     static func ackNumber(_ id: RequestID) -> String {
         switch id {

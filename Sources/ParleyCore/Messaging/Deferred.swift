@@ -2,7 +2,7 @@ import Synchronization
 
 /// A result that arrives later, awaited by any number of tasks. Lets a caller hand
 /// work over synchronously (keeping its order) and wait for the outcome elsewhere.
-public final class Promise<Value: Sendable>: Sendable {
+public final class Deferred<Value: Sendable>: Sendable {
     private struct State {
         var result: Result<Value, any Error>?
         var waiters: [CheckedContinuation<Value, any Error>] = []

@@ -10,9 +10,8 @@ import Synchronization
 /// send path in large, slow batches (docs/BENCHMARKS.md); one per `interval` costs
 /// little and leaves `lastSeq` at most about `interval` behind.
 ///
-/// `lastSeq` is thus a lower bound of what is stored. Readers on this node that must
-/// not miss a message (the offline flush, cursor clamps) take the larger of it and
-/// what this node stored (`SendPipeline.head(of:)`); `$max` never lowers it, so marks may arrive in any order.
+/// `lastSeq` is thus a lower bound of what is stored (`RoomHeads` says how readers
+/// get the end of a room); `$max` never lowers it, so marks may arrive in any order.
 /// A failed update is kept and tried again with a growing pause until the database
 /// takes it.
 final class LastSeqRaiser: Sendable {
@@ -22,13 +21,13 @@ final class LastSeqRaiser: Sendable {
         var running = false
     }
 
-    private let rooms: any RoomRepository
+    private let store: any MessageStore
     private let interval: Duration
     private let logger: Logger
     private let state = Mutex(State())
 
-    init(rooms: any RoomRepository, interval: Duration, logger: Logger) {
-        self.rooms = rooms
+    init(store: any MessageStore, interval: Duration, logger: Logger) {
+        self.store = store
         self.interval = interval
         self.logger = logger
     }
@@ -57,7 +56,7 @@ final class LastSeqRaiser: Sendable {
                 return (s.marks, s.at)
             }
             do {
-                try await rooms.raiseLastSeq(marks, at: at)
+                try await store.raiseLastSeq(marks, at: at)
                 if failures > 0 { logger.info("lastSeq of \(marks.count) room(s) raised after \(failures) failed attempt(s)") }
                 failures = 0
             } catch {

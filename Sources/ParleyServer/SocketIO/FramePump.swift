@@ -53,15 +53,3 @@ enum FramePump {
         }.get()
     }
 }
-
-extension OutboundQueue: AsyncSequence {
-    typealias Element = [ByteBuffer]
-    typealias Failure = Never
-
-    struct AsyncIterator: AsyncIteratorProtocol {
-        let queue: OutboundQueue
-        func next() async -> [ByteBuffer]? { await queue.next() }
-    }
-
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(queue: self) }
-}

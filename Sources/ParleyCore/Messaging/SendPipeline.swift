@@ -1,0 +1,191 @@
+import Foundation
+import Logging
+import Mongo
+
+/// The hot path of Parley: persists messages in batches, then hands them to fan-out
+/// and answers their senders.
+///
+/// Its parts, each with one job:
+/// - `SendQueue`: submissions in arrival order, one write in flight per node; while it
+///   runs the next batch gathers, for every room.
+/// - `BatchPlan` (here): repeats of a `clientId` within the batch, and retries the
+///   cache of recent sends (`RecentSends`) answers without the database.
+/// - `BatchWriter`: one ordered insert for the rest, numbered per room, and what to
+///   do with each typed refusal of the store (`StoreRefusal`).
+/// - `RoomHeads`: the rooms' counters and the coalesced `lastSeq` raise.
+/// - the `StoredMessageSink` given at `init` (fan-out), told of each room's stored
+///   messages in seq order before any sender gets its ack: nothing is acknowledged
+///   before the database has it, and nothing stored goes unannounced.
+public final class SendPipeline: Sendable {
+    /// A message to store, as the sender wrote it, validated.
+    public struct Submission: Sendable {
+        public let roomId: ObjectId
+        public let sender: UserRecord
+        public let text: String
+        public let clientId: String
+        /// Where it came from, so fan-out can skip the sending connection.
+        public let origin: UInt64?
+
+        public init(roomId: ObjectId, sender: UserRecord, text: String, clientId: String, origin: UInt64?) {
+            self.roomId = roomId
+            self.sender = sender
+            self.text = text
+            self.clientId = clientId
+            self.origin = origin
+        }
+
+        var key: ClientKey { ClientKey(sender: sender.id, clientId: clientId) }
+    }
+
+    /// A stored message and whether this submission stored it (false for a retry of
+    /// a `clientId` stored before).
+    public struct Outcome: Sendable {
+        public let message: MessageRecord
+        public let isNew: Bool
+        /// Whether fan-out gets it: new messages, and originals found in the database
+        /// that this node may never have pushed (a write whose answer never came, say
+        /// behind a frozen database, that landed all the same). Clients dedupe by id.
+        let announce: Bool
+
+        init(message: MessageRecord, isNew: Bool, announce: Bool? = nil) {
+            self.message = message
+            self.isNew = isNew
+            self.announce = announce ?? isNew
+        }
+    }
+
+    private struct Pending: Sendable {
+        let submission: Submission
+        let outcome: Deferred<Outcome>
+    }
+
+    /// The rooms' heads as this node knows them (see `RoomHeads`).
+    public let heads: RoomHeads
+    private let queue: SendQueue<Pending>
+
+    /// - Parameters:
+    ///   - sink: where stored messages go (the server's fan-out).
+    ///   - lastSeqInterval: how long `lastSeq` may trail the stored messages.
+    public init(
+        store: any MessageStore, sink: any StoredMessageSink, maxBatch: Int = 1_000, lastSeqInterval: Duration = .milliseconds(250),
+        logger: Logger = Logger(label: "parley.send")
+    ) {
+        let heads = RoomHeads(store: store, interval: lastSeqInterval, logger: logger)
+        let batches = Batches(writer: BatchWriter(store: store, heads: heads, logger: logger), heads: heads, sink: sink, recent: RecentSends())
+        self.heads = heads
+        queue = SendQueue(maxBatch: maxBatch) { await batches.write($0) }
+    }
+
+    /// Over the repositories of one database.
+    public convenience init(
+        repos: ParleyRepositories, sink: any StoredMessageSink, maxBatch: Int = 1_000, lastSeqInterval: Duration = .milliseconds(250),
+        logger: Logger = Logger(label: "parley.send")
+    ) {
+        self.init(store: RepositoryMessageStore(repos: repos), sink: sink, maxBatch: maxBatch, lastSeqInterval: lastSeqInterval, logger: logger)
+    }
+
+    /// True when no message is queued or being written, and every room's `lastSeq`
+    /// is raised to what this node stored.
+    public var isIdle: Bool { queue.isIdle && heads.isIdle }
+
+    /// The room's head without a read (`RoomHeads.head(of:)`).
+    public func head(of room: RoomRecord) -> Int { heads.head(of: room) }
+
+    /// The contract's limits on a message, checked before it is queued.
+    public static func validate(text: String, clientId: String, maxChars: Int) throws {
+        guard (1...maxChars).contains(text.unicodeScalars.count), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw ParleyError(.badRequest, "text must be 1 to \(maxChars) characters and not only whitespace")
+        }
+        guard (1...64).contains(clientId.unicodeScalars.count) else { throw ParleyError(.badRequest, "clientId must be 1 to 64 characters") }
+    }
+
+    /// Queues a message and returns once it is stored (or was stored before).
+    public func send(_ submission: Submission) async throws -> Outcome { try await enqueue(submission).value() }
+
+    /// Queues a message now, in call order, and returns its outcome to wait for: a
+    /// connection enqueues its sends as it reads them, so they keep their order.
+    public func enqueue(_ submission: Submission) -> Deferred<Outcome> {
+        let outcome = Deferred<Outcome>()
+        queue.append(Pending(submission: submission, outcome: outcome))
+        return outcome
+    }
+
+    /// What happens to each batch the queue hands over.
+    private struct Batches: Sendable {
+        let writer: BatchWriter
+        let heads: RoomHeads
+        let sink: any StoredMessageSink
+        let recent: RecentSends
+
+        /// Writes one batch, then announces it and answers its senders.
+        func write(_ batch: [Pending]) async {
+            let subs = batch.map(\.submission)
+            var plan = BatchPlan(subs, recent: recent)
+            let stored = await writer.write(plan.fresh.map { subs[$0] })
+            plan.settle(fresh: stored)
+            for case .success(let o) in stored { recent.remember(o.message) }
+            heads.stored(plan.marks)
+            // In seq order already: a room's messages are numbered in queue order.
+            for (roomId, messages) in plan.announcements { sink.stored(messages, in: roomId) }
+            for (i, p) in batch.enumerated() { p.outcome.complete(plan.outcome(of: i).mapError { $0 as any Error }) }
+        }
+    }
+}
+
+/// One batch's answers: repeats of a `clientId` within it share the first one's, the
+/// recent cache answers retries it knows, and the rest (`fresh`) go to the writer.
+struct BatchPlan {
+    private let subs: [SendPipeline.Submission]
+    /// Repeats of a clientId within the batch: position → the first one's.
+    private var sameAs: [Int: Int] = [:]
+    private var outcomes: [Int: Result<SendPipeline.Outcome, ParleyError>] = [:]
+    /// Positions that go to the database, in queue order.
+    private(set) var fresh: [Int] = []
+
+    init(_ subs: [SendPipeline.Submission], recent: RecentSends) {
+        self.subs = subs
+        var first: [ClientKey: Int] = [:]
+        for (i, s) in subs.enumerated() {
+            if let f = first[s.key] {
+                sameAs[i] = f
+            } else if let old = recent.lookup(sender: s.sender.id, clientId: s.clientId) {
+                first[s.key] = i
+                outcomes[i] = .success(SendPipeline.Outcome(message: old, isNew: false))
+            } else {
+                first[s.key] = i
+                fresh.append(i)
+            }
+        }
+    }
+
+    /// Takes the writer's outcomes of `fresh`, in the same order.
+    mutating func settle(fresh stored: [Result<SendPipeline.Outcome, ParleyError>]) {
+        for (i, outcome) in zip(fresh, stored) { outcomes[i] = outcome }
+    }
+
+    /// Per room, the highest seq the batch saw stored (for `lastSeq`).
+    var marks: [ObjectId: Int] {
+        var marks: [ObjectId: Int] = [:]
+        for i in fresh {
+            guard case .success(let o) = outcomes[i] else { continue }
+            marks[o.message.roomId] = max(marks[o.message.roomId] ?? 0, o.message.seq)
+        }
+        return marks
+    }
+
+    /// Per room, the messages fan-out gets, in seq order, with their origins.
+    var announcements: [ObjectId: [(message: MessageRecord, origin: UInt64?)]] {
+        var byRoom: [ObjectId: [(message: MessageRecord, origin: UInt64?)]] = [:]
+        for i in fresh {
+            guard case .success(let o) = outcomes[i], o.announce else { continue }
+            byRoom[o.message.roomId, default: []].append((o.message, subs[i].origin))
+        }
+        return byRoom
+    }
+
+    /// The answer to the submission at `position`; a repeat is never new.
+    func outcome(of position: Int) -> Result<SendPipeline.Outcome, ParleyError> {
+        guard let first = sameAs[position] else { return outcomes[position] ?? .failure(ParleyError(.internal, "message left unanswered")) }
+        return outcome(of: first).map { SendPipeline.Outcome(message: $0.message, isNew: false) }
+    }
+}
