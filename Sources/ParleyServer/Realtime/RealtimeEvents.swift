@@ -3,7 +3,8 @@ import Mongo
 import ParleyCore
 
 /// The client events of the wire contract, independent of the transport: `/ws` and
-/// Socket.IO both hand each event here and send back what it returns as the ack.
+/// Socket.IO both decode each frame into a `ClientEvent`, hand it here and send back
+/// what it returns as the ack.
 struct RealtimeEvents: Sendable {
     let services: ParleyServices
 
@@ -16,90 +17,93 @@ struct RealtimeEvents: Sendable {
         case later(@Sendable () async throws -> any Encodable & Sendable)
     }
 
-    /// The events that store a message: their acks keep the order of the sends.
-    static func isSend(_ type: String) -> Bool { type == "message:send" || type == "message:private" }
-
-    /// Handles one event. `frame` is the whole JSON frame, whose `data` is decoded as
-    /// the event's own type. Sends are queued before this returns, so a connection's
-    /// messages keep the order it sent them in. Throws a `ParleyError`.
-    func handle(type: String, frame: Data, connection: Connection) async throws -> Reply {
-        switch type {
-        case "message:send":
-            let body: SendBody = try decode(frame)
-            try services.messageLimiter.consume(connection.userId.hex)
-            try SendPipeline.validate(text: body.text, clientId: body.clientId, maxChars: services.config.messageMaxChars)
-            let roomId = try body.room()
-            try await requireMember(roomId, user: connection.user)
-            return try store(roomId: roomId, text: body.text, clientId: body.clientId, connection: connection)
-        case "message:private":
-            let body: PrivateBody = try decode(frame)
-            try services.messageLimiter.consume(connection.userId.hex)
-            try SendPipeline.validate(text: body.text, clientId: body.clientId, maxChars: services.config.messageMaxChars)
-            let roomId = try await directRoom(to: body.toUserId, from: connection.user)
-            return try store(roomId: roomId, text: body.text, clientId: body.clientId, connection: connection)
-        default:
-            return .now(try await handleOther(type: type, frame: frame, connection: connection))
-        }
-    }
-
-    private func handleOther(type: String, frame: Data, connection: Connection) async throws -> any Encodable & Sendable {
+    /// Handles one event: one handler per event of the contract. Sends are queued
+    /// before this returns, so a connection's messages keep the order it sent them in.
+    /// Throws a `ParleyError`.
+    func handle(_ event: ClientEvent, connection: Connection) async throws -> Reply {
         let user = connection.user
-        switch type {
-        case "ping":
-            return EmptyObject()
-        case "rooms:list":
-            return ["rooms": try await services.rooms.rooms(for: user)]
-        case "room:create":
-            let body: CreateRoomInput = try decode(frame)
-            let room = try await services.rooms.create(try body.newRoom(forcing: nil), by: user)
-            if let id = ObjectId(room.id) { services.membershipEffects.created(id, by: user.id) }
-            return ["room": room]
-        case "room:join":
-            return try await join(decode(frame), user: user)
-        case "room:leave":
-            let body: RoomRef = try decode(frame)
-            let roomId = try body.room()
-            if try await services.rooms.leave(roomId, user: user) { services.membershipEffects.left(roomId, userId: user.id) }
-            return EmptyObject()
-        case "message:delivered", "message:read":
-            let body: CursorBody = try decode(frame)
-            let m = try await services.history.moveCursor(roomId: try body.room(), user: user, seq: body.seq, read: type == "message:read")
-            notifier.cursorMoved(m)
-            return EmptyObject()
-        case "history":
-            let body: HistoryBody = try decode(frame)
-            let page = try await services.history.history(
-                roomId: try body.room(), user: user, before: body.beforeSeq, after: body.afterSeq, limit: body.limit)
-            return HistoryReply(messages: page.messages.map(Message.init), hasMore: page.hasMore)
-        case "typing":
-            let body: TypingBody = try decode(frame)
-            try services.eventLimiter.consume(user.id.hex)
-            let roomId = try body.room()
-            try await requireMember(roomId, user: user)
-            notifier.ephemeral("typing", TypingPush(roomId: roomId.hex, userId: user.id.hex, username: user.username, isTyping: body.isTyping), to: roomId, from: user.id)
-            return EmptyObject()
-        case "room:activity":
-            let body: ActivityBody = try decode(frame)
-            try services.eventLimiter.consume(user.id.hex)
-            guard (1...32).contains(body.kind.unicodeScalars.count) else { throw ParleyError(.badRequest, "kind must be 1 to 32 characters") }
-            let data = body.data ?? .null
-            guard try WireFrames.json(data).count <= 4096 else { throw ParleyError(.tooLarge, "activity data must be at most 4 KiB") }
-            let roomId = try body.room()
-            try await requireMember(roomId, user: user)
-            notifier.ephemeral("room:activity", ActivityPush(roomId: roomId.hex, userId: user.id.hex, kind: body.kind, data: data), to: roomId, from: user.id)
-            return EmptyObject()
-        case "presence:set":
-            let body: PresenceBody = try decode(frame)
-            guard body.status != .offline else { throw ParleyError(.badRequest, "status must be online, away or busy") }
-            try await services.accounts.setPresence(id: user.id, status: body.status, lastSeenAt: nil)
-            notifier.presenceChanged(userId: user.id, status: body.status, lastSeenAt: nil)
-            return EmptyObject()
-        default:
-            throw ParleyError(.badRequest, "unknown event \"\(type.prefix(64))\"")
+        switch event {
+        case .messageSend(let body): return try await send(body, connection: connection)
+        case .messagePrivate(let body): return try await sendPrivate(body, connection: connection)
+        case .auth, .ping: return .now(EmptyObject())
+        case .roomsList: return .now(["rooms": try await services.rooms.rooms(for: user)])
+        case .roomCreate(let body): return .now(try await create(body, user: user))
+        case .roomJoin(let body): return .now(try await join(body, user: user))
+        case .roomLeave(let body): return .now(try await leave(body, user: user))
+        case .messageDelivered(let body): return .now(try await moveCursor(body, user: user, read: false))
+        case .messageRead(let body): return .now(try await moveCursor(body, user: user, read: true))
+        case .history(let body): return .now(try await history(body, user: user))
+        case .typing(let body): return .now(try await typing(body, user: user))
+        case .roomActivity(let body): return .now(try await activity(body, user: user))
+        case .presenceSet(let body): return .now(try await setPresence(body, user: user))
         }
     }
 
-    // MARK: Events with more to them
+    // MARK: One handler per event
+
+    private func send(_ body: SendBody, connection: Connection) async throws -> Reply {
+        try services.messageLimiter.consume(connection.userId.hex)
+        try SendPipeline.validate(text: body.text, clientId: body.clientId, maxChars: services.config.messageMaxChars)
+        let roomId = try body.room()
+        try await requireMember(roomId, user: connection.user)
+        return try store(roomId: roomId, text: body.text, clientId: body.clientId, connection: connection)
+    }
+
+    private func sendPrivate(_ body: PrivateBody, connection: Connection) async throws -> Reply {
+        try services.messageLimiter.consume(connection.userId.hex)
+        try SendPipeline.validate(text: body.text, clientId: body.clientId, maxChars: services.config.messageMaxChars)
+        let roomId = try await directRoom(to: body.toUserId, from: connection.user)
+        return try store(roomId: roomId, text: body.text, clientId: body.clientId, connection: connection)
+    }
+
+    private func create(_ body: CreateRoomInput, user: UserRecord) async throws -> [String: Room] {
+        let room = try await services.rooms.create(try body.newRoom(forcing: nil), by: user)
+        if let id = ObjectId(room.id) { services.membershipEffects.created(id, by: user.id) }
+        return ["room": room]
+    }
+
+    private func leave(_ body: RoomRef, user: UserRecord) async throws -> EmptyObject {
+        let roomId = try body.room()
+        if try await services.rooms.leave(roomId, user: user) { services.membershipEffects.left(roomId, userId: user.id) }
+        return EmptyObject()
+    }
+
+    private func moveCursor(_ body: CursorBody, user: UserRecord, read: Bool) async throws -> EmptyObject {
+        let m = try await services.history.moveCursor(roomId: try body.room(), user: user, seq: body.seq, read: read)
+        notifier.cursorMoved(m)
+        return EmptyObject()
+    }
+
+    private func history(_ body: HistoryBody, user: UserRecord) async throws -> HistoryReply {
+        let page = try await services.history.history(roomId: try body.room(), user: user, before: body.beforeSeq, after: body.afterSeq, limit: body.limit)
+        return HistoryReply(messages: page.messages.map(Message.init), hasMore: page.hasMore)
+    }
+
+    private func typing(_ body: TypingBody, user: UserRecord) async throws -> EmptyObject {
+        try services.eventLimiter.consume(user.id.hex)
+        let roomId = try body.room()
+        try await requireMember(roomId, user: user)
+        notifier.ephemeral("typing", TypingPush(roomId: roomId.hex, userId: user.id.hex, username: user.username, isTyping: body.isTyping), to: roomId, from: user.id)
+        return EmptyObject()
+    }
+
+    private func activity(_ body: ActivityBody, user: UserRecord) async throws -> EmptyObject {
+        try services.eventLimiter.consume(user.id.hex)
+        guard (1...32).contains(body.kind.unicodeScalars.count) else { throw ParleyError(.badRequest, "kind must be 1 to 32 characters") }
+        let data = body.data ?? .null
+        guard try WireFrames.json(data).count <= 4096 else { throw ParleyError(.tooLarge, "activity data must be at most 4 KiB") }
+        let roomId = try body.room()
+        try await requireMember(roomId, user: user)
+        notifier.ephemeral("room:activity", ActivityPush(roomId: roomId.hex, userId: user.id.hex, kind: body.kind, data: data), to: roomId, from: user.id)
+        return EmptyObject()
+    }
+
+    private func setPresence(_ body: PresenceBody, user: UserRecord) async throws -> EmptyObject {
+        guard body.status != .offline else { throw ParleyError(.badRequest, "status must be online, away or busy") }
+        try await services.accounts.setPresence(id: user.id, status: body.status, lastSeenAt: nil)
+        notifier.presenceChanged(userId: user.id, status: body.status, lastSeenAt: nil)
+        return EmptyObject()
+    }
 
     private func join(_ body: JoinBody, user: UserRecord) async throws -> JoinReply {
         let roomId = try body.room()
@@ -137,83 +141,9 @@ struct RealtimeEvents: Sendable {
         _ = try await services.rooms.memberRoom(roomId, for: user)
         services.membershipEffects.confirmed(user.id, in: roomId)
     }
-
-    private func decode<T: Decodable>(_ frame: Data) throws -> T {
-        do {
-            guard let data = try WireFrames.decoder.decode(InboundData<T>.self, from: frame).data else {
-                throw ParleyError(.badRequest, "data is required")
-            }
-            return data
-        } catch let e as ParleyError {
-            throw e
-        } catch let DecodingError.typeMismatch(_, c), let DecodingError.valueNotFound(_, c), let DecodingError.dataCorrupted(c) {
-            throw ParleyError(.badRequest, "invalid \(c.codingPath.dropFirst().map(\.stringValue).joined(separator: ".")): \(c.debugDescription)")
-        } catch let DecodingError.keyNotFound(key, _) {
-            throw ParleyError(.badRequest, "missing field \(key.stringValue)")
-        } catch {
-            throw ParleyError(.badRequest, "malformed data")
-        }
-    }
 }
 
-// MARK: Payloads
-
-/// A payload naming a room by its id string.
-protocol RoomPayload {
-    var roomId: String { get }
-}
-
-extension RoomPayload {
-    /// The room id; a string that is not an id names no room.
-    func room() throws -> ObjectId {
-        guard let id = ObjectId(roomId) else { throw ParleyError(.notFound, "no such room") }
-        return id
-    }
-}
-
-struct RoomRef: Decodable, RoomPayload { let roomId: String }
-
-struct JoinBody: Decodable, RoomPayload {
-    let roomId: String
-    let historyLimit: Int?
-}
-
-struct SendBody: Decodable, RoomPayload {
-    let roomId: String
-    let text: String
-    let clientId: String
-}
-
-struct PrivateBody: Decodable {
-    let toUserId: String
-    let text: String
-    let clientId: String
-}
-
-struct CursorBody: Decodable, RoomPayload {
-    let roomId: String
-    let seq: Int
-}
-
-struct HistoryBody: Decodable, RoomPayload {
-    let roomId: String
-    let beforeSeq: Int?
-    let afterSeq: Int?
-    let limit: Int?
-}
-
-struct TypingBody: Decodable, RoomPayload {
-    let roomId: String
-    let isTyping: Bool
-}
-
-struct ActivityBody: Decodable, RoomPayload {
-    let roomId: String
-    let kind: String
-    let data: BSONValue?
-}
-
-struct PresenceBody: Decodable { let status: PresenceStatus }
+// MARK: Replies and pushes
 
 struct JoinReply: Encodable, Sendable {
     let room: Room

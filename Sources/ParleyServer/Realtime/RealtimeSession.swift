@@ -71,31 +71,29 @@ struct RealtimeSession: Sendable {
         connection.finishSync(flushedUpTo: flushedUpTo)
     }
 
-    /// Handles one native frame: decode the envelope, then `dispatch`.
+    /// Handles one native frame: decoded once (`ClientFrame`), then `dispatch`.
     func receive(_ frame: Data) async {
-        let envelope: InboundEnvelope
+        let decoded: ClientFrame
         do {
-            envelope = try WireFrames.decoder.decode(InboundEnvelope.self, from: frame)
+            decoded = try ClientFrame.decode(frame)
         } catch {
             let problem = ParleyError(.badRequest, "malformed frame: expected a JSON object {\"type\", \"id\"?, \"data\"?}")
             // With a usable id, the failure is its ack, as for any other request.
-            fail((try? WireFrames.decoder.decode(InboundID.self, from: frame))?.id, problem)
+            fail(ClientFrame.id(of: frame), problem)
             return
         }
-        await dispatch(type: envelope.type, id: envelope.id, frame: frame)
+        await dispatch(decoded)
     }
 
     /// Runs one event and sends the ack (when the request had an id) or an `error`
-    /// push (when it had none and failed). `frame` is JSON whose `data` member is the
-    /// event's payload. Called one frame at a time, in the order the client sent
-    /// them; the answers to message sends, stored or refused, go out in that order.
-    func dispatch(type: String, id: RequestID?, frame: Data) async {
+    /// push (when it had none and failed). Called one frame at a time, in the order
+    /// the client sent them; the answers to message sends, stored or refused, go out
+    /// in that order (`Connection.sendAcks`).
+    func dispatch(_ frame: ClientFrame) async {
+        let id = frame.id
+        let isSend = ClientEvent.isSend(frame.type)
         do {
-            if type == "auth" {
-                reply(id, EmptyObject())
-                return
-            }
-            switch try await events.handle(type: type, frame: frame, connection: connection) {
+            switch try await events.handle(try frame.event.get(), connection: connection) {
             case .now(let data):
                 reply(id, data)
             case .later(let wait):
@@ -110,7 +108,7 @@ struct RealtimeSession: Sendable {
             }
         } catch {
             // A refused send is answered in its turn too, after the sends before it.
-            if RealtimeEvents.isSend(type) { connection.sendAcks.enqueue { fail(id, error) } } else { fail(id, error) }
+            if isSend { connection.sendAcks.enqueue { fail(id, error) } } else { fail(id, error) }
         }
     }
 

@@ -28,23 +28,6 @@ enum RequestID: Codable, Sendable, Equatable {
     }
 }
 
-/// The envelope of every client frame: `{"type": EVENT, "id": ..., "data": {...}}`.
-struct InboundEnvelope: Decodable {
-    let type: String
-    let id: RequestID?
-}
-
-/// Only the `id` of a frame whose envelope is unusable (a `type` that is not a
-/// string, say), so its failure can still be answered as an ack.
-struct InboundID: Decodable {
-    let id: RequestID?
-}
-
-/// The `data` of a client frame, decoded as the event's own type.
-struct InboundData<D: Decodable>: Decodable {
-    let data: D?
-}
-
 /// Builds the server's frames. JSON for `data` is encoded once; the envelope is
 /// assembled around those bytes.
 enum WireFrames {

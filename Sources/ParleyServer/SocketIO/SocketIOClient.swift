@@ -41,8 +41,11 @@ final class SocketIOClient: Sendable {
 
     /// Runs one EVENT; `data` is the raw JSON of its payload.
     func event(_ name: String, data: Substring, ackId: Int?) async {
-        let frame = Data(("{\"data\":" + (data.isEmpty ? "null" : String(data)) + "}").utf8)
-        await realtime.dispatch(type: name, id: ackId.map { .number(Double($0)) }, frame: frame)
+        let id = ackId.map { RequestID.number(Double($0)) }
+        // The ack id is Socket.IO's, outside the payload; a payload that is not JSON is
+        // answered in its turn like any refused event.
+        let event = (try? ClientFrame.decode(name: name, data: data))?.event ?? .failure(ParleyError(.badRequest, "malformed data"))
+        await realtime.dispatch(ClientFrame(type: name, id: id, event: event))
     }
 
     /// Ends the socket once: unregisters it and takes the user offline if it was
