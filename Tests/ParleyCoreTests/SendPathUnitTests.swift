@@ -153,6 +153,28 @@ struct SendPathUnitTests {
         #expect(!result.overlap)
     }
 
+    @Test("room heads: the counter covers a trailing lastSeq; raises are coalesced and retried until the store takes them")
+    func roomHeads() async throws {
+        let room = ObjectId()
+        let store = InMemoryMessageStore(rooms: [room])
+        // An interval far longer than the three synchronous marks below take.
+        let heads = RoomHeads(store: store, interval: .milliseconds(500), logger: .init(label: "test"))
+        heads.update(rooms: [room], counters: [room: 3])
+        let other = RoomRecord(name: "r", kind: .group, createdBy: Self.alice.id)
+        #expect(heads.head(of: RoomRecord(id: room, name: "r", kind: .group, createdBy: Self.alice.id)) == 3 && heads.head(of: other) == 0)
+        // Three marks within one interval: one raise, to the highest.
+        store.failRaises(1)
+        for seq in 1...3 { heads.stored([room: seq]) }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !heads.isIdle, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(store.recordedLastSeq(room) == 3)
+        // The first attempt failed and was retried: two calls for three marks.
+        #expect(store.raiseCount == 2)
+        heads.learn([room: 9])
+        while !heads.isIdle, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(store.recordedLastSeq(room) == 9)
+    }
+
     @Test("recent sends keep each sender's last entries and forget the oldest")
     func recentSends() {
         let recent = RecentSends(perSender: 2, maxSenders: 10)

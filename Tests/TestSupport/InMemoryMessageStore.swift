@@ -22,6 +22,8 @@ public final class InMemoryMessageStore: MessageStore {
         var lastSeq: [ObjectId: Int] = [:]
         var faults: [Fault] = []
         var inserts = 0
+        var raises = 0
+        var failingRaises = 0
     }
 
     private let state = Mutex(State())
@@ -39,6 +41,12 @@ public final class InMemoryMessageStore: MessageStore {
 
     /// Queues a fault for the next insert.
     public func fail(next fault: Fault) { state.withLock { $0.faults.append(fault) } }
+
+    /// The next `count` `lastSeq` raises fail as unreachable.
+    public func failRaises(_ count: Int) { state.withLock { $0.failingRaises += count } }
+
+    /// How many `lastSeq` raises reached the store (failed ones included).
+    public var raiseCount: Int { state.withLock { $0.raises } }
 
     public var messages: [MessageRecord] { state.withLock { $0.messages } }
     public var insertCount: Int { state.withLock { $0.inserts } }
@@ -81,7 +89,12 @@ public final class InMemoryMessageStore: MessageStore {
     }
 
     public func raiseLastSeq(_ marks: [ObjectId: Int], at time: Date) async throws {
-        state.withLock { s in
+        try state.withLock { s in
+            s.raises += 1
+            if s.failingRaises > 0 {
+                s.failingRaises -= 1
+                throw StoreRefusal.unavailable(timedOut: false)
+            }
             for (room, seq) in marks where s.lastSeq[room] != nil { s.lastSeq[room] = max(s.lastSeq[room] ?? 0, seq) }
         }
     }

@@ -28,7 +28,7 @@ struct RealtimeDrain: Service {
         try? await Task.sleep(for: .milliseconds(100))
         let connections = hub.all
         logger.info("shutting down: closing \(connections.count) realtime connection(s) with 1001")
-        for connection in connections { connection.cut(.shutdown) }
+        for connection in connections { connection.disconnect(.shutdown) }
         while hub.connectionCount > 0, clock.now - start < deadline * 2 {
             try? await Task.sleep(for: .milliseconds(20))
         }

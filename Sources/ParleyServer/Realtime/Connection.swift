@@ -84,33 +84,37 @@ final class Connection: Sendable {
         self.close = close
     }
 
-    /// Queues bytes for the client (acks, sync frames). Cuts a slow consumer.
-    func send(_ bytes: ByteBuffer) {
-        if case .full = outbound.push([bytes]) { cut(.slowConsumer) }
+    /// Queues an answer for the client (an ack or an error), never held back. Cuts a
+    /// slow consumer.
+    func reply(_ bytes: ByteBuffer) { write(bytes) }
+
+    private func write(_ bytes: ByteBuffer) {
+        if case .full = outbound.push([bytes]) { disconnect(.slowConsumer) }
     }
 
-    /// Queues a push (not a message: see `push(messages:roomId:)`); held back while syncing.
-    func push(_ frame: PushFrame) {
+    /// Queues a push (not a message: see `deliver(messages:in:)`); held back while syncing.
+    func deliver(_ frame: PushFrame) {
         let holding = state.withLock { s -> Bool in
             if s.syncing { s.held.append(Held(frame: frame, roomId: nil, seq: nil)) }
             return s.syncing
         }
-        if !holding { send(encode(frame)) }
+        if !holding { write(encode(frame)) }
     }
 
     /// Queues a room's new messages at once (one stored batch): one lock and one
-    /// wake-up of the writer for all of them. Held back while syncing, like `push`.
-    func push(messages: [(frame: PushFrame, seq: Int)], roomId: ObjectId) {
+    /// wake-up of the writer for all of them. Held back while syncing, like `deliver`.
+    func deliver(messages: [(frame: PushFrame, seq: Int)], in roomId: ObjectId) {
         let holding = state.withLock { s -> Bool in
             if s.syncing { s.held.append(contentsOf: messages.map { Held(frame: $0.frame, roomId: roomId, seq: $0.seq) }) }
             return s.syncing
         }
         guard !holding else { return }
-        if case .full = outbound.push(messages.map { encode($0.frame) }) { cut(.slowConsumer) }
+        if case .full = outbound.push(messages.map { encode($0.frame) }) { disconnect(.slowConsumer) }
     }
 
-    /// Queues a push now, even while syncing (the offline flush itself).
-    func pushNow(_ frame: PushFrame) { send(encode(frame)) }
+    /// Queues a push now, even while syncing: `ready`, the offline flush itself and
+    /// `sync:done`.
+    func sendDuringSync(_ frame: PushFrame) { write(encode(frame)) }
 
     /// Ends syncing and releases held pushes, skipping messages at or below the seq
     /// the flush already sent for their room.
@@ -122,12 +126,12 @@ final class Connection: Sendable {
         }
         for h in held {
             if let room = h.roomId, let seq = h.seq, let flushed = flushedUpTo[room], seq <= flushed { continue }
-            send(encode(h.frame))
+            write(encode(h.frame))
         }
     }
 
-    /// Closes the connection for `reason`, once.
-    func cut(_ reason: CloseReason) {
+    /// Closes the connection from the server's side for `reason`, once.
+    func disconnect(_ reason: CloseReason) {
         let first = state.withLock { s -> Bool in
             defer { s.closed = true }
             return !s.closed
@@ -137,8 +141,8 @@ final class Connection: Sendable {
         close(reason)
     }
 
-    /// Ends the outbound stream after the connection closed by itself.
-    func finish() {
+    /// Ends the outbound stream after the transport closed by itself.
+    func transportEnded() {
         state.withLock { $0.closed = true }
         outbound.finish()
     }

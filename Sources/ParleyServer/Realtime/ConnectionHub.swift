@@ -84,7 +84,7 @@ final class ConnectionHub: Sendable {
                 return c
             }
         }
-        for c in targets { c.push(frame) }
+        for c in targets { c.deliver(frame) }
     }
 
     /// Pushes a room's new messages (one stored batch, in seq order) to every
@@ -98,11 +98,11 @@ final class ConnectionHub: Sendable {
         let origins = Set(messages.compactMap(\.origin))
         for c in targets {
             guard origins.contains(c.id) else {
-                c.push(messages: all, roomId: roomId)
+                c.deliver(messages: all, in: roomId)
                 continue
             }
             let others = messages.filter { $0.origin != c.id }.map { (frame: $0.frame, seq: $0.seq) }
-            if !others.isEmpty { c.push(messages: others, roomId: roomId) }
+            if !others.isEmpty { c.deliver(messages: others, in: roomId) }
         }
     }
 
@@ -114,7 +114,7 @@ final class ConnectionHub: Sendable {
             for room in s.roomsOfUser[userId] ?? [] { ids.formUnion(s.byRoom[room] ?? []) }
             return ids.compactMap { s.connections[$0] }.filter { $0.userId != userId }
         }
-        for c in targets { c.push(frame) }
+        for c in targets { c.deliver(frame) }
     }
 
     var connectionCount: Int { state.withLock { $0.connections.count } }

@@ -140,7 +140,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
         inbox?.enqueue {
             guard let session = session.current else { return }
             await session.close()
-            session.connection.finish()
+            session.connection.transportEnded()
         }
         context.fireChannelInactive()
     }
@@ -184,7 +184,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
             case .open:
                 let session = self.session
                 enqueue {
-                    session.current?.connection.send(
+                    session.current?.connection.reply(
                         NativeDialect().error(ParleyError(.badRequest, "text frames only: one JSON object per frame")))
                 }
             case .closing, .closed:
@@ -407,7 +407,7 @@ private final class SessionSlot: Sendable {
             s.session = session
             return true
         }
-        if !kept { session.connection.finish() }
+        if !kept { session.connection.transportEnded() }
         return kept
     }
 
@@ -417,6 +417,6 @@ private final class SessionSlot: Sendable {
             s.closed = true
             return s.session
         }
-        session?.connection.finish()
+        session?.connection.transportEnded()
     }
 }

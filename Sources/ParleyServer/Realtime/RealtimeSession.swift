@@ -28,7 +28,7 @@ struct RealtimeSession: Sendable {
     func open() async throws {
         // A session opened while the server drains for shutdown is told to go elsewhere.
         guard !services.hub.isDraining else {
-            connection.cut(.shutdown)
+            connection.disconnect(.shutdown)
             return
         }
         let user = connection.user
@@ -43,7 +43,7 @@ struct RealtimeSession: Sendable {
         if cameOnline {
             services.notifier.presenceChanged(userId: user.id, status: user.status == .offline ? .online : user.status, lastSeenAt: user.lastSeenAt)
         }
-        connection.pushNow(try PushFrame(type: "ready", data: Ready(user: User(user, online: true), rooms: snapshot.rooms)))
+        connection.sendDuringSync(try PushFrame(type: "ready", data: Ready(user: User(user, online: true), rooms: snapshot.rooms)))
 
         // The offline queue; live pushes meanwhile are held, and the ones it covered
         // are dropped at `finishSync`.
@@ -56,7 +56,7 @@ struct RealtimeSession: Sendable {
                 let batch = try await messages.nextBatch()
                 guard let last = batch.last else { break }
                 for message in batch {
-                    connection.pushNow(try PushFrame(type: "message:new", data: RoomNotifier.NewMessage(message: Message(message))))
+                    connection.sendDuringSync(try PushFrame(type: "message:new", data: RoomNotifier.NewMessage(message: Message(message))))
                 }
                 messageCount += batch.count
                 cursor = last.seq
@@ -67,7 +67,7 @@ struct RealtimeSession: Sendable {
             flushedUpTo[m.roomId] = cursor
         }
         let roomCount = snapshot.owed.count
-        connection.pushNow(try PushFrame(type: "sync:done", data: SyncDone(rooms: roomCount, messages: messageCount)))
+        connection.sendDuringSync(try PushFrame(type: "sync:done", data: SyncDone(rooms: roomCount, messages: messageCount)))
         connection.finishSync(flushedUpTo: flushedUpTo)
     }
 
@@ -115,7 +115,7 @@ struct RealtimeSession: Sendable {
     private func reply(_ id: RequestID?, _ data: any Encodable & Sendable) {
         guard let id else { return }
         do {
-            connection.send(try dialect.ack(id: id, data: data))
+            connection.reply(try dialect.ack(id: id, data: data))
         } catch {
             fail(id, error)
         }
@@ -125,7 +125,7 @@ struct RealtimeSession: Sendable {
     func fail(_ id: RequestID?, _ error: any Error) {
         let p = ParleyError.from(error)
         if p.code == .internal { logger.error("event failed for \(connection.user.username): \(error)") }
-        connection.send(id.map { dialect.ackError(id: $0, p) } ?? dialect.error(p))
+        connection.reply(id.map { dialect.ackError(id: $0, p) } ?? dialect.error(p))
     }
 
     /// Unregisters the connection; the user's last connection takes them offline.

@@ -56,7 +56,7 @@ final class SocketIOClient: Sendable {
             return !e
         }
         guard first else { return }
-        connection.finish()
+        connection.transportEnded()
         let realtime = self.realtime
         Task { await realtime.close() }
     }
