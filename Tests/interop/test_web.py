@@ -43,7 +43,7 @@ def page_state(driver):
     """What the page knew when a wait ran out: connection, queued sends, acks awaited, console."""
     try:
         client = driver.execute_script(
-            "return JSON.stringify({ready: state.ready, socket: state.ws && state.ws.readyState, current: state.current,"
+            "const state = parley.state; return JSON.stringify({ready: state.ready, socket: state.ws && state.ws.readyState, current: state.current,"
             " pending: state.pending, awaitingAcks: [...state.acks.keys()], banner: (document.getElementById('banner') || {}).textContent})")
         return f"{client}; console: {driver.get_log('browser')[-10:]}"
     except Exception as e:  # the page itself may be gone
@@ -191,7 +191,7 @@ def test_messages_queued_offline_are_sent_on_reconnect(server):
         register(driver, server, f"carol_{suffix}")
         create_room(driver, f"Notes {suffix}")
         # Drop the socket; the page shows it and keeps what is written meanwhile.
-        driver.execute_script("state.ws.close()")
+        driver.execute_script("parley.state.ws.close()")
         wait(driver, EC.text_to_be_present_in_element((By.ID, "connection"), "Offline"))
         send(driver, "written while offline")
         queued = message_with(driver, "written while offline")
@@ -258,8 +258,8 @@ def test_older_history_loads_on_scroll_up(server):
         suffix = uuid.uuid4().hex[:5]
         register(driver, server, f"erin_{suffix}")
         create_room(driver, f"Archive {suffix}")
-        room = driver.execute_script("return state.current")
-        token = driver.execute_script("return state.token")
+        room = driver.execute_script("return parley.state.current")
+        token = driver.execute_script("return parley.state.token")
         # 80 messages from another connection of the same user.
         ws = Native(server.ws_url, token)
         for i in range(1, 81):
