@@ -27,8 +27,9 @@ final class Connection: Sendable {
     let outbound: OutboundQueue
     /// The acks of this connection's message sends, written one after the other in
     /// the order the client sent them: a client's outbox matches acks to sends in
-    /// order, and the database writes complete in that order too.
-    let sendAcks = SocketInbox(pauseAt: .max, resume: {})
+    /// order, and the database writes complete in that order too. Made on the first
+    /// send: most connections only listen.
+    private let ackLine = Mutex<SocketInbox?>(nil)
     private let encode: @Sendable (PushFrame) -> ByteBuffer
     private let close: @Sendable (CloseReason) -> Void
     private let state = Mutex<State>(State())
@@ -82,6 +83,17 @@ final class Connection: Sendable {
         outbound = OutboundQueue(limit: queueLimit)
         self.encode = encode
         self.close = close
+    }
+
+    /// Queues the writing of a send's ack behind the acks of the sends before it.
+    func enqueueSendAck(_ job: @escaping SocketInbox.Job) {
+        let line = ackLine.withLock { line -> SocketInbox in
+            if let line { return line }
+            let made = SocketInbox(pauseAt: .max, resume: {})
+            line = made
+            return made
+        }
+        line.enqueue(job)
     }
 
     /// Queues an answer for the client (an ack or an error), never held back. Cuts a

@@ -88,7 +88,7 @@ struct RealtimeSession: Sendable {
     /// Runs one event and sends the ack (when the request had an id) or an `error`
     /// push (when it had none and failed). Called one frame at a time, in the order
     /// the client sent them; the answers to message sends, stored or refused, go out
-    /// in that order (`Connection.sendAcks`).
+    /// in that order (`Connection.enqueueSendAck`).
     func dispatch(_ frame: ClientFrame) async {
         let id = frame.id
         let isSend = ClientEvent.isSend(frame.type)
@@ -98,7 +98,7 @@ struct RealtimeSession: Sendable {
                 reply(id, data)
             case .later(let wait):
                 // Behind the acks of earlier sends, never ahead of them.
-                connection.sendAcks.enqueue {
+                connection.enqueueSendAck {
                     do {
                         reply(id, try await wait())
                     } catch {
@@ -108,7 +108,7 @@ struct RealtimeSession: Sendable {
             }
         } catch {
             // A refused send is answered in its turn too, after the sends before it.
-            if isSend { connection.sendAcks.enqueue { fail(id, error) } } else { fail(id, error) }
+            if isSend { connection.enqueueSendAck { fail(id, error) } } else { fail(id, error) }
         }
     }
 

@@ -4,7 +4,7 @@ import Synchronization
 /// Async jobs run one at a time in arrival order on a task that exists only while
 /// jobs are waiting: an idle connection holds no task. A socket's work (authenticate,
 /// each frame's event, the goodbye) runs in one; a connection's send acks in another
-/// (`Connection.sendAcks`).
+/// (`Connection.enqueueSendAck`).
 ///
 /// Backpressure: `enqueue` says when `pauseAt` jobs are waiting, so the socket stops
 /// reading; `resume` is called once they have fallen to a quarter of that.
@@ -12,7 +12,8 @@ final class SocketInbox: Sendable {
     typealias Job = @Sendable () async -> Void
 
     private struct State {
-        var jobs = CircularBuffer<Job>()
+        /// Small to start with: an idle connection holds one of these (or two).
+        var jobs = CircularBuffer<Job>(initialCapacity: 2)
         var running = false
         var paused = false
     }
