@@ -10,7 +10,7 @@ import Synchronization
 ///
 /// `head(of:)` needs no read and is a lower bound: after a crash, or with another node
 /// writing, the database may hold more. Readers that need the end of a room ask
-/// `RoomService.settled`, which reads past the head and hands what it finds to
+/// `RoomService.heads(of:)`, which reads past the head and hands what it finds to
 /// `learn`.
 public final class RoomHeads: Sendable {
     private let counters = Mutex<[ObjectId: Int]>([:])

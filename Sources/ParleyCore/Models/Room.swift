@@ -10,7 +10,7 @@ public enum RoomKind: String, Codable, Sendable, CaseIterable {
 /// A room as stored in `rooms`. `lastSeq` is a lower bound of the highest seq stored
 /// in the room: seqs are taken by inserting the message (the unique `{roomId, seq}`
 /// index arbitrates), and `lastSeq` is raised after, coalesced (`LastSeqRaiser`), so
-/// readers that need the end of the room take `RoomService.settled`.
+/// readers that need the end of the room take `RoomService.heads(of:)`.
 public struct RoomRecord: Codable, Sendable, Equatable {
     public var id: ObjectId
     public var name: String
@@ -107,7 +107,11 @@ public struct Room: Codable, Sendable, Equatable {
             unread
     }
 
-    public init(_ r: RoomRecord, membership: MembershipRecord? = nil) {
+    /// - Parameter head: the room's highest seq as the answering node knows it
+    ///   (`RoomService.heads`), which is what the wire's `lastSeq` means; the stored
+    ///   `RoomRecord.lastSeq` may trail it.
+    public init(_ r: RoomRecord, head: Int? = nil, membership: MembershipRecord? = nil) {
+        let lastSeq = max(r.lastSeq, head ?? 0)
         id = r.id.hex
         name = r.name
         kind = r.kind
@@ -116,13 +120,13 @@ public struct Room: Codable, Sendable, Equatable {
         createdBy = r.createdBy.hex
         createdAt = r.createdAt
         memberCount = r.memberCount
-        lastSeq = r.lastSeq
+        self.lastSeq = lastSeq
         startsAt = r.startsAt
         endsAt = r.endsAt
         if let m = membership {
             readSeq = m.readSeq
             deliveredSeq = m.deliveredSeq
-            unread = max(0, r.lastSeq - m.readSeq)
+            unread = max(0, lastSeq - m.readSeq)
         }
     }
 

@@ -62,7 +62,7 @@ public struct HistoryService: Sendable {
     }
 
     /// Moves the delivered or read cursor (`nil` seq: the latest message), capped at
-    /// the room's last seq (`RoomService.head(of:)`, or `settled` past it: a client may
+    /// the room's last seq (`RoomService.head(of:)`, or `settledHead` past it: a client may
     /// confirm a message before `lastSeq` catches up). One read (the room) and one coalesced
     /// write, which also tells membership: a non-member gets `forbidden` for a room
     /// they can see and `not_found` for one they cannot.
@@ -72,7 +72,7 @@ public struct HistoryService: Sendable {
         // Past what this node knows, the database says whether the seq is stored (a
         // message acked just before a crash); below it, no read is needed.
         let known = rooms.head(of: room)
-        let head = seq.map { $0 <= known } == true ? known : try await rooms.settled(room).lastSeq
+        let head = seq.map { $0 <= known } == true ? known : try await rooms.settledHead(of: room)
         let target = min(seq ?? head, head)
         guard let updated = try await cursors.advance(roomId: roomId, userId: user.id, delivered: read ? nil : target, read: read ? target : nil)
         else {

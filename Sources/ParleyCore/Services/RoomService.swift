@@ -21,33 +21,30 @@ public struct RoomService: Sendable {
     }
 
     /// The room's last seq as this node knows it, without a read (`RoomHeads`). A
-    /// lower bound: see `settled`.
+    /// lower bound: see `heads(of:)`.
     public func head(of room: RoomRecord) -> Int { heads?.head(of: room) ?? room.lastSeq }
 
-    /// The records with `lastSeq` at the highest seq stored, whoever stored it: what
-    /// this node knows (`head(of:)`) and what the database holds above that, read in one
-    /// query for all of them. After a crash, the messages acknowledged in the last
+    /// Each room's head: the highest seq stored, whoever stored it. What this node
+    /// knows (`head(of:)`) and what the database holds above that, read in one query
+    /// for all of them. After a crash, the messages acknowledged in the last
     /// `LAST_SEQ_RAISE_MS` are above `lastSeq`; they count here (unread, the offline
-    /// flush, cursor caps), and their rooms' `lastSeq` is raised to them.
-    public func settled(_ rooms: [RoomRecord]) async throws -> [RoomRecord] {
-        guard !rooms.isEmpty else { return [] }
+    /// flush, cursor caps), and their rooms' `lastSeq` is raised to them. The records
+    /// are left as stored.
+    public func heads(of rooms: [RoomRecord]) async throws -> [ObjectId: Int] {
+        guard !rooms.isEmpty else { return [:] }
         var known: [ObjectId: Int] = [:]
         for r in rooms { known[r.id] = max(known[r.id] ?? 0, head(of: r)) }
         let beyond = try await repos.messages.highestSeqs(above: known)
         if !beyond.isEmpty { heads?.learn(beyond) }
-        return rooms.map { r in
-            var room = r
-            room.lastSeq = max(known[r.id] ?? r.lastSeq, beyond[r.id] ?? 0)
-            return room
-        }
+        return known.merging(beyond, uniquingKeysWith: max)
     }
 
-    /// One record with `lastSeq` settled (see `settled(_:)`).
-    public func settled(_ room: RoomRecord) async throws -> RoomRecord { try await settled([room])[0] }
+    /// One room's head (see `heads(of:)`).
+    public func settledHead(of room: RoomRecord) async throws -> Int { try await heads(of: [room])[room.id] ?? room.lastSeq }
 
-    /// A room as the caller sees it, with `lastSeq` (and so `unread`) settled.
+    /// A room as the caller sees it, with `lastSeq` (and so `unread`) at its head.
     public func view(_ room: RoomRecord, membership: MembershipRecord?) async throws -> Room {
-        Room(try await settled(room), membership: membership)
+        Room(room, head: try await settledHead(of: room), membership: membership)
     }
 
     /// What a client may ask for when creating a room.
@@ -109,7 +106,8 @@ public struct RoomService: Sendable {
         var all: [RoomRecord] = []
         for r in mine + publicRooms where seen.insert(r.id).inserted && (kind == nil || r.kind == kind) { all.append(r) }
         all.sort { ($0.lastMessageAt ?? $0.createdAt) > ($1.lastMessageAt ?? $1.createdAt) }
-        return try await settled(all).map { Room($0, membership: byRoom[$0.id]) }
+        let heads = try await heads(of: all)
+        return all.map { Room($0, head: heads[$0.id], membership: byRoom[$0.id]) }
     }
 
     /// A room the user may see, with their membership if any; `not_found` otherwise.
@@ -142,7 +140,7 @@ public struct RoomService: Sendable {
         let (room, existing) = try await visibleRoom(roomId, for: user)
         if let existing { return (try await view(room, membership: existing), false) }
         guard room.kind != .direct else { throw ParleyError(.forbidden, "direct conversations cannot be joined") }
-        let membership = MembershipRecord(roomId: roomId, userId: user.id, startingAt: try await settled(room).lastSeq)
+        let membership = MembershipRecord(roomId: roomId, userId: user.id, startingAt: try await settledHead(of: room))
         let inserted = try await repos.memberships.join(membership)
         if inserted { try await repos.rooms.adjustMemberCount(id: roomId, by: 1) }
         let fresh = try await repos.rooms.find(id: roomId) ?? room

@@ -9,7 +9,7 @@ public struct SyncService: Sendable {
 
     public init(rooms: RoomService) { self.rooms = rooms }
 
-    /// A user's memberships and their rooms, `lastSeq` settled (`RoomService.settled`).
+    /// A user's memberships and their rooms, at their heads (`RoomService.heads`).
     public struct Snapshot: Sendable {
         public let memberships: [MembershipRecord]
         /// The rooms as the user sees them, most active first.
@@ -22,11 +22,12 @@ public struct SyncService: Sendable {
     /// to `memberships`.
     public func snapshot(for user: UserRecord) async throws -> Snapshot {
         let memberships = try await rooms.repos.memberships.forUser(user.id)
-        let records = try await rooms.settled(try await rooms.repos.rooms.find(ids: memberships.map(\.roomId)))
+        let records = try await rooms.repos.rooms.find(ids: memberships.map(\.roomId))
+        let heads = try await rooms.heads(of: records)
         let byId = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        let wire = memberships.compactMap { m in byId[m.roomId].map { Room($0, membership: m) } }
+        let wire = memberships.compactMap { m in byId[m.roomId].map { Room($0, head: heads[$0.id], membership: m) } }
             .sorted { ($0.lastSeq, $0.id) > ($1.lastSeq, $1.id) }
-        let owed = memberships.filter { m in byId[m.roomId].map { $0.lastSeq > m.deliveredSeq } ?? false }
+        let owed = memberships.filter { m in (heads[m.roomId] ?? 0) > m.deliveredSeq }
         return Snapshot(memberships: memberships, rooms: wire, owed: owed)
     }
 
