@@ -30,7 +30,9 @@ private let driverLogger = Logger(label: "parley.mongoc")
 /// `@unchecked Sendable`, and every piece of state is behind a lock: the pool
 /// pointer is immutable and `mongoc_client_pool_t` guards its own state with the
 /// driver's internal mutex (it is libmongoc's thread-safe type); everything mutable
-/// here (`state`: shutdown flag, lent clients) is guarded by a `Mutex`.
+/// here (`state`: shutdown flag, lent clients) is guarded by a `Mutex`. The other
+/// stored properties are immutable and thread-safe themselves (`NIOThreadPool`, the
+/// timers' `EventLoopGroup`, the configuration, logger and observer values).
 public final class MongoClient: Service, @unchecked Sendable {
     public let configuration: MongoConfiguration
     public let logger: Logger

@@ -37,7 +37,8 @@ struct BatchWriter: Sendable {
 
     /// Each submission's outcome, in the order given.
     func write(_ subs: [SendPipeline.Submission]) async -> [Result<SendPipeline.Outcome, ParleyError>] {
-        var batch = Batch(subs, counters: heads.counters(for: Set(subs.map(\.roomId))))
+        let rooms = Set(subs.map(\.roomId))
+        var batch = Batch(subs, rooms: rooms, counters: heads.counters(for: rooms))
         do {
             try await loadCounters(&batch)
         } catch {
@@ -128,9 +129,9 @@ private struct Batch {
     /// Positions not settled yet, in queue order: what the next insert tries.
     private(set) var waiting: [Int]
 
-    init(_ subs: [SendPipeline.Submission], counters: [ObjectId: Int]) {
+    init(_ subs: [SendPipeline.Submission], rooms: Set<ObjectId>, counters: [ObjectId: Int]) {
         self.subs = subs
-        rooms = Set(subs.map(\.roomId))
+        self.rooms = rooms
         self.counters = counters
         results = Array(repeating: nil, count: subs.count)
         waiting = Array(subs.indices)

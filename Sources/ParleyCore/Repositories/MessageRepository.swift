@@ -68,13 +68,11 @@ public struct MongoMessageRepository: MessageRepository {
         let rooms = Array(heads)
         // Chunks keep each `$or` small; almost always every chunk finds nothing.
         for start in stride(from: 0, to: rooms.count, by: 100) {
-            let clauses: [BSONValue] = rooms[start..<min(start + 100, rooms.count)].map { room, seq in
+            let clauses: [BSONDocument] = rooms[start..<min(start + 100, rooms.count)].map { room, seq in
                 ["roomId": .objectId(room), "seq": ["$gt": .int64(Int64(seq))]]
             }
-            let found = try await documents.find(
-                clauses.count == 1 ? clauses[0].documentValue ?? [:] : ["$or": .array(clauses)],
-                options: FindOptions(projection: ["roomId": 1, "seq": 1])
-            ).toArray()
+            let filter: BSONDocument = clauses.count == 1 ? clauses[0] : ["$or": .array(clauses.map { .document($0) })]
+            let found = try await documents.find(filter, options: FindOptions(projection: ["roomId": 1, "seq": 1])).toArray()
             for d in found {
                 guard let room = d["roomId"]?.objectIdValue, let seq = d["seq"]?.int64Value.map(Int.init) else { continue }
                 highest[room] = max(highest[room] ?? 0, seq)

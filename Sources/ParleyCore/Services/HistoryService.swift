@@ -31,10 +31,17 @@ public struct HistoryService: Sendable {
         return try await repos.messages.page(roomId: roomId, before: before, after: after, limit: limit)
     }
 
-    /// The newest `limit` messages (0 to 200) of a room, for a caller already known to
-    /// be a member (a join's history).
+    /// Validates a join's `historyLimit`: 0 (none) to 200, default 50. Checked before
+    /// the join, so a bad value joins nothing.
+    public static func checkHistoryLimit(_ limit: Int?) throws -> Int {
+        let limit = limit ?? defaultLimit
+        guard (0...maxLimit).contains(limit) else { throw ParleyError(.badRequest, "historyLimit must be 0 to \(maxLimit)") }
+        return limit
+    }
+
+    /// The newest `limit` messages (from `checkHistoryLimit`) of a room, for a caller
+    /// already known to be a member (a join's history).
     public func latest(roomId: ObjectId, limit: Int) async throws -> [MessageRecord] {
-        guard (0...HistoryService.maxLimit).contains(limit) else { throw ParleyError(.badRequest, "historyLimit must be 0 to \(HistoryService.maxLimit)") }
         guard limit > 0 else { return [] }
         return try await repos.messages.page(roomId: roomId, before: nil, after: nil, limit: limit).messages
     }

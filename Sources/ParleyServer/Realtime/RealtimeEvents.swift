@@ -107,8 +107,7 @@ struct RealtimeEvents: Sendable {
 
     private func join(_ body: JoinBody, user: UserRecord) async throws -> JoinReply {
         let roomId = try body.room()
-        let limit = body.historyLimit ?? HistoryService.defaultLimit
-        guard (0...HistoryService.maxLimit).contains(limit) else { throw ParleyError(.badRequest, "historyLimit must be 0 to \(HistoryService.maxLimit)") }
+        let limit = try HistoryService.checkHistoryLimit(body.historyLimit)
         let joined = try await services.rooms.join(roomId, user: user)
         services.membershipEffects.joined(roomId, user: user, isNew: joined.newlyJoined)
         let participants = try await services.rooms.participants(of: roomId)
