@@ -86,6 +86,13 @@ enum RestHarness {
         c.wsAuthTimeoutMs = 5_000
         c.rateLimitPerSecond = 1000
         c.rateLimitBurst = 1000
+        // The suite runs its tests in parallel against one single-threaded SecantusDB,
+        // every test migrating a database of its own at start: that queue can hold a
+        // call longer than the production deadline (5 s), and a session whose user
+        // lookup timed out is closed with 1013. The deadline's own behaviour is tested
+        // with short deadlines (`CollectionTests.deadline`, `HealthTests.hungDatabase`,
+        // `test_frozen_database_never_hangs_parley`).
+        c.mongoOperationTimeoutMS = 30_000
         return c
     }
 

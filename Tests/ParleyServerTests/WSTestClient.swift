@@ -126,7 +126,9 @@ final class WSTestClient: Sendable {
                 let parsed = try taken.map(Self.parse)
                 return (parsed[0], Array(parsed.dropFirst().dropLast()), parsed[parsed.count - 1])
             }
-            if isClosed { throw WSTestError("connection closed before sync:done; unread: \(pending.map(Self.typeOf))") }
+            if isClosed {
+                throw WSTestError("connection closed before sync:done (close code \(String(describing: await closeCode(timeout: .seconds(1))))); unread: \(pending.map(Self.typeOf))")
+            }
             guard ContinuousClock.now < deadline else { throw WSTestError("no ready and sync:done within \(timeout); unread: \(pending.map(Self.typeOf))") }
             try await Task.sleep(for: .milliseconds(5))
         }

@@ -27,8 +27,10 @@ public enum TestDatabase {
         extraClients: Int = 8,
         _ body: (MongoDatabase) async throws -> R
     ) async throws -> R {
+        // A generous deadline: the suite's parallel tests share one single-threaded
+        // database (see `RestHarness.config`).
         let client = try MongoClient(
-            configuration: MongoConfiguration(uri: uri, threadCount: threads, extraClients: extraClients),
+            configuration: MongoConfiguration(uri: uri, threadCount: threads, extraClients: extraClients, operationTimeoutMS: 30_000),
             logger: Logger(label: "test")
         )
         let db = client.database(uniqueName(label))
