@@ -17,9 +17,10 @@ struct AuthRoutesTests {
             #expect(user["lastSeenAt"] is NSNull)
             #expect((user["createdAt"] as? String)?.hasSuffix("Z") == true)
             #expect(!String(decoding: r.body, as: UTF8.self).lowercased().contains("password"))
-            let token = try #require(r["token"] as? String)
-            let profile = try await api.call(.get, "/api/auth/profile", token: token)
-            #expect(profile.status == 200 && (profile["user"] as? [String: Any])?["id"] as? String == user["id"] as? String)
+            let session = try r.decode(Wire.Session.self)
+            #expect(session.user.username == "Alice" && session.user.displayName == "Alice A." && session.user.lastSeenAt == nil)
+            let profile = try await api.call(.get, "/api/auth/profile", token: session.token)
+            #expect(try profile.status == 200 && profile.decode(Wire.UserData.self).user.id == session.user.id)
         }
     }
 
@@ -64,7 +65,7 @@ struct AuthRoutesTests {
             #expect(wrong.status == 401 && wrong.errorCode == "unauthorized")
             let unknown = try await api.call(.post, "/api/auth/login", json: #"{"username": "nobody", "password": "whatever1"}"#)
             #expect(unknown.status == 401)
-            #expect((wrong.json["error"] as? [String: Any])?["message"] as? String == (unknown.json["error"] as? [String: Any])?["message"] as? String)
+            #expect(wrong.error?.message != nil && wrong.error?.message == unknown.error?.message)
             let injected = try await api.call(.post, "/api/auth/login", json: #"{"username": "carol", "password": {"$gt": ""}}"#)
             #expect(injected.status == 400)
             let injectedName = try await api.call(.post, "/api/auth/login", json: #"{"username": {"$ne": null}, "password": "the-password"}"#)
@@ -81,7 +82,7 @@ struct AuthRoutesTests {
             #expect(try await api.call(.get, "/api/auth/profile", token: before).status == 200)
             // What the server signs now verifies with the new secret alone.
             let login = try await api.call(.post, "/api/auth/login", json: #"{"username": "rosa", "password": "password123"}"#)
-            let fresh = try #require(login["token"] as? String)
+            let fresh = try login.decode(Wire.Session.self).token
             #expect(try await TokenSigner(secret: new, ttl: 3600).verify(fresh).sub == id)
             await #expect(throws: ParleyError.self) { try await TokenSigner(secret: old, ttl: 3600).verify(fresh) }
             // Neither secret: 401; an expired token of the previous secret: 401.
@@ -142,7 +143,7 @@ struct AuthRoutesTests {
             #expect(login.status == 403 && login.errorCode == "forbidden")
             try await accounts.setDisabled(username: "erin", false)
             let again = try await api.call(.post, "/api/auth/login", json: #"{"username": "erin", "password": "password123"}"#)
-            let fresh = try #require(again["token"] as? String)
+            let fresh = try again.decode(Wire.Session.self).token
             #expect(try await api.call(.get, "/api/auth/profile", token: fresh).status == 200)
             try await Task.sleep(for: .milliseconds(5))
             try await accounts.setPassword(username: "erin", password: "another-pass")
@@ -160,7 +161,7 @@ struct AuthRoutesTests {
             let limited = try await api.call(.post, "/api/auth/login", json: #"{"username": "frank", "password": "password123"}"#)
             #expect(limited.status == 429 && limited.errorCode == "rate_limited")
             #expect(Int(limited.headers[.retryAfter] ?? "") ?? 0 >= 1)
-            #expect(((limited.json["error"] as? [String: Any])?["retryAfterMs"] as? Int ?? 0) > 0)
+            #expect((limited.error?.retryAfterMs ?? 0) > 0)
             let register = try await api.call(.post, "/api/auth/register", json: #"{"username": "grace", "password": "password123"}"#)
             #expect(register.status == 429)
         }

@@ -5,7 +5,10 @@ import Testing
 
 @Suite("REST: messages")
 struct MessageRoutesTests {
-    static func seqs(_ r: Reply) -> [Int] { (r["messages"] as? [[String: Any]] ?? []).compactMap { $0["seq"] as? Int } }
+    static func page(_ r: Reply) throws -> (seqs: [Int], hasMore: Bool) {
+        let page = try r.decode(Wire.History.self)
+        return (page.messages.map(\.seq), page.hasMore)
+    }
 
     @Test("history pages by seq, ascending, with hasMore at each boundary")
     func paging() async throws {
@@ -15,22 +18,22 @@ struct MessageRoutesTests {
             try await api.seedMessages(room: room, sender: id, count: 120)
 
             let latest = try await api.call(.get, "/api/messages/room/\(room)", token: token)
-            #expect(latest.status == 200 && Self.seqs(latest) == Array(71...120) && latest["hasMore"] as? Bool == true)
+            #expect(try latest.status == 200 && Self.page(latest) == (Array(71...120), true))
             let message = try #require((latest["messages"] as? [[String: Any]])?.first)
             #expect(Set(message.keys) == ["id", "roomId", "seq", "senderId", "senderName", "text", "clientId", "createdAt"])
 
             let older = try await api.call(.get, "/api/messages/room/\(room)?before=71&limit=50", token: token)
-            #expect(Self.seqs(older) == Array(21...70) && older["hasMore"] as? Bool == true)
+            #expect(try Self.page(older) == (Array(21...70), true))
             let oldest = try await api.call(.get, "/api/messages/room/\(room)?before=21&limit=50", token: token)
-            #expect(Self.seqs(oldest) == Array(1...20) && oldest["hasMore"] as? Bool == false)
+            #expect(try Self.page(oldest) == (Array(1...20), false))
             let newer = try await api.call(.get, "/api/messages/room/\(room)?after=100&limit=200", token: token)
-            #expect(Self.seqs(newer) == Array(101...120) && newer["hasMore"] as? Bool == false)
+            #expect(try Self.page(newer) == (Array(101...120), false))
             let window = try await api.call(.get, "/api/messages/room/\(room)?after=10&before=15", token: token)
-            #expect(Self.seqs(window) == [11, 12, 13, 14])
+            #expect(try Self.page(window).seqs == [11, 12, 13, 14])
             let exact = try await api.call(.get, "/api/messages/room/\(room)?after=0&limit=120", token: token)
-            #expect(Self.seqs(exact).count == 120 && exact["hasMore"] as? Bool == false)
+            #expect(try Self.page(exact) == (Array(1...120), false))
             let none = try await api.call(.get, "/api/messages/room/\(room)?after=120", token: token)
-            #expect(Self.seqs(none).isEmpty && none["hasMore"] as? Bool == false)
+            #expect(try Self.page(none) == ([], false))
             for bad in ["limit=0", "limit=201", "limit=x", "before=-1", "after=abc"] {
                 #expect(try await api.call(.get, "/api/messages/room/\(room)?\(bad)", token: token).status == 400, "\(bad)")
             }
@@ -44,10 +47,10 @@ struct MessageRoutesTests {
             let room = try await api.createRoom(token, #"{"name": "busy"}"#)
             try await api.seedMessages(room: room, sender: id, count: 30)
             let first = try await api.call(.get, "/api/messages/room/\(room)?limit=10", token: token)
-            #expect(Self.seqs(first) == Array(21...30))
+            #expect(try Self.page(first).seqs == Array(21...30))
             try await api.seedMessages(room: room, sender: id, count: 5, prefix: "late")
             let next = try await api.call(.get, "/api/messages/room/\(room)?before=21&limit=10", token: token)
-            #expect(Self.seqs(next) == Array(11...20))
+            #expect(try Self.page(next).seqs == Array(11...20))
         }
     }
 
@@ -74,7 +77,8 @@ struct MessageRoutesTests {
             let (bob, bobId) = try await api.register("bob")
             let (carol, _) = try await api.register("carol")
             let empty = try await api.call(.get, "/api/messages/conversation/\(aliceId)/\(bobId)", token: alice)
-            #expect(empty.status == 200 && empty["roomId"] is NSNull && Self.seqs(empty).isEmpty && empty["hasMore"] as? Bool == false)
+            let none = try empty.decode(Wire.Conversation.self)
+            #expect(empty.status == 200 && empty["roomId"] is NSNull && none.roomId == nil && none.messages.isEmpty && !none.hasMore)
 
             let service = RoomService(repos: api.repos, presence: PresenceRegistry())
             let a = try #require(try await api.repos.users.find(id: ObjectId(aliceId)!))
@@ -83,9 +87,10 @@ struct MessageRoutesTests {
             try await api.seedMessages(room: direct.id.hex, sender: aliceId, count: 3)
 
             let fromBob = try await api.call(.get, "/api/messages/conversation/\(aliceId)/\(bobId)?limit=2", token: bob)
-            #expect(fromBob["roomId"] as? String == direct.id.hex && Self.seqs(fromBob) == [2, 3] && fromBob["hasMore"] as? Bool == true)
+            let seen = try fromBob.decode(Wire.Conversation.self)
+            #expect(seen.roomId == direct.id.hex && seen.messages.map(\.seq) == [2, 3] && seen.hasMore)
             let reversed = try await api.call(.get, "/api/messages/conversation/\(bobId)/\(aliceId)", token: alice)
-            #expect(Self.seqs(reversed) == [1, 2, 3])
+            #expect(try reversed.decode(Wire.Conversation.self).messages.map(\.seq) == [1, 2, 3])
             let intruder = try await api.call(.get, "/api/messages/conversation/\(aliceId)/\(bobId)", token: carol)
             #expect(intruder.status == 403)
             #expect(try await api.call(.get, "/api/messages/conversation/\(aliceId)/\(ObjectId().hex)", token: alice).status == 404)
@@ -103,25 +108,26 @@ struct MessageRoutesTests {
             try await api.seedMessages(room: room, sender: aliceId, count: 5)
 
             let bobsRoom = try await api.call(.get, "/api/rooms/\(room)", token: bob)
-            #expect((bobsRoom["room"] as? [String: Any])?["unread"] as? Int == 5)
+            #expect(try bobsRoom.decode(Wire.RoomDetails.self).room.unread == 5)
             let partial = try await api.call(.put, "/api/messages/read/\(room)", token: bob, json: #"{"seq": 3}"#)
-            #expect(partial.status == 200 && partial["readSeq"] as? Int == 3)
+            #expect(try partial.status == 200 && partial.decode(Wire.ReadCursor.self).readSeq == 3)
             let back = try await api.call(.put, "/api/messages/read/\(room)", token: bob, json: #"{"seq": 1}"#)
-            #expect(back["readSeq"] as? Int == 3)
+            #expect(try back.decode(Wire.ReadCursor.self).readSeq == 3)
             let beyond = try await api.call(.put, "/api/messages/read/\(room)", token: bob, json: #"{"seq": 999}"#)
-            #expect(beyond["readSeq"] as? Int == 5)
+            #expect(try beyond.decode(Wire.ReadCursor.self).readSeq == 5)
             #expect(try await api.call(.put, "/api/messages/read/\(room)", token: bob, json: #"{"seq": -1}"#).status == 400)
             #expect(try await api.call(.put, "/api/messages/read/\(room)", token: bob, json: #"{"seq": "3"}"#).status == 400)
             #expect(try await api.call(.put, "/api/messages/read/\(room)", token: bob, json: #"{"seq": {"$gt": 0}}"#).status == 400)
             let all = try await api.call(.put, "/api/messages/read/\(room)", token: alice)
-            #expect(all["readSeq"] as? Int == 5)
-            #expect((try await api.call(.get, "/api/rooms/\(room)", token: bob)["room"] as? [String: Any])?["unread"] as? Int == 0)
+            #expect(try all.decode(Wire.ReadCursor.self).readSeq == 5)
+            #expect(try await api.call(.get, "/api/rooms/\(room)", token: bob).decode(Wire.RoomDetails.self).room.unread == 0)
 
             let page = try await api.call(.get, "/api/messages/room/\(room)?limit=5", token: alice)
-            let fourth = try #require((page["messages"] as? [[String: Any]])?[3]["id"] as? String)
-            let status = try await api.call(.get, "/api/messages/\(fourth)/status", token: alice)
-            #expect(status.status == 200 && status["seq"] as? Int == 4 && status["messageId"] as? String == fourth)
-            #expect(status["deliveredTo"] as? [String] == [bobId] && status["readBy"] as? [String] == [bobId])
+            let fourth = try page.decode(Wire.History.self).messages[3].id
+            let reply = try await api.call(.get, "/api/messages/\(fourth)/status", token: alice)
+            let status = try reply.decode(Wire.MessageStatus.self)
+            #expect(reply.status == 200 && status.seq == 4 && status.messageId == fourth)
+            #expect(status.deliveredTo == [bobId] && status.readBy == [bobId])
             #expect(try await api.call(.get, "/api/messages/\(fourth)/status", token: carol).status == 404)
             #expect(try await api.call(.get, "/api/messages/\(ObjectId().hex)/status", token: alice).status == 404)
         }
@@ -135,8 +141,7 @@ struct CrossCuttingTests {
         try await RestHarness.with { api in
             let r = try await api.call(.get, "/api/nothing-here")
             #expect(r.status == 404 && r.errorCode == "not_found")
-            let err = try #require(r["error"] as? [String: Any])
-            #expect(err["message"] is String)
+            #expect(r.error?.message.isEmpty == false)
         }
     }
 

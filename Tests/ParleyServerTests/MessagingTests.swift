@@ -26,7 +26,7 @@ struct Pair {
         return (a, b)
     }
 
-    func send(_ ws: WSTestClient, _ text: String, clientId: String) async throws -> [String: Any] {
+    func send(_ ws: WSTestClient, _ text: String, clientId: String) async throws -> Frame {
         try await ws.request("message:send", #"{"roomId": "\#(room)", "text": "\#(text)", "clientId": "\#(clientId)"}"#)
     }
 }
@@ -40,16 +40,15 @@ struct MessagingTests {
             let (a, b) = try await pair.connectBoth(port)
             let ack = try await pair.send(a, "hello", clientId: "c1")
             #expect(ack.ok)
-            let m = ack.data["message"] as? [String: Any] ?? [:]
-            #expect(m["seq"] as? Int == 1 && m["text"] as? String == "hello" && m["senderId"] as? String == pair.alice.id)
-            #expect(m["roomId"] as? String == pair.room && m["clientId"] as? String == "c1" && (m["id"] as? String)?.count == 24)
+            let m = try ack.message()
+            #expect(m.seq == 1 && m.text == "hello" && m.senderId == pair.alice.id && m.senderName == "alice")
+            #expect(m.roomId == pair.room && m.clientId == "c1" && m.id.count == 24)
+            // The push is the ack's message, field for field; the stored one agrees to
+            // the millisecond.
             let pushed = try await b.waitFor(type: "message:new")
-            #expect(pushed.message["id"] as? String == m["id"] as? String)
-            // The ack, the push and the stored message agree to the millisecond.
-            let stored = try await api.call(.get, "/api/messages/room/\(pair.room)", token: pair.bob.token)
-            let first = try #require((stored["messages"] as? [[String: Any]])?.first)
-            #expect(first["createdAt"] as? String == m["createdAt"] as? String)
-            #expect(pushed.message["createdAt"] as? String == m["createdAt"] as? String)
+            #expect(try pushed.message() == m)
+            let stored = try await api.call(.get, "/api/messages/room/\(pair.room)", token: pair.bob.token).decode(Wire.History.self)
+            #expect(stored.messages == [m])
             #expect(try await a.receivedNone(of: "message:new"))
             #expect(try await api.database.collection("messages").countDocuments() == 1)
             await a.close()
@@ -66,11 +65,13 @@ struct MessagingTests {
             for i in 1...3 { #expect(try await pair.send(a, "m\(i)", clientId: "c\(i)").ok) }
             let b = WSTestClient(port: port, token: pair.bob.token)
             let (ready, messages, done) = try await b.sync()
-            #expect(messages.map { $0.message["text"] as? String } == ["m1", "m2", "m3"])
-            #expect(messages.map { $0.message["seq"] as? Int } == [1, 2, 3])
-            #expect(done.data["messages"] as? Int == 3 && done.data["rooms"] as? Int == 1)
-            let room = (ready.data["rooms"] as? [[String: Any]])?.first { $0["id"] as? String == pair.room }
-            #expect(room?["unread"] as? Int == 3 && room?["deliveredSeq"] as? Int == 0)
+            let flushed = try messages.map { try $0.message() }
+            #expect(flushed.map(\.text) == ["m1", "m2", "m3"])
+            #expect(flushed.map(\.seq) == [1, 2, 3])
+            let counts = try done.data(Wire.SyncDone.self)
+            #expect(counts.messages == 3 && counts.rooms == 1)
+            let room = try ready.data(Wire.Ready.self).rooms.first { $0.id == pair.room }
+            #expect(room?.unread == 3 && room?.deliveredSeq == 0 && room?.lastSeq == 3)
             await a.close()
             await b.close()
         }
@@ -88,13 +89,13 @@ struct MessagingTests {
             #expect(try await b1.request("message:delivered", #"{"roomId": "\#(pair.room)", "seq": 2}"#).ok)
             await b1.close()
             let b2 = WSTestClient(port: port, token: pair.bob.token)
-            #expect(try await b2.sync().messages.map { $0.message["seq"] as? Int } == [3, 4])
+            #expect(try await b2.sync().messages.map { try $0.message().seq } == [3, 4])
             #expect(try await b2.request("message:read", #"{"roomId": "\#(pair.room)", "seq": 4}"#).ok)
             await b2.close()
             let b3 = WSTestClient(port: port, token: pair.bob.token)
             let (ready, messages, _) = try await b3.sync()
             #expect(messages.isEmpty)
-            #expect((ready.data["rooms"] as? [[String: Any]])?.first?["unread"] as? Int == 0)
+            #expect(try ready.data(Wire.Ready.self).rooms.first?.unread == 0)
             await b3.close()
             await a.close()
         }
@@ -107,11 +108,11 @@ struct MessagingTests {
             let (a, b) = try await pair.connectBoth(port)
             for i in 1...3 { _ = try await pair.send(a, "m\(i)", clientId: "c\(i)") }
             #expect(try await b.request("message:delivered", #"{"roomId": "\#(pair.room)", "seq": 3}"#).ok)
-            let delivered = try await a.waitFor { $0["type"] as? String == "message:status" && $0.data["userId"] as? String == pair.bob.id }
-            #expect(delivered.data["deliveredSeq"] as? Int == 3 && delivered.data["readSeq"] as? Int == 0)
+            let delivered = try await a.waitFor("message:status", as: Wire.Status.self) { $0.userId == pair.bob.id }
+            #expect(delivered.roomId == pair.room && delivered.deliveredSeq == 3 && delivered.readSeq == 0)
             #expect(try await b.request("message:read", #"{"roomId": "\#(pair.room)", "seq": 99}"#).ok)
-            let read = try await a.waitFor { $0["type"] as? String == "message:status" && ($0.data["readSeq"] as? Int ?? 0) > 0 }
-            #expect(read.data["readSeq"] as? Int == 3 && read.data["deliveredSeq"] as? Int == 3)
+            let read = try await a.waitFor("message:status", as: Wire.Status.self) { $0.readSeq > 0 }
+            #expect(read.readSeq == 3 && read.deliveredSeq == 3)
             #expect(try await b.request("message:read", #"{"roomId": "\#(pair.room)", "seq": 1}"#).ok)
             let membership = try await api.repos.memberships.find(roomId: ObjectId(pair.room)!, userId: ObjectId(pair.bob.id)!)
             #expect(membership?.readSeq == 3)
@@ -130,16 +131,16 @@ struct MessagingTests {
             let first = try await pair.send(a, "once", clientId: "same")
             let again = try await pair.send(a, "once (retry)", clientId: "same")
             #expect(first.ok && again.ok)
-            #expect((first.data["message"] as? [String: Any])?["id"] as? String == (again.data["message"] as? [String: Any])?["id"] as? String)
-            #expect((again.data["message"] as? [String: Any])?["text"] as? String == "once")
+            #expect(try again.message() == first.message())
+            #expect(try again.message().text == "once")
             // Two retries racing in one batch.
             a.send(#"{"type":"message:send","id":"x1","data":{"roomId":"\#(pair.room)","text":"t","clientId":"race"}}"#)
             a.send(#"{"type":"message:send","id":"x2","data":{"roomId":"\#(pair.room)","text":"t","clientId":"race"}}"#)
             // Acks come in send order: the first ack to arrive is x1's.
             let x1 = try await a.waitFor(type: "ack")
             let x2 = try await a.waitFor(type: "ack")
-            #expect(x1["id"] as? String == "x1" && x2["id"] as? String == "x2")
-            #expect((x1.data["message"] as? [String: Any])?["seq"] as? Int == (x2.data["message"] as? [String: Any])?["seq"] as? Int)
+            #expect(x1.id == "x1" && x2.id == "x2")
+            #expect(try x1.message() == x2.message())
             #expect(try await api.database.collection("messages").countDocuments() == 2)
             await a.close()
         }
@@ -168,8 +169,8 @@ struct MessagingTests {
                         // Acks of one batch may come back in any order: collect them by id.
                         var seqByID: [String: Int] = [:]
                         while seqByID.count < perSender {
-                            let ack = try await ws.waitFor { $0["type"] as? String == "ack" }
-                            seqByID[ack["id"] as? String ?? ""] = (ack.data["message"] as? [String: Any])?["seq"] as? Int
+                            let ack = try await ws.waitFor(type: "ack")
+                            seqByID[ack.id ?? ""] = try ack.message().seq
                         }
                         return try (0..<perSender).map { try #require(seqByID["\($0)"]) }
                     }
@@ -198,7 +199,7 @@ struct MessagingTests {
             for ws in [phone, laptop, a1, a2] { _ = try await ws.sync() }
             _ = try await pair.send(a1, "to all", clientId: "d1")
             for ws in [phone, laptop, a2] {
-                #expect(try await ws.waitFor(type: "message:new").message["text"] as? String == "to all")
+                #expect(try await ws.waitFor(type: "message:new").message().text == "to all")
             }
             #expect(try await a1.receivedNone(of: "message:new"))
             for ws in [phone, laptop, a1, a2] { await ws.close() }
@@ -242,14 +243,13 @@ struct MessagingTests {
 
             let b = WSTestClient(port: port, token: pair.bob.token)
             let (ready, flushed, done) = try await b.sync()
-            let room = try #require((ready.data["rooms"] as? [[String: Any]])?.first)
-            #expect(room["lastSeq"] as? Int == 5 && room["unread"] as? Int == 5)
-            #expect(flushed.compactMap { $0.message["seq"] as? Int } == [1, 2, 3, 4, 5])
-            #expect(done.data["messages"] as? Int == 5)
+            let room = try #require(try ready.data(Wire.Ready.self).rooms.first)
+            #expect(room.lastSeq == 5 && room.unread == 5)
+            #expect(try flushed.map { try $0.message().seq } == [1, 2, 3, 4, 5])
+            #expect(try done.data(Wire.SyncDone.self).messages == 5)
             // The room list agrees, and a read of the last one is not capped below it.
-            let listed = try await api.call(.get, "/api/rooms", token: pair.bob.token)
-            let mine = (listed["rooms"] as? [[String: Any]])?.first { $0["id"] as? String == pair.room }
-            #expect(mine?["lastSeq"] as? Int == 5)
+            let listed = try await api.call(.get, "/api/rooms", token: pair.bob.token).decode(Wire.Rooms.self)
+            #expect(listed.rooms.first { $0.id == pair.room }?.lastSeq == 5)
             #expect(try await b.request("message:read", #"{"roomId": "\#(pair.room)", "seq": 5}"#).ok)
             #expect(try await api.repos.memberships.find(roomId: roomId, userId: try #require(ObjectId(pair.bob.id)))?.readSeq == 5)
             // The reader raised the room's lastSeq in the database.
@@ -288,10 +288,10 @@ struct MessagingTests {
             var lastSeq = 0
             for _ in 0..<200 {
                 let ack = try await a.waitFor(type: "ack")
-                seen.append((ack["id"] as? String ?? "?", ack.ok))
+                seen.append((ack.id ?? "?", ack.ok))
                 // New messages (not the retries, answered with the message before them).
-                if ack.ok, (ack["id"] as? String).flatMap({ Int($0.dropFirst()) }).map({ $0 % 10 != 8 }) == true {
-                    let seq = ack.message["seq"] as? Int ?? 0
+                if ack.ok, ack.id.flatMap({ Int($0.dropFirst()) }).map({ $0 % 10 != 8 }) == true {
+                    let seq = try ack.message().seq
                     #expect(seq > lastSeq, "a new message's seq goes up with the send order")
                     lastSeq = seq
                 }
@@ -315,10 +315,10 @@ struct MessagingTests {
             for n in 0..<12 { a.send(#"{"type":"message:send","id":"b\#(n)","data":{"roomId":"\#(pair.room)","text":"x","clientId":"b\#(n)"}}"#) }
             var limited = 0
             for _ in 0..<12 {
-                let ack = try await a.waitFor { ($0["id"] as? String)?.hasPrefix("b") == true }
+                let ack = try await a.waitFor { $0.id?.hasPrefix("b") == true }
                 if ack.errorCode == "rate_limited" {
                     limited += 1
-                    #expect(((ack["error"] as? [String: Any])?["retryAfterMs"] as? Int ?? 0) > 0)
+                    #expect((ack.error?.retryAfterMs ?? 0) > 0)
                 }
             }
             #expect(limited >= 6)

@@ -17,32 +17,33 @@ struct RealtimeEventsTests {
             _ = try await a.sync()
             _ = try await b.sync()
             let created = try await a.request("room:create", #"{"name": "hangout", "kind": "event", "startsAt": "2030-01-01T10:00:00Z"}"#)
-            let room = try #require((created.data["room"] as? [String: Any])?["id"] as? String)
-            #expect((created.data["room"] as? [String: Any])?["kind"] as? String == "event")
+            let createdRoom = try created.data(Wire.RoomData.self).room
+            let room = createdRoom.id
+            #expect(createdRoom.kind == "event" && createdRoom.memberCount == 1 && createdRoom.createdBy == alice.id)
             #expect(try await a.request("room:create", #"{"name": ""}"#).errorCode == "bad_request")
             for i in 1...3 { _ = try await a.request("message:send", #"{"roomId": "\#(room)", "text": "h\#(i)", "clientId": "h\#(i)"}"#) }
 
             let listed = try await b.request("rooms:list")
-            #expect((listed.data["rooms"] as? [[String: Any]])?.contains { $0["id"] as? String == room } == true)
+            #expect(try listed.data(Wire.Rooms.self).rooms.contains { $0.id == room })
             let joined = try await b.request("room:join", #"{"roomId": "\#(room)", "historyLimit": 2}"#)
             #expect(joined.ok)
-            #expect((joined.data["history"] as? [[String: Any]])?.compactMap { $0["seq"] as? Int } == [2, 3])
-            #expect(Set((joined.data["participants"] as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []) == [alice.id, bob.id])
-            let pushed = try await a.waitFor(type: "room:user:joined")
-            #expect(pushed.data["roomId"] as? String == room && (pushed.data["user"] as? [String: Any])?["id"] as? String == bob.id)
+            let join = try joined.data(Wire.Joined.self)
+            #expect(join.history.map(\.seq) == [2, 3] && join.room.id == room)
+            #expect(Set(join.participants.map(\.id)) == [alice.id, bob.id])
+            let pushed = try await a.waitFor("room:user:joined", as: Wire.UserJoined.self)
+            #expect(pushed.roomId == room && pushed.user.id == bob.id)
             #expect(try await b.request("room:join", #"{"roomId": "\#(room)", "historyLimit": 500}"#).errorCode == "bad_request")
 
             // Now a member, B receives the room's messages live.
             _ = try await a.request("message:send", #"{"roomId": "\#(room)", "text": "welcome", "clientId": "w"}"#)
-            #expect(try await b.waitFor(type: "message:new").message["text"] as? String == "welcome")
-            let history = try await b.request("history", #"{"roomId": "\#(room)", "beforeSeq": 3, "limit": 10}"#)
-            #expect((history.data["messages"] as? [[String: Any]])?.compactMap { $0["seq"] as? Int } == [1, 2])
-            #expect(history.data["hasMore"] as? Bool == false)
+            #expect(try await b.waitFor(type: "message:new").message().text == "welcome")
+            let history = try await b.request("history", #"{"roomId": "\#(room)", "beforeSeq": 3, "limit": 10}"#).data(Wire.History.self)
+            #expect(history.messages.map(\.seq) == [1, 2] && !history.hasMore)
             #expect(try await b.request("history", #"{"roomId": "\#(room)", "limit": 0}"#).errorCode == "bad_request")
 
             #expect(try await b.request("room:leave", #"{"roomId": "\#(room)"}"#).ok)
-            let left = try await a.waitFor(type: "room:user:left")
-            #expect(left.data["userId"] as? String == bob.id)
+            let left = try await a.waitFor("room:user:left", as: Wire.UserLeft.self)
+            #expect(left.userId == bob.id && left.roomId == room)
             _ = try await a.request("message:send", #"{"roomId": "\#(room)", "text": "gone", "clientId": "g"}"#)
             #expect(try await b.receivedNone(of: "message:new"))
             await a.close()
@@ -60,15 +61,14 @@ struct RealtimeEventsTests {
             _ = try await a.sync()
             _ = try await b.sync()
             let first = try await a.request("message:private", #"{"toUserId": "\#(bob.id)", "text": "psst", "clientId": "p1"}"#)
-            let roomId = try #require((first.data["message"] as? [String: Any])?["roomId"] as? String)
-            #expect(try await b.waitFor(type: "message:new").message["text"] as? String == "psst")
-            let reply = try await b.request("message:private", #"{"toUserId": "\#(alice.id)", "text": "hey", "clientId": "p2"}"#)
-            #expect((reply.data["message"] as? [String: Any])?["roomId"] as? String == roomId)
-            #expect((reply.data["message"] as? [String: Any])?["seq"] as? Int == 2)
-            #expect(try await a.waitFor(type: "message:new").message["text"] as? String == "hey")
+            let roomId = try first.message().roomId
+            #expect(try await b.waitFor(type: "message:new").message().text == "psst")
+            let reply = try await b.request("message:private", #"{"toUserId": "\#(alice.id)", "text": "hey", "clientId": "p2"}"#).message()
+            #expect(reply.roomId == roomId && reply.seq == 2)
+            #expect(try await a.waitFor(type: "message:new").message() == reply)
             #expect(try await api.database.collection("rooms").countDocuments(["kind": "direct"]) == 1)
-            let convo = try await api.call(.get, "/api/messages/conversation/\(alice.id)/\(bob.id)", token: alice.token)
-            #expect(convo["roomId"] as? String == roomId && (convo["messages"] as? [Any])?.count == 2)
+            let convo = try await api.call(.get, "/api/messages/conversation/\(alice.id)/\(bob.id)", token: alice.token).decode(Wire.Conversation.self)
+            #expect(convo.roomId == roomId && convo.messages.map(\.text) == ["psst", "hey"])
             #expect(try await a.request("message:private", #"{"toUserId": "\#(alice.id)", "text": "me", "clientId": "p3"}"#).errorCode == "bad_request")
             #expect(try await a.request("message:private", #"{"toUserId": "\#(ObjectId().hex)", "text": "x", "clientId": "p4"}"#).errorCode == "not_found")
             await a.close()
@@ -84,16 +84,16 @@ struct RealtimeEventsTests {
             _ = try await a.sync()
             let b1 = WSTestClient(port: port, token: pair.bob.token)
             _ = try await b1.sync()
-            let online = try await a.waitFor { $0["type"] as? String == "presence" && $0.data["userId"] as? String == pair.bob.id }
-            #expect(online.data["status"] as? String == "online")
-            let listed = try await api.call(.get, "/api/users/online", token: pair.alice.token)
-            #expect(Set((listed["users"] as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? []) == [pair.alice.id, pair.bob.id])
+            let online = try await a.waitFor("presence", as: Wire.Presence.self) { $0.userId == pair.bob.id }
+            #expect(online.status == "online")
+            let listed = try await api.call(.get, "/api/users/online", token: pair.alice.token).decode(Wire.Users.self)
+            #expect(Set(listed.users.map(\.id)) == [pair.alice.id, pair.bob.id] && listed.users.allSatisfy(\.online))
 
             let b2 = WSTestClient(port: port, token: pair.bob.token)
             _ = try await b2.sync()
             #expect(try await b1.request("presence:set", #"{"status": "away"}"#).ok)
-            let away = try await a.waitFor { $0["type"] as? String == "presence" && $0.data["status"] as? String == "away" }
-            #expect(away.data["userId"] as? String == pair.bob.id)
+            let away = try await a.waitFor("presence", as: Wire.Presence.self) { $0.status == "away" }
+            #expect(away.userId == pair.bob.id)
             #expect(try await b1.request("presence:set", #"{"status": "sleeping"}"#).errorCode == "bad_request")
 
             await b1.close()
@@ -102,11 +102,10 @@ struct RealtimeEventsTests {
             #expect(try await Self.waitForOpenConnections(api, 2))
             #expect(try await a.receivedNone(of: "presence"))
             await b2.close()
-            let offline = try await a.waitFor { $0["type"] as? String == "presence" && $0.data["status"] as? String == "offline" }
-            #expect(offline.data["lastSeenAt"] is String)
-            let user = try await api.call(.get, "/api/users/\(pair.bob.id)", token: pair.alice.token)
-            #expect((user["user"] as? [String: Any])?["online"] as? Bool == false)
-            #expect((user["user"] as? [String: Any])?["lastSeenAt"] is String)
+            let offline = try await a.waitFor("presence", as: Wire.Presence.self) { $0.status == "offline" }
+            #expect(offline.lastSeenAt != nil && offline.userId == pair.bob.id)
+            let user = try await api.call(.get, "/api/users/\(pair.bob.id)", token: pair.alice.token).decode(Wire.UserData.self).user
+            #expect(!user.online && user.status == "offline" && user.lastSeenAt == offline.lastSeenAt)
             await a.close()
         }
     }
@@ -121,9 +120,9 @@ struct RealtimeEventsTests {
             let c = WSTestClient(port: port, token: carol.token)
             for ws in [a, b, c] { _ = try await ws.sync() }
             #expect(try await a.request("typing", #"{"roomId": "\#(pair.room)", "isTyping": true}"#).ok)
-            let typing = try await b.waitFor(type: "typing")
-            #expect(typing.data["userId"] as? String == pair.alice.id && typing.data["username"] as? String == "alice")
-            #expect(typing.data["isTyping"] as? Bool == true && typing.data["roomId"] as? String == pair.room)
+            let typing = try await b.waitFor("typing", as: Wire.Typing.self)
+            #expect(typing.userId == pair.alice.id && typing.username == "alice")
+            #expect(typing.isTyping && typing.roomId == pair.room)
 
             let activity = #"{"roomId": "\#(pair.room)", "kind": "scroll", "data": {"top": 120.5, "item": "x", "list": [1, 2]}}"#
             #expect(try await a.request("room:activity", activity).ok)
@@ -160,13 +159,13 @@ struct RealtimeEventsTests {
                     a.send(#"{"type":"message:send"\#(id),"data":{"roomId":"\#(pair.room)","text":"\#(text)","clientId":"s\#(sent)"}}"#)
                     sent += 1
                 }
-                _ = try await a.waitFor(timeout: .seconds(30)) { $0["id"] as? String == "chunk\(sent - 1)" }
+                _ = try await a.waitFor(timeout: .seconds(30)) { $0.id == "chunk\(sent - 1)" }
             }
             #expect(slow.isClosedByServer(), "the slow consumer was not disconnected after \(sent) messages")
             #expect(try await Self.waitForOpenConnections(api, 2))
             // The healthy client still gets everything, in order.
-            let last = try await b.waitFor(timeout: .seconds(30)) { $0["type"] as? String == "message:new" && $0.message["clientId"] as? String == "s\(sent - 1)" }
-            #expect(last.message["seq"] as? Int == sent)
+            let last = try await b.waitFor("message:new", as: Wire.MessageData.self, timeout: .seconds(30)) { $0.message.clientId == "s\(sent - 1)" }
+            #expect(last.message.seq == sent)
             #expect(try await a.request("ping").ok)
             await a.close()
             await b.close()

@@ -41,7 +41,7 @@ struct RealtimeUnitTests {
 
     static func message(_ room: ObjectId, _ seq: Int) throws -> (frame: PushFrame, seq: Int) {
         let m = MessageRecord(roomId: room, seq: seq, senderId: alice.id, senderName: "Alice", text: "m\(seq)", clientId: "c\(seq)")
-        return (try PushFrame(type: "message:new", data: RoomNotifier.NewMessage(message: Message(m))), seq)
+        return (try PushFrame(type: "message:new", data: MessageReply(message: Message(m))), seq)
     }
 
     @Test("while syncing, pushes are held and released after the flush, without the messages it already sent; replies are never held")
@@ -145,5 +145,35 @@ struct RealtimeUnitTests {
         // An envelope that does not decode: only the id is recovered.
         #expect(throws: (any Error).self) { try ClientFrame.decode(Data(#"{"type":5,"id":"e"}"#.utf8)) }
         #expect(ClientFrame.id(of: Data(#"{"type":5,"id":"e"}"#.utf8)) == .string("e"))
+    }
+
+    @Test("a stored message is encoded once: its push and its ack carry the same bytes, whichever goes first")
+    func encodedOnce() throws {
+        let m = MessageRecord(roomId: ObjectId(), seq: 3, senderId: Self.alice.id, senderName: "Alice", text: "héllo", clientId: "c3")
+        let slot = WireBytes()
+        let made = Mutex(0)
+        let first = try slot.get { made.withLock { $0 += 1 }; return try WireFrames.json(MessageReply(message: Message(m))) }
+        let pushed = try WireFrames.message(m, in: slot)
+        let ack = try NativeDialect().ack(id: .string("a"), data: pushed)
+        #expect(made.withLock { $0 } == 1 && pushed.bytes == first)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(buffer: ack)) as? [String: Any])
+        let data = try #require(json["data"] as? [String: Any])
+        #expect((data["message"] as? [String: Any])?["text"] as? String == "héllo")
+        #expect(PushFrame(type: "message:new", json: pushed.bytes).data == first)
+        // Inside another value it is refused, never written as something else.
+        #expect(throws: EncodingError.self) { try WireFrames.json(["nested": pushed]) }
+    }
+
+    @Test("text frames: UTF-8 checked without a String, as strictly as the standard library")
+    func utf8Check() {
+        let samples: [[UInt8]] = [
+            Array("plain ascii".utf8), Array("héllo wörld ✓ 🎉".utf8), [],
+            [0xC0, 0x80], [0xE0, 0x80, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80],
+            [0xF8, 0x88, 0x80, 0x80, 0x80], [0x80], [0xE2, 0x82], Array("ok".utf8) + [0xFF],
+        ]
+        for bytes in samples {
+            let expected = String(validating: bytes, as: UTF8.self) != nil
+            #expect(bytes.withUnsafeBytes(UTF8Check.isValid) == expected, "\(bytes)")
+        }
     }
 }

@@ -16,8 +16,22 @@ struct Reply: Sendable {
     let body: Data
 
     var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
-    var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+    /// The contract's `{"error": {...}}`, nil for any other body.
+    var error: Wire.Error? {
+        struct ErrorBody: Decodable { let error: Wire.Error }
+        return (try? JSONDecoder().decode(ErrorBody.self, from: body))?.error
+    }
+    var errorCode: String? { error?.code }
     subscript(key: String) -> Any? { json[key] }
+
+    /// The body as the contract shape `T` (`Wire`); a mismatch throws, naming the field.
+    func decode<T: Decodable>(_: T.Type) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: body)
+        } catch {
+            throw WSTestError("\(status) body is not a \(T.self): \(error); body: \(String(decoding: body.prefix(300), as: UTF8.self))")
+        }
+    }
 }
 
 /// A test client for the REST API of an application on its own database.
@@ -43,15 +57,15 @@ struct Api {
         let name = displayName.map { #", "displayName": "\#($0)""# } ?? ""
         let r = try await call(.post, "/api/auth/register", json: #"{"username": "\#(username)", "password": "\#(password)"\#(name)}"#)
         try #require(r.status == 201, "register \(username): \(r.status) \(String(decoding: r.body, as: UTF8.self))")
-        let user = try #require(r["user"] as? [String: Any])
-        return (try #require(r["token"] as? String), try #require(user["id"] as? String))
+        let session = try r.decode(Wire.Session.self)
+        return (session.token, session.user.id)
     }
 
     /// Creates a room and returns its id.
     func createRoom(_ token: String, _ json: String) async throws -> String {
         let r = try await call(.post, "/api/rooms", token: token, json: json)
         try #require(r.status == 201, "create room: \(r.status) \(String(decoding: r.body, as: UTF8.self))")
-        return try #require((r["room"] as? [String: Any])?["id"] as? String)
+        return try r.decode(Wire.RoomData.self).room.id
     }
 
     /// Stores `count` messages from `sender` in a room, as the send pipeline would;

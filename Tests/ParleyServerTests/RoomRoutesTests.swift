@@ -15,8 +15,9 @@ struct RoomRoutesTests {
             for key in ["id", "name", "kind", "topic", "private", "createdBy", "createdAt", "memberCount", "lastSeq", "readSeq", "deliveredSeq", "unread"] {
                 #expect(room[key] != nil, "missing \(key)")
             }
-            #expect(room["name"] as? String == "General" && room["kind"] as? String == "group" && room["private"] as? Bool == false)
-            #expect(room["createdBy"] as? String == id && room["memberCount"] as? Int == 1 && room["lastSeq"] as? Int == 0 && room["unread"] as? Int == 0)
+            let typed = try r.decode(Wire.RoomData.self).room
+            #expect(typed.name == "General" && typed.kind == "group" && !typed.private && typed.topic == "talk")
+            #expect(typed.createdBy == id && typed.memberCount == 1 && typed.lastSeq == 0 && typed.unread == 0 && typed.readSeq == 0)
         }
     }
 
@@ -44,12 +45,12 @@ struct RoomRoutesTests {
             let secret = try await api.createRoom(alice, #"{"name": "secret", "private": true}"#)
 
             let bobs = try await api.call(.get, "/api/rooms", token: bob)
-            let bobIds = (bobs["rooms"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
-            #expect(bobIds.contains(open) && !bobIds.contains(secret))
-            let bobsView = (bobs["rooms"] as? [[String: Any]])?.first { $0["id"] as? String == open }
-            #expect(bobsView?["readSeq"] == nil && bobsView?["unread"] == nil)
+            let bobsRooms = try bobs.decode(Wire.Rooms.self).rooms
+            #expect(bobsRooms.contains { $0.id == open } && !bobsRooms.contains { $0.id == secret })
+            let bobsView = bobsRooms.first { $0.id == open }
+            #expect(bobsView?.readSeq == nil && bobsView?.unread == nil)
             let alices = try await api.call(.get, "/api/rooms", token: alice)
-            #expect(Set((alices["rooms"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }) == [open, secret])
+            #expect(Set(try alices.decode(Wire.Rooms.self).rooms.map(\.id)) == [open, secret])
 
             #expect(try await api.call(.get, "/api/rooms/\(secret)", token: bob).status == 404)
             #expect(try await api.call(.post, "/api/rooms/\(secret)/join", token: bob).status == 404)
@@ -70,22 +71,21 @@ struct RoomRoutesTests {
 
             let joined = try await api.call(.post, "/api/rooms/\(room)/join", token: bob)
             #expect(joined.status == 200)
-            let r = try #require(joined["room"] as? [String: Any])
-            #expect(r["memberCount"] as? Int == 2 && r["lastSeq"] as? Int == 3)
+            let r = try joined.decode(Wire.RoomData.self).room
+            #expect(r.memberCount == 2 && r.lastSeq == 3)
             // A new member starts at the present: earlier messages are not unread.
-            #expect(r["readSeq"] as? Int == 3 && r["unread"] as? Int == 0)
+            #expect(r.readSeq == 3 && r.unread == 0)
             let again = try await api.call(.post, "/api/rooms/\(room)/join", token: bob)
-            #expect((again["room"] as? [String: Any])?["memberCount"] as? Int == 2)
+            #expect(try again.decode(Wire.RoomData.self).room.memberCount == 2)
 
-            let details = try await api.call(.get, "/api/rooms/\(room)", token: bob)
-            let participants = (details["participants"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
-            #expect(Set(participants) == [aliceId, bobId])
+            let details = try await api.call(.get, "/api/rooms/\(room)", token: bob).decode(Wire.RoomDetails.self)
+            #expect(Set(details.participants.map(\.id)) == [aliceId, bobId])
 
             let left = try await api.call(.post, "/api/rooms/\(room)/leave", token: bob)
             #expect(left.status == 200 && left.json.isEmpty)
             #expect(try await api.call(.post, "/api/rooms/\(room)/leave", token: bob).status == 200)
             let after = try await api.call(.get, "/api/rooms/\(room)", token: alice)
-            #expect((after["room"] as? [String: Any])?["memberCount"] as? Int == 1)
+            #expect(try after.decode(Wire.RoomDetails.self).room.memberCount == 1)
             #expect(try await api.call(.post, "/api/rooms/\(ObjectId().hex)/join", token: bob).status == 404)
         }
     }
@@ -116,21 +116,22 @@ struct RoomRoutesTests {
                 .post, "/api/events", token: token,
                 json: #"{"name": "Launch", "startsAt": "2030-05-01T18:00:00Z", "endsAt": "2030-05-01T19:30:00.500Z"}"#)
             #expect(r.status == 201)
-            let event = try #require(r["event"] as? [String: Any])
-            #expect(event["kind"] as? String == "event")
-            #expect(event["startsAt"] as? String == "2030-05-01T18:00:00.000Z" && event["endsAt"] as? String == "2030-05-01T19:30:00.500Z")
-            let eventId = try #require(event["id"] as? String)
+            let event = try r.decode(Wire.EventData.self).event
+            #expect(event.kind == "event")
+            #expect(event.startsAt == "2030-05-01T18:00:00.000Z" && event.endsAt == "2030-05-01T19:30:00.500Z")
+            let eventId = event.id
             let group = try await api.createRoom(token, #"{"name": "chatter"}"#)
 
             let list = try await api.call(.get, "/api/events", token: token)
-            #expect((list["events"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [eventId])
+            #expect(try list.decode(Wire.Events.self).events.map(\.id) == [eventId])
             let one = try await api.call(.get, "/api/events/\(eventId)", token: token)
-            #expect(one.status == 200 && (one["event"] as? [String: Any])?["id"] as? String == eventId && one["participants"] is [Any])
+            let details = try one.decode(Wire.EventData.self)
+            #expect(one.status == 200 && details.event.id == eventId && details.participants != nil)
             #expect(try await api.call(.get, "/api/events/\(group)", token: token).status == 404)
             #expect(try await api.call(.post, "/api/events", token: token, json: #"{"name": "x", "kind": "group"}"#).status == 400)
             // An event room's times also come back through /api/rooms.
             let room = try await api.call(.get, "/api/rooms/\(eventId)", token: token)
-            #expect((room["room"] as? [String: Any])?["startsAt"] as? String == "2030-05-01T18:00:00.000Z")
+            #expect(try room.decode(Wire.RoomDetails.self).room.startsAt == "2030-05-01T18:00:00.000Z")
         }
     }
 }

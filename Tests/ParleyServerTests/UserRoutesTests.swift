@@ -7,6 +7,9 @@ import Testing
 
 @Suite("REST: users")
 struct UserRoutesTests {
+    /// The usernames of a `{"users": [...]}` body, in its order.
+    static func names(_ r: Reply) throws -> [String] { try r.decode(Wire.Users.self).users.map(\.username) }
+
     @Test("search: case-insensitive, prefix matches first, then substrings of username or display name")
     func search() async throws {
         try await RestHarness.with { api in
@@ -16,10 +19,9 @@ struct UserRoutesTests {
             }
             let r = try await api.call(.get, "/api/users/search?q=ANN", token: token)
             #expect(r.status == 200)
-            let names = (r["users"] as? [[String: Any]] ?? []).compactMap { $0["username"] as? String }
-            #expect(names == ["ann", "annabel", "bob", "joanna"])
+            #expect(try Self.names(r) == ["ann", "annabel", "bob", "joanna"])
             let path = try await api.call(.get, "/api/users/search/ann?limit=2", token: token)
-            #expect((path["users"] as? [[String: Any]])?.compactMap { $0["username"] as? String } == ["ann", "annabel"])
+            #expect(try Self.names(path) == ["ann", "annabel"])
         }
     }
 
@@ -29,11 +31,11 @@ struct UserRoutesTests {
             let (token, _) = try await api.register("a.b-c")
             try await api.register("axbyc")
             let dot = try await api.call(.get, "/api/users/search?q=a.b", token: token)
-            #expect((dot["users"] as? [[String: Any]])?.compactMap { $0["username"] as? String } == ["a.b-c"])
+            #expect(try Self.names(dot) == ["a.b-c"])
             let star = try await api.call(.get, "/api/users/search?q=.*", token: token)
-            #expect((star["users"] as? [[String: Any]])?.isEmpty == true)
+            #expect(try Self.names(star).isEmpty)
             let brace = try await api.call(.get, "/api/users/search?q=%7B%22%24gt%22%3A%22%22%7D", token: token)
-            #expect(brace.status == 200 && (brace["users"] as? [[String: Any]])?.isEmpty == true)
+            #expect(try brace.status == 200 && Self.names(brace).isEmpty)
             #expect(try await api.call(.get, "/api/users/search?q=", token: token).status == 400)
             #expect(try await api.call(.get, "/api/users/search", token: token).status == 400)
             #expect(try await api.call(.get, "/api/users/search?q=a&limit=0", token: token).status == 400)
@@ -47,7 +49,8 @@ struct UserRoutesTests {
         try await RestHarness.with { api in
             let (token, id) = try await api.register("henry")
             let r = try await api.call(.get, "/api/users/\(id)", token: token)
-            #expect(r.status == 200 && (r["user"] as? [String: Any])?["username"] as? String == "henry")
+            let henry = try r.decode(Wire.UserData.self).user
+            #expect(r.status == 200 && henry.id == id && henry.username == "henry" && !henry.online && henry.status == "offline")
             #expect(try await api.call(.get, "/api/users/\(ObjectId().hex)", token: token).status == 404)
             #expect(try await api.call(.get, "/api/users/not-an-id", token: token).status == 404)
             #expect(try await api.call(.get, "/api/users/\(id)").status == 401)
@@ -59,7 +62,7 @@ struct UserRoutesTests {
         try await RestHarness.with { api in
             let (token, _) = try await api.register("ivy")
             let r = try await api.call(.get, "/api/users/online", token: token)
-            #expect(r.status == 200 && (r["users"] as? [Any])?.isEmpty == true)
+            #expect(try r.status == 200 && Self.names(r).isEmpty)
         }
     }
 
@@ -70,13 +73,13 @@ struct UserRoutesTests {
             let accounts = AccountService(users: api.repos.users, hasher: PasswordHasher(cost: 4))
             _ = try await accounts.createUser(username: "root", password: "password123", role: .admin)
             let login = try await api.call(.post, "/api/auth/login", json: #"{"username": "root", "password": "password123"}"#)
-            let adminToken = try #require(login["token"] as? String)
+            let adminToken = try login.decode(Wire.Session.self).token
             let body = #"{"username": "newbie", "password": "password123", "role": "admin"}"#
             let denied = try await api.call(.post, "/api/users", token: userToken, json: body)
             #expect(denied.status == 403 && denied.errorCode == "forbidden")
             #expect(try await api.call(.post, "/api/users", json: body).status == 401)
             let created = try await api.call(.post, "/api/users", token: adminToken, json: body)
-            #expect(created.status == 201 && (created["user"] as? [String: Any])?["username"] as? String == "newbie")
+            #expect(try created.status == 201 && created.decode(Wire.UserData.self).user.username == "newbie")
             #expect(try await api.repos.users.find(username: "newbie")?.role == .admin)
             #expect(try await api.call(.post, "/api/users", token: adminToken, json: body).status == 409)
             let badRole = try await api.call(.post, "/api/users", token: adminToken, json: #"{"username": "x1x", "password": "password123", "role": "root"}"#)

@@ -81,23 +81,23 @@ final class WSTestClient: Sendable {
     func send(frame: WebSocketFrame) { outbox.yield(.frame(frame)) }
 
     /// Sends `{"type","id","data"}` and returns the matching ack, skipping other frames.
-    func request(_ type: String, _ data: String = "{}", timeout: Duration = .seconds(10)) async throws -> [String: Any] {
+    func request(_ type: String, _ data: String = "{}", timeout: Duration = .seconds(10)) async throws -> Frame {
         let id = inbox.state.withLock { s -> String in
             s.nextID += 1
             return "r\(s.nextID)"
         }
         send(#"{"type":"\#(type)","id":"\#(id)","data":\#(data)}"#)
-        return try await waitFor(timeout: timeout) { $0["type"] as? String == "ack" && $0["id"] as? String == id }
+        return try await waitFor(timeout: timeout) { $0.type == "ack" && $0.id == id }
     }
 
     /// The next unread frame, parsed.
-    func next(timeout: Duration = .seconds(10)) async throws -> [String: Any] {
+    func next(timeout: Duration = .seconds(10)) async throws -> Frame {
         try await take(timeout: timeout) { _ in true }
     }
 
     /// The first unread frame that matches, taken out; the frames before and after it
     /// stay unread.
-    func waitFor(timeout: Duration = .seconds(10), _ match: ([String: Any]) -> Bool) async throws -> [String: Any] {
+    func waitFor(timeout: Duration = .seconds(10), _ match: (Frame) -> Bool) async throws -> Frame {
         do {
             return try await take(timeout: timeout, match)
         } catch {
@@ -106,13 +106,19 @@ final class WSTestClient: Sendable {
     }
 
     /// Waits for the first unread frame of `type`.
-    func waitFor(type: String, timeout: Duration = .seconds(10)) async throws -> [String: Any] {
-        try await waitFor(timeout: timeout) { $0["type"] as? String == type }
+    func waitFor(type: String, timeout: Duration = .seconds(10)) async throws -> Frame {
+        try await waitFor(timeout: timeout) { $0.type == type }
+    }
+
+    /// Waits for the first unread push of `type` whose `data`, decoded as the contract
+    /// shape `T`, matches; returns that data.
+    func waitFor<T: Decodable>(_ type: String, as _: T.Type, timeout: Duration = .seconds(10), where match: (T) -> Bool = { _ in true }) async throws -> T {
+        try await waitFor(timeout: timeout) { $0.type == type && (try? $0.data(T.self)).map(match) == true }.data(T.self)
     }
 
     /// Waits for `ready` and the offline flush; returns the `message:new` frames between
     /// them and `sync:done`, taken out with them. Other frames stay unread.
-    func sync(timeout: Duration = .seconds(10)) async throws -> (ready: [String: Any], messages: [[String: Any]], done: [String: Any]) {
+    func sync(timeout: Duration = .seconds(10)) async throws -> (ready: Frame, messages: [Frame], done: Frame) {
         let deadline = ContinuousClock.now + timeout
         while true {
             let taken = inbox.state.withLock { s -> [String]? in
@@ -173,7 +179,7 @@ final class WSTestClient: Sendable {
     var isClosed: Bool { inbox.state.withLock { $0.closed } }
 
     /// Takes the first unread frame that matches, waiting for it.
-    private func take(timeout: Duration, _ match: ([String: Any]) -> Bool) async throws -> [String: Any] {
+    private func take(timeout: Duration, _ match: (Frame) -> Bool) async throws -> Frame {
         let deadline = ContinuousClock.now + timeout
         var checked = 0
         while true {
@@ -192,24 +198,12 @@ final class WSTestClient: Sendable {
         }
     }
 
-    private static func parse(_ frame: String) throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: Data(frame.utf8)) as? [String: Any], "not a JSON object: \(frame)")
-    }
+    private static func parse(_ frame: String) throws -> Frame { try Frame(frame) }
 
-    private static func typeOf(_ frame: String) -> String {
-        ((try? JSONSerialization.jsonObject(with: Data(frame.utf8))) as? [String: Any])?["type"] as? String ?? "?"
-    }
+    private static func typeOf(_ frame: String) -> String { (try? Frame(frame))?.type ?? "?" }
 }
 
 struct WSTestError: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }
-}
-
-extension Dictionary where Key == String, Value == Any {
-    /// `data` of a push or ack.
-    var data: [String: Any] { self["data"] as? [String: Any] ?? [:] }
-    var ok: Bool { self["ok"] as? Bool ?? false }
-    var errorCode: String? { (self["error"] as? [String: Any])?["code"] as? String }
-    var message: [String: Any] { data["message"] as? [String: Any] ?? [:] }
 }

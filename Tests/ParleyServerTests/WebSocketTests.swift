@@ -13,10 +13,11 @@ struct WebSocketAuthTests {
             let (token, id) = try await api.register("alice")
             for ws in [WSTestClient(port: port, token: token), WSTestClient(port: port, token: token, tokenInQuery: true)] {
                 let (ready, messages, done) = try await ws.sync()
-                #expect((ready.data["user"] as? [String: Any])?["id"] as? String == id)
-                #expect((ready.data["user"] as? [String: Any])?["online"] as? Bool == true)
+                let me = try ready.data(Wire.Ready.self).user
+                #expect(me.id == id && me.online && me.status == "online")
                 #expect(ready.data["rooms"] is [Any] && messages.isEmpty)
-                #expect(done.data["messages"] as? Int == 0 && done.data["rooms"] as? Int == 0)
+                let counts = try done.data(Wire.SyncDone.self)
+                #expect(counts.messages == 0 && counts.rooms == 0)
                 #expect(try await ws.request("ping").ok)
                 await ws.close()
             }
@@ -57,8 +58,8 @@ struct WebSocketAuthTests {
             #expect(try await ws.waitFor(type: "error").errorCode == "bad_request")
             // An envelope that does not decode but carries an id is answered as its ack.
             ws.send(#"{"type": 7, "id": "odd"}"#)
-            let odd = try await ws.waitFor { $0["type"] as? String == "ack" && $0["id"] as? String == "odd" }
-            #expect(odd["ok"] as? Bool == false && odd.errorCode == "bad_request")
+            let odd = try await ws.waitFor { $0.type == "ack" && $0.id == "odd" }
+            #expect(!odd.ok && odd.errorCode == "bad_request")
             let unknown = try await ws.request("no:such:event")
             #expect(!unknown.ok && unknown.errorCode == "bad_request")
             let wrongType = try await ws.request("message:send", #"{"roomId": {"$gt": ""}, "text": "x", "clientId": "c"}"#)
@@ -89,7 +90,7 @@ struct WebSocketAuthTests {
             _ = try await ws.sync()
             for i in 0..<300 {
                 let ack = try await ws.waitFor(type: "ack")
-                #expect(ack["id"] as? String == "p\(i)" && ack["ok"] as? Bool == true)
+                #expect(ack.id == "p\(i)" && ack.ok)
             }
             #expect(try await ws.request("ping").ok)
             await ws.close()

@@ -9,8 +9,8 @@ public final class RecordingSink: StoredMessageSink {
 
     public init() {}
 
-    public func stored(_ messages: [(message: MessageRecord, origin: UInt64?)], in roomId: ObjectId) {
-        received.withLock { $0[roomId, default: []] += messages.map(\.message) }
+    public func stored(_ messages: [StoredMessage], in roomId: ObjectId) {
+        received.withLock { $0[roomId, default: []] += messages.map(\.record) }
     }
 
     /// The seqs announced for a room, in the order they were announced.

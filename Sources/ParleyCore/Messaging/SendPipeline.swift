@@ -46,11 +46,14 @@ public final class SendPipeline: Sendable {
         /// that this node may never have pushed (a write whose answer never came, say
         /// behind a frozen database, that landed all the same). Clients dedupe by id.
         let announce: Bool
+        /// The message's wire bytes, made once for its push and its ack.
+        public let encoded: WireBytes
 
-        init(message: MessageRecord, isNew: Bool, announce: Bool? = nil) {
+        init(message: MessageRecord, isNew: Bool, announce: Bool? = nil, encoded: WireBytes = WireBytes()) {
             self.message = message
             self.isNew = isNew
             self.announce = announce ?? isNew
+            self.encoded = encoded
         }
     }
 
@@ -174,11 +177,11 @@ struct BatchPlan {
     }
 
     /// Per room, the messages fan-out gets, in seq order, with their origins.
-    var announcements: [ObjectId: [(message: MessageRecord, origin: UInt64?)]] {
-        var byRoom: [ObjectId: [(message: MessageRecord, origin: UInt64?)]] = [:]
+    var announcements: [ObjectId: [StoredMessage]] {
+        var byRoom: [ObjectId: [StoredMessage]] = [:]
         for i in fresh {
             guard case .success(let o) = outcomes[i], o.announce else { continue }
-            byRoom[o.message.roomId, default: []].append((o.message, subs[i].origin))
+            byRoom[o.message.roomId, default: []].append(StoredMessage(record: o.message, origin: subs[i].origin, encoded: o.encoded))
         }
         return byRoom
     }
@@ -186,6 +189,6 @@ struct BatchPlan {
     /// The answer to the submission at `position`; a repeat is never new.
     func outcome(of position: Int) -> Result<SendPipeline.Outcome, ParleyError> {
         guard let first = sameAs[position] else { return outcomes[position] ?? .failure(ParleyError(.internal, "message left unanswered")) }
-        return outcome(of: first).map { SendPipeline.Outcome(message: $0.message, isNew: false) }
+        return outcome(of: first).map { SendPipeline.Outcome(message: $0.message, isNew: false, encoded: $0.encoded) }
     }
 }

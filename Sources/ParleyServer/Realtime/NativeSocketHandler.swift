@@ -172,7 +172,9 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .connectionClose:
             receivedClose(frame)
         case .text:
-            guard let text = String(validating: frame.unmaskedData.readableBytesView, as: UTF8.self) else {
+            // The frame's one copy: the decoder reads these bytes.
+            let text = Data(frame.unmaskedData.readableBytesView)
+            guard text.withUnsafeBytes(UTF8Check.isValid) else {
                 close(.dataInconsistentWithMessage, reason: "text frames must be valid UTF-8")
                 return
             }
@@ -196,11 +198,11 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    private func receivedText(_ text: String) {
+    private func receivedText(_ text: Data) {
         switch phase {
         case .awaitingAuthFrame:
             authTimer?.cancel()
-            guard let first = try? JSONDecoder().decode(WebSocketGateway.AuthFrame.self, from: Data(text.utf8)), first.type == "auth" else {
+            guard let first = try? JSONDecoder().decode(WebSocketGateway.AuthFrame.self, from: text), first.type == "auth" else {
                 close(WebSocketGateway.unauthorized, reason: "authenticate first")
                 return
             }
@@ -208,8 +210,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
             open(token: first.token)
         case .open:
             let session = self.session
-            let frame = Data(text.utf8)
-            enqueue { await session.current?.receive(frame) }
+            enqueue { await session.current?.receive(text) }
         case .closing, .closed:
             return
         }

@@ -121,7 +121,10 @@ struct RealtimeEvents: Sendable {
         guard !services.hub.isDraining else { throw ParleyError(.unavailable, "the server is restarting; send again after reconnecting") }
         let promise = services.pipeline.enqueue(
             SendPipeline.Submission(roomId: roomId, sender: connection.user, text: text, clientId: clientId, origin: connection.id))
-        return .later { MessageReply(message: Message(try await promise.value().message)) }
+        return .later {
+            let outcome = try await promise.value()
+            return try WireFrames.message(outcome.message, in: outcome.encoded)
+        }
     }
 
     /// The direct room with another user, opened on the first private message; both

@@ -56,7 +56,7 @@ struct RealtimeSession: Sendable {
                 let batch = try await messages.nextBatch()
                 guard let last = batch.last else { break }
                 for message in batch {
-                    connection.sendDuringSync(try PushFrame(type: "message:new", data: RoomNotifier.NewMessage(message: Message(message))))
+                    connection.sendDuringSync(try PushFrame(type: "message:new", data: MessageReply(message: Message(message))))
                 }
                 messageCount += batch.count
                 cursor = last.seq

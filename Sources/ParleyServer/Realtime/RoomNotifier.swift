@@ -29,8 +29,6 @@ struct RoomNotifier: StoredMessageSink {
         let readSeq: Int
     }
 
-    struct NewMessage: Encodable { let message: Message }
-
     struct Presence: Encodable {
         let userId: String
         let status: PresenceStatus
@@ -62,13 +60,14 @@ struct RoomNotifier: StoredMessageSink {
     }
 
     /// Messages were stored: `message:new` to every member connection but the sender's.
-    func stored(_ batch: [(message: MessageRecord, origin: UInt64?)], in roomId: ObjectId) {
+    func stored(_ batch: [StoredMessage], in roomId: ObjectId) {
         metrics.messagesStored.increment(by: Int64(batch.count))
         let frames = batch.compactMap { stored -> (frame: PushFrame, seq: Int, origin: UInt64?)? in
             do {
-                return (try PushFrame(type: "message:new", data: NewMessage(message: Message(stored.message))), stored.message.seq, stored.origin)
+                let data = try WireFrames.message(stored.record, in: stored.encoded)
+                return (PushFrame(type: "message:new", json: data.bytes), stored.record.seq, stored.origin)
             } catch {
-                logger.error("cannot encode message \(stored.message.id.hex): \(error)")
+                logger.error("cannot encode message \(stored.record.id.hex): \(error)")
                 return nil
             }
         }

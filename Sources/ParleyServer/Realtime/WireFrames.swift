@@ -34,7 +34,17 @@ enum WireFrames {
     static let encoder = WireFormat.makeEncoder()
     static let decoder = WireFormat.makeDecoder()
 
-    static func json(_ value: some Encodable) throws -> [UInt8] { Array(try encoder.encode(value)) }
+    /// The JSON of `value`; an `EncodedJSON` is its own bytes, not encoded again.
+    static func json(_ value: some Encodable) throws -> [UInt8] {
+        if let encoded = value as? EncodedJSON { return encoded.bytes }
+        return Array(try encoder.encode(value))
+    }
+
+    /// The `{"message":...}` of a stored message, the same bytes for its push and its
+    /// ack: made by whichever goes first (`WireBytes`).
+    static func message(_ record: MessageRecord, in slot: WireBytes) throws -> EncodedJSON {
+        EncodedJSON(bytes: try slot.get { try json(MessageReply(message: Message(record))) })
+    }
 
     /// `{"type":"ack","id":ID,"ok":true,"data":{...}}`
     static func ack(id: RequestID, data: some Encodable) throws -> ByteBuffer {
@@ -78,6 +88,16 @@ enum WireFrames {
     }
 }
 
+/// JSON already encoded, placed as it is where a frame's `data` goes
+/// (`WireFrames.json`). It cannot sit inside another encoded value.
+struct EncodedJSON: Encodable, Sendable {
+    let bytes: [UInt8]
+
+    func encode(to encoder: any Encoder) throws {
+        throw EncodingError.invalidValue(bytes, .init(codingPath: encoder.codingPath, debugDescription: "pre-encoded JSON is a frame's whole data, never nested"))
+    }
+}
+
 /// A server push, encoded once and shared by every recipient: the `data` JSON is
 /// made once, and each transport's envelope around it once (Socket.IO's on first use).
 final class PushFrame: Sendable {
@@ -103,9 +123,13 @@ final class PushFrame: Sendable {
         }
     }
 
-    init(type: String, data: some Encodable) throws {
+    convenience init(type: String, data: some Encodable) throws {
+        self.init(type: type, json: try WireFrames.json(data))
+    }
+
+    init(type: String, json data: [UInt8]) {
         self.type = type
-        self.data = try WireFrames.json(data)
+        self.data = data
         var b = ByteBuffer()
         b.reserveCapacity(self.data.count + type.utf8.count + 20)
         b.writeString(#"{"type":""#)
