@@ -39,6 +39,26 @@ struct ChangeStreamTests {
         }
     }
 
+    @Test("one stream on the database sees every collection in commit order, filtered on the server")
+    func databaseWide() async throws {
+        try await TestDatabase.with { db in
+            for name in ["one", "two", "skip"] { try await db.createCollection(name) }
+            let stream = try await db.watch(
+                [["$match": ["ns.coll": ["$in": ["one", "two"]], "operationType": "insert"]]], options: ChangeStreamOptions(maxAwaitTimeMS: 200))
+            try await db.collection("one").insertOne(["n": 1])
+            try await db.collection("skip").insertOne(["n": 2])
+            try await db.collection("two").insertOne(["n": 3])
+            try await db.collection("one").insertOne(["n": 4])
+            var seen: [(String?, Int64?)] = []
+            for _ in 0..<3 {
+                let e = try #require(try await stream.next())
+                seen.append((e.ns?.coll, e.fullDocument?["n"]?.int64Value))
+            }
+            #expect(seen.map(\.0) == ["one", "two", "one"] && seen.map(\.1) == [1, 3, 4])
+            await stream.close()
+        }
+    }
+
     @Test("a pipeline filters events on the server")
     func pipeline() async throws {
         try await TestDatabase.with { db in

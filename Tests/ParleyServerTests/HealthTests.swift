@@ -23,10 +23,19 @@ struct HealthTests {
         return c
     }
 
-    @Test("the server applies migrations at start and /healthz answers ok")
+    @Test("the server applies migrations at start and /healthz answers ok; in a cluster with its node id and the nodes alive, once its stream is open")
     func healthy() async throws {
+        struct Health: Decodable, Equatable {
+            let status: String
+            let database: String
+            let node: String?
+            let nodes: Int?
+            let cluster: String?
+        }
         try await TestDatabase.with { db in
-            let app = try await buildApplication(Self.config(database: db.name))
+            var single = Self.config(database: db.name)
+            single.cluster = false
+            let app = try await buildApplication(single)
             #expect(try await MigrationRunner(database: db, migrations: try Migration.load(directory: RepoPaths.migrations)).status().pending.isEmpty)
             try await app.test(.router) { client in
                 try await client.execute(uri: "/healthz", method: .get) { response in
@@ -35,6 +44,24 @@ struct HealthTests {
                     let body = try JSONDecoder().decode([String: String].self, from: Data(buffer: response.body))
                     #expect(body == ["status": "ok", "database": "ok"])
                 }
+            }
+            var clustered = Self.config(database: db.name)
+            clustered.nodeId = "node-under-test"
+            let node = try await buildApplication(clustered)
+            try await node.test(.live) { client in
+                // 503 until the change stream is open, then ok.
+                let deadline = ContinuousClock.now + .seconds(20)
+                var health: Health?
+                while ContinuousClock.now < deadline {
+                    let (status, body) = try await client.execute(uri: "/healthz", method: .get) { r in (r.status, Data(buffer: r.body)) }
+                    if status == .ok {
+                        health = try JSONDecoder().decode(Health.self, from: body)
+                        break
+                    }
+                    #expect(status == .serviceUnavailable)
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                #expect(health == Health(status: "ok", database: "ok", node: "node-under-test", nodes: 1, cluster: "ok"))
             }
         }
     }
@@ -69,7 +96,7 @@ struct HealthTests {
     func unhealthy() async throws {
         let mongo = try MongoClient(configuration: MongoConfiguration(uri: "mongodb://127.0.0.1:1", serverSelectionTimeoutMS: 200))
         let router = Router(context: ParleyRequestContext.self)
-        HealthController(database: mongo.database("x"), timeout: .milliseconds(1500)).addRoutes(to: router)
+        HealthController(database: mongo.database("x"), cluster: nil, timeout: .milliseconds(1500)).addRoutes(to: router)
         let app = Application(router: router, logger: Logger(label: "test"))
         try await app.test(.router) { client in
             try await client.execute(uri: "/healthz", method: .get) { response in
@@ -90,7 +117,7 @@ struct HealthTests {
         let mongo = try MongoClient(
             configuration: MongoConfiguration(uri: "mongodb://127.0.0.1:\(silent.port)", serverSelectionTimeoutMS: 20_000, operationTimeoutMS: 30_000))
         let router = Router(context: ParleyRequestContext.self)
-        HealthController(database: mongo.database("x"), timeout: .milliseconds(500)).addRoutes(to: router)
+        HealthController(database: mongo.database("x"), cluster: nil, timeout: .milliseconds(500)).addRoutes(to: router)
         let app = Application(router: router, logger: Logger(label: "test"))
         try await app.test(.router) { client in
             let start = ContinuousClock.now

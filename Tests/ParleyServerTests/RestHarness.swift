@@ -107,6 +107,10 @@ enum RestHarness {
         // with short deadlines (`CollectionTests.deadline`, `HealthTests.hungDatabase`,
         // `test_frozen_database_never_hangs_parley`).
         c.mongoOperationTimeoutMS = 30_000
+        // One node per test: the cluster's change stream and heartbeats would add a
+        // poller per test on the one database. Cluster tests turn it on
+        // (`ClusterTests`), and every interop test runs `parley` with its default, on.
+        c.cluster = false
         return c
     }
 

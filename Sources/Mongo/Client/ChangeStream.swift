@@ -60,7 +60,7 @@ public struct ChangeEvent<T: Codable & Sendable>: Codable, Sendable {
     }
 }
 
-/// A change stream over one collection. Its polls block (up to `maxAwaitTimeMS`),
+/// A change stream over one collection or a whole database. Its polls block (up to `maxAwaitTimeMS`),
 /// so each stream has a thread of its own and a client lent from the pool, and
 /// never holds up the shared Mongo threads. libmongoc resumes it by itself after a
 /// transient error; `resumeToken` lets a caller resume it across restarts.
@@ -94,18 +94,34 @@ public final class ChangeStream<T: Codable & Sendable>: AsyncSequence, Sendable 
         }
     }
 
-    static func open(collection: MongoCollection<T>, pipeline: [BSONDocument], options: ChangeStreamOptions) async throws -> ChangeStream<T> {
-        let client = collection.database.client
-        let (db, coll) = (collection.database.name, collection.name)
+    /// What a stream watches: one collection, or a whole database (every collection
+    /// in it, one stream, events in commit order across collections).
+    enum Target: Sendable {
+        case collection(db: String, name: String)
+        case database(String)
+    }
+
+    static func open(client: MongoClient, target: Target, pipeline: [BSONDocument], options: ChangeStreamOptions) async throws -> ChangeStream<T> {
         let wrapped: BSONDocument = ["pipeline": .array(pipeline.map { .document($0) })]
         let opts = options.document
         let thread = NIOThreadPool(numberOfThreads: 1)
         thread.start()
         do {
             let (stream, handle) = try await client.lendClient { mongo, handle -> (UnsafeSendable<OpaquePointer>, Int) in
-                let c = mongoc_client_get_collection(mongo, db, coll)!
-                defer { mongoc_collection_destroy(c) }
-                let stream = try wrapped.withBSON { p in try opts.withBSON { o in mongoc_collection_watch(c, p, o)! } }
+                let stream = try wrapped.withBSON { p in
+                    try opts.withBSON { o -> OpaquePointer in
+                        switch target {
+                        case .collection(let db, let name):
+                            let c = mongoc_client_get_collection(mongo, db, name)!
+                            defer { mongoc_collection_destroy(c) }
+                            return mongoc_collection_watch(c, p, o)!
+                        case .database(let db):
+                            let d = mongoc_client_get_database(mongo, db)!
+                            defer { mongoc_database_destroy(d) }
+                            return mongoc_database_watch(d, p, o)!
+                        }
+                    }
+                }
                 var error = bson_error_t()
                 var reply: OpaquePointer?
                 if mongoc_change_stream_error_document(stream, &error, &reply) {

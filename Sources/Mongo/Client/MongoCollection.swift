@@ -278,6 +278,6 @@ public struct MongoCollection<T: Codable & Sendable>: Sendable {
         _ pipeline: [BSONDocument] = [],
         options: ChangeStreamOptions = ChangeStreamOptions()
     ) async throws -> ChangeStream<T> {
-        try await ChangeStream.open(collection: self, pipeline: pipeline, options: options)
+        try await ChangeStream.open(client: database.client, target: .collection(db: database.name, name: name), pipeline: pipeline, options: options)
     }
 }

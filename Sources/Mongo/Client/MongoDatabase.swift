@@ -53,4 +53,15 @@ public struct MongoDatabase: Sendable {
             // NamespaceExists: creation is idempotent for callers such as migrations.
         }
     }
+
+    /// Opens one change stream on every collection of the database (`ns.coll` tells
+    /// them apart; filter with `$match` so the server sends only what is wanted).
+    /// See `ChangeStream`.
+    public func watch<T: Codable & Sendable>(
+        _ pipeline: [BSONDocument] = [],
+        options: ChangeStreamOptions = ChangeStreamOptions(),
+        withType: T.Type = BSONDocument.self
+    ) async throws -> ChangeStream<T> {
+        try await ChangeStream.open(client: client, target: .database(name), pipeline: pipeline, options: options)
+    }
 }

@@ -72,6 +72,9 @@ public struct MongoError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     static let shutDown = MongoError(code: .unavailable, message: "the MongoDB client is shut down")
+
+    /// True when the call failed because the client was shut down: retrying is pointless.
+    public var isClientShutDown: Bool { self == .shutDown }
     static let deadlineExceeded = MongoError(code: .timeout, message: "the database did not answer within the operation's deadline")
 
     static func invalidDocument(_ message: String) -> MongoError { MongoError(code: .invalidDocument, message: message) }

@@ -63,6 +63,20 @@ public struct ParleyConfiguration: Sendable {
     /// How long a room's `lastSeq` may trail its stored messages: the send pipeline
     /// raises it at most once per this interval (see `LastSeqRaiser`).
     public var lastSeqRaiseMs = 250
+    /// Cluster mode (`CLUSTER`, on by default): every node sharing the database sees
+    /// what the others store and signal (see `ClusterBus`). Off for a single node that
+    /// wants none of its cost.
+    public var cluster = true
+    /// This node's id in the cluster (`NODE_ID`); a fresh random one per start by default.
+    public var nodeId = ClusterSettings.randomNodeId()
+    /// How often a node writes its heartbeat and its batch of signals at the latest.
+    public var heartbeatMs = 1_000
+    /// A node whose heartbeat is older than this is dead: its users go offline
+    /// elsewhere (unless online on another node).
+    public var nodeTimeoutMs = 8_000
+    /// How long a hole in a room's seqs may wait for the stream before it is read
+    /// from `messages`.
+    public var gapFillMs = 150
     /// How often the server pings a `/ws` client; one that has not answered a ping by
     /// the next is closed with 1001.
     public var wsPingIntervalMs = 30_000
@@ -161,6 +175,25 @@ public struct ParleyConfiguration: Sendable {
         c.wsAuthTimeoutMs = try int(source, "WS_AUTH_TIMEOUT_MS", c.wsAuthTimeoutMs, 100...120_000)
         c.lastSeqRaiseMs = try int(source, "LAST_SEQ_RAISE_MS", c.lastSeqRaiseMs, 1...10_000)
         c.wsPingIntervalMs = try int(source, "WS_PING_INTERVAL_MS", c.wsPingIntervalMs, 100...3_600_000)
+        if let v = source["CLUSTER"] {
+            switch v.lowercased() {
+            case "on", "true", "1": c.cluster = true
+            case "off", "false", "0": c.cluster = false
+            default: throw ConfigurationError(key: "CLUSTER", "must be on or off, not \"\(v)\"")
+            }
+        }
+        if let v = source["NODE_ID"], !v.isEmpty {
+            guard v.range(of: #"^[A-Za-z0-9_.-]{1,64}$"#, options: .regularExpression) != nil else {
+                throw ConfigurationError(key: "NODE_ID", "must be 1 to 64 of letters, digits, _, . and -")
+            }
+            c.nodeId = v
+        }
+        c.heartbeatMs = try int(source, "HEARTBEAT_MS", c.heartbeatMs, 50...60_000)
+        c.nodeTimeoutMs = try int(source, "NODE_TIMEOUT_MS", c.nodeTimeoutMs, 200...600_000)
+        guard c.nodeTimeoutMs >= 3 * c.heartbeatMs else {
+            throw ConfigurationError(key: "NODE_TIMEOUT_MS", "must be at least 3 × HEARTBEAT_MS (\(3 * c.heartbeatMs))")
+        }
+        c.gapFillMs = try int(source, "GAP_FILL_MS", c.gapFillMs, 1...60_000)
         c.socketIOPingIntervalMs = try int(source, "SOCKETIO_PING_INTERVAL_MS", c.socketIOPingIntervalMs, 100...600_000)
         c.socketIOPingTimeoutMs = try int(source, "SOCKETIO_PING_TIMEOUT_MS", c.socketIOPingTimeoutMs, 100...600_000)
         c.bcryptCost = try int(source, "BCRYPT_COST", c.bcryptCost, 4...31)
@@ -185,4 +218,12 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
         self.problem = problem
     }
     public var description: String { "configuration error: \(key) \(problem)" }
+}
+
+/// Helpers of the cluster settings.
+public enum ClusterSettings {
+    /// A node id unique per process start: 12 hex digits.
+    public static func randomNodeId() -> String {
+        (0..<6).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    }
 }

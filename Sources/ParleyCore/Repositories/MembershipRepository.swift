@@ -9,6 +9,8 @@ public protocol MembershipRepository: Sendable {
     func leave(roomId: ObjectId, userId: ObjectId) async throws -> Bool
     func find(roomId: ObjectId, userId: ObjectId) async throws -> MembershipRecord?
     func forUser(_ userId: ObjectId) async throws -> [MembershipRecord]
+    /// Every membership of these users, in one read (a cluster repair, a dead node's users).
+    func forUsers(_ userIds: [ObjectId]) async throws -> [MembershipRecord]
     func forRoom(_ roomId: ObjectId, limit: Int) async throws -> [MembershipRecord]
     /// Moves cursors forward only (`$max`); reading implies delivery. Returns the
     /// membership after the update, nil when the user is not a member.
@@ -48,6 +50,15 @@ public struct MongoMembershipRepository: MembershipRepository {
 
     public func forUser(_ userId: ObjectId) async throws -> [MembershipRecord] {
         try await memberships.find(["userId": .objectId(userId)]).toArray()
+    }
+
+    public func forUsers(_ userIds: [ObjectId]) async throws -> [MembershipRecord] {
+        var all: [MembershipRecord] = []
+        for start in stride(from: 0, to: userIds.count, by: 500) {
+            let chunk = userIds[start..<min(start + 500, userIds.count)].map { BSONValue.objectId($0) }
+            all += try await memberships.find(["userId": ["$in": .array(chunk)]]).toArray()
+        }
+        return all
     }
 
     public func forRoom(_ roomId: ObjectId, limit: Int) async throws -> [MembershipRecord] {

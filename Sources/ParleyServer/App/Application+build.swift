@@ -61,6 +61,8 @@ private func makeApplication(
         logger: logger
     )
     app.addServices(mongo)
+    // After the client, so it stops first at shutdown.
+    if let cluster = services.cluster { app.addServices(cluster) }
     return (app, services)
 }
 
@@ -83,7 +85,7 @@ func buildRouter(_ services: ParleyServices) -> Router<ParleyRequestContext> {
     // The web page: Public/ at `/`, index.html for `/`.
     router.add(middleware: FileMiddleware(config.publicDirectory, searchForIndexHtml: true, logger: Logger(label: "parley.files")))
 
-    HealthController(database: services.database, timeout: .milliseconds(config.healthTimeoutMS)).addRoutes(to: router)
+    HealthController(database: services.database, cluster: services.cluster, timeout: .milliseconds(config.healthTimeoutMS)).addRoutes(to: router)
     MetricsController(metrics: services.metrics).addRoutes(to: router)
     OpenAPIController(file: config.openAPIFile, logger: Logger(label: "parley.openapi")).addRoutes(to: router)
 

@@ -11,6 +11,16 @@ public final class ParleyMetrics: Sendable {
     public let openWebSockets: Gauge
     /// Messages persisted.
     public let messagesStored: Counter
+    /// Cluster: other nodes' messages read from the change stream for this node's
+    /// connections; holes in a room's seqs read from `messages`; batches of signals
+    /// received; repairs (a lost batch or a reopened stream); the stream's state
+    /// (1 open); nodes alive, this one included.
+    public let clusterMessagesReceived: Counter
+    public let clusterGapFills: Counter
+    public let clusterSignalBatches: Counter
+    public let clusterRepairs: Counter
+    public let clusterStreamOpen: Gauge
+    public let clusterNodes: Gauge
 
     /// Descriptors are computed: swift-prometheus's type is not `Sendable`.
     private enum Names {
@@ -22,6 +32,9 @@ public final class ParleyMetrics: Sendable {
             namespace: "parley", metricName: "websocket_connections", unitName: "", helpText: "Open WebSocket connections") }
         static var messages: MetricNameDescriptor { MetricNameDescriptor(
             namespace: "parley", metricName: "messages_stored", unitName: "total", helpText: "Messages persisted") }
+        static func cluster(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+            MetricNameDescriptor(namespace: "parley", subsystem: "cluster", metricName: name, unitName: unit, helpText: help)
+        }
         static var dbDuration: MetricNameDescriptor { MetricNameDescriptor(
             namespace: "parley", metricName: "db_operation_duration", unitName: "seconds",
             helpText: "Database operation latency, including the wait for a driver thread") }
@@ -37,6 +50,12 @@ public final class ParleyMetrics: Sendable {
     public init() {
         openWebSockets = registry.makeGauge(descriptor: Names.webSockets)
         messagesStored = registry.makeCounter(descriptor: Names.messages)
+        clusterMessagesReceived = registry.makeCounter(descriptor: Names.cluster("messages_received", "total", "Other nodes' messages read from the change stream"))
+        clusterGapFills = registry.makeCounter(descriptor: Names.cluster("gap_fills", "total", "Holes in a room's seqs read from messages"))
+        clusterSignalBatches = registry.makeCounter(descriptor: Names.cluster("signal_batches", "total", "Other nodes' signal batches received"))
+        clusterRepairs = registry.makeCounter(descriptor: Names.cluster("repairs", "total", "Repairs after a lost signal batch or a reopened stream"))
+        clusterStreamOpen = registry.makeGauge(descriptor: Names.cluster("stream_open", "", "1 while the change stream is open"))
+        clusterNodes = registry.makeGauge(descriptor: Names.cluster("nodes", "", "Nodes alive, this one included"))
     }
 
     func recordRequest(route: String, method: String, status: Int, duration: Duration) {

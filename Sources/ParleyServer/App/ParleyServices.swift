@@ -18,6 +18,10 @@ public struct ParleyServices: Sendable {
     public let cursors: CursorService
     let hub: ConnectionHub
     let notifier: RoomNotifier
+    /// Stored messages to live connections, in seq order (the pipeline's sink).
+    let fanout: MessageFanout
+    /// Cluster mode (`CLUSTER`); nil for a single node.
+    let cluster: Cluster?
     /// The only way room subscriptions change (REST and sockets alike).
     let membershipEffects: MembershipEffects
     /// Login and register attempts per client IP, and per username.
@@ -41,9 +45,23 @@ public struct ParleyServices: Sendable {
             accounts: accounts,
             signer: await TokenSigner(secret: config.jwtSecret, previous: config.jwtSecretPrevious, ttl: Double(config.jwtTTL)))
         hub = ConnectionHub()
-        notifier = RoomNotifier(hub: hub, presence: presence, metrics: metrics, logger: logger)
-        membershipEffects = MembershipEffects(hub: hub, notifier: notifier)
-        pipeline = SendPipeline(repos: repos, sink: notifier, lastSeqInterval: .milliseconds(config.lastSeqRaiseMs), logger: logger)
+        let outbox = config.cluster
+            ? SignalOutbox(database: database, node: config.nodeId, heartbeat: .milliseconds(config.heartbeatMs), logger: logger) : nil
+        notifier = RoomNotifier(hub: hub, presence: presence, metrics: metrics, outbox: outbox, logger: logger)
+        membershipEffects = MembershipEffects(hub: hub, notifier: notifier, outbox: outbox)
+        fanout = MessageFanout(
+            notifier: notifier, hub: hub, metrics: metrics, messages: repos.messages, cluster: config.cluster, gapFill: .milliseconds(config.gapFillMs),
+            logger: logger)
+        pipeline = SendPipeline(
+            repos: repos, sink: fanout, lastSeqInterval: .milliseconds(config.lastSeqRaiseMs), node: config.cluster ? config.nodeId : nil, logger: logger)
+        if let outbox {
+            cluster = Cluster(
+                settings: .init(node: config.nodeId, heartbeat: .milliseconds(config.heartbeatMs), nodeTimeout: .milliseconds(config.nodeTimeoutMs)),
+                outbox: outbox, database: database, presence: presence, hub: hub, fanout: fanout, effects: membershipEffects, notifier: notifier,
+                repos: repos, metrics: metrics, logger: logger)
+        } else {
+            cluster = nil
+        }
         rooms = RoomService(repos: repos, presence: presence, heads: pipeline.heads)
         cursors = CursorService(memberships: repos.memberships)
         history = HistoryService(rooms: rooms, cursors: cursors)

@@ -71,6 +71,29 @@ final class ConnectionHub: Sendable {
         }
     }
 
+    /// Makes a user's subscriptions exactly `rooms` (a repair from the database).
+    func resubscribe(_ userId: ObjectId, to rooms: Set<ObjectId>) {
+        state.withLock { s in
+            guard let conns = s.byUser[userId] else { return }
+            let before = s.roomsOfUser[userId] ?? []
+            for room in before.subtracting(rooms) {
+                s.byRoom[room]?.subtract(conns)
+                if s.byRoom[room]?.isEmpty == true { s.byRoom[room] = nil }
+            }
+            for room in rooms.subtracting(before) { s.byRoom[room, default: []].formUnion(conns) }
+            s.roomsOfUser[userId] = rooms
+        }
+    }
+
+    /// The rooms a user online here is subscribed to.
+    func rooms(of userId: ObjectId) -> [ObjectId] { state.withLock { Array($0.roomsOfUser[userId] ?? []) } }
+
+    /// Every room some connection here listens to.
+    var subscribedRooms: [ObjectId] { state.withLock { Array($0.byRoom.keys) } }
+
+    /// Whether any connection here listens to the room.
+    func hasSubscribers(_ roomId: ObjectId) -> Bool { state.withLock { $0.byRoom[roomId] != nil } }
+
     /// Whether an online user is known here as a member of the room.
     func isSubscribed(_ userId: ObjectId, to roomId: ObjectId) -> Bool {
         state.withLock { $0.roomsOfUser[userId]?.contains(roomId) ?? false }
@@ -113,6 +136,17 @@ final class ConnectionHub: Sendable {
             var ids = Set<UInt64>()
             for room in s.roomsOfUser[userId] ?? [] { ids.formUnion(s.byRoom[room] ?? []) }
             return ids.compactMap { s.connections[$0] }.filter { $0.userId != userId }
+        }
+        for c in targets { c.deliver(frame) }
+    }
+
+    /// Pushes to every connection subscribed to any of `rooms`, once each, but the
+    /// user's own (another node's presence change, with the user's rooms).
+    func broadcast(_ frame: PushFrame, toRooms rooms: [ObjectId], exceptUser: ObjectId?) {
+        let targets = state.withLock { s -> [Connection] in
+            var ids = Set<UInt64>()
+            for room in rooms { ids.formUnion(s.byRoom[room] ?? []) }
+            return ids.compactMap { s.connections[$0] }.filter { $0.userId != exceptUser }
         }
         for c in targets { c.deliver(frame) }
     }

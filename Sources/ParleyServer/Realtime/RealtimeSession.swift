@@ -41,6 +41,7 @@ struct RealtimeSession: Sendable {
         }
         guard registered else { return }  // the transport ended while we were opening
         if cameOnline {
+            services.cluster?.cameOnlineHere(user.id)
             services.notifier.presenceChanged(userId: user.id, status: user.status == .offline ? .online : user.status, lastSeenAt: user.lastSeenAt)
         }
         connection.sendDuringSync(try PushFrame(type: "ready", data: Ready(user: User(user, online: true), rooms: snapshot.rooms)))
@@ -134,7 +135,10 @@ struct RealtimeSession: Sendable {
         // A connection that never got registered (open failed early, or the transport
         // ended first) leaves no trace; the goodbye runs once.
         guard connection.takeRegistration() else { return }
-        let wentOffline = services.presence.disconnect(connection.userId)
+        let leftHere = services.presence.disconnect(connection.userId)
+        if leftHere { services.cluster?.wentOfflineHere(connection.userId) }
+        // Offline only when no node has the user any more.
+        let wentOffline = leftHere && !services.presence.isOnline(connection.userId)
         let now = Date().bsonPrecision
         if wentOffline { services.notifier.presenceChanged(userId: connection.userId, status: .offline, lastSeenAt: now) }
         services.hub.remove(connection)

@@ -4,12 +4,16 @@ import Mongo
 import ParleyCore
 
 /// The server pushes that follow from changes, whichever transport or REST call made
-/// them, to the connections that should see each one. Subscriptions are
-/// `MembershipEffects`' to change.
-struct RoomNotifier: StoredMessageSink {
+/// them, to the connections that should see each one: this node's, and in a cluster
+/// the other nodes' too (each push is also a `Signal` in the `outbox`). Stored
+/// messages come through `MessageFanout`; subscriptions are `MembershipEffects`' to
+/// change.
+struct RoomNotifier: Sendable {
     let hub: ConnectionHub
     let presence: PresenceRegistry
     let metrics: ParleyMetrics
+    /// The other nodes' way in; nil outside a cluster.
+    let outbox: SignalOutbox?
     let logger: Logger
 
     struct Joined: Encodable {
@@ -59,9 +63,10 @@ struct RoomNotifier: StoredMessageSink {
         push("message:status", Status(roomId: m.roomId.hex, userId: m.userId.hex, deliveredSeq: m.deliveredSeq, readSeq: m.readSeq), to: m.roomId)
     }
 
-    /// Messages were stored: `message:new` to every member connection but the sender's.
-    func stored(_ batch: [StoredMessage], in roomId: ObjectId) {
-        metrics.messagesStored.increment(by: Int64(batch.count))
+    /// A room's messages, in seq order: `message:new` to this node's connections in
+    /// the room but the one each came from (`MessageFanout` orders them).
+    func deliver(_ batch: [StoredMessage], in roomId: ObjectId) {
+        guard !batch.isEmpty else { return }
         let frames = batch.compactMap { stored -> (frame: PushFrame, seq: Int, origin: UInt64?)? in
             do {
                 let data = try WireFrames.message(stored.record, in: stored.encoded)
@@ -74,10 +79,19 @@ struct RoomNotifier: StoredMessageSink {
         hub.broadcast(messages: frames, to: roomId)
     }
 
-    /// A user's presence changed: tell everyone sharing a room with them.
+    /// A user's presence changed: tell everyone sharing a room with them, on every
+    /// node (the others get the user's rooms with it: they may not know them).
     func presenceChanged(userId: ObjectId, status: PresenceStatus, lastSeenAt: Date?) {
         guard let frame = try? PushFrame(type: "presence", data: Presence(userId: userId.hex, status: status, lastSeenAt: lastSeenAt)) else { return }
         hub.broadcastToRoommates(of: userId, frame)
+        outbox?.publish(.push(frame, toRooms: hub.rooms(of: userId), except: userId))
+    }
+
+    /// A user went offline everywhere because the node they were on died: this node's
+    /// connections in `rooms` hear of it (every node does the same for its own).
+    func presenceLost(userId: ObjectId, rooms: [ObjectId], lastSeenAt: Date) {
+        guard let frame = try? PushFrame(type: "presence", data: Presence(userId: userId.hex, status: .offline, lastSeenAt: lastSeenAt)) else { return }
+        hub.broadcast(frame, toRooms: rooms, exceptUser: userId)
     }
 
     /// An ephemeral push (typing, room activity) to the room's other users.
@@ -87,7 +101,9 @@ struct RoomNotifier: StoredMessageSink {
 
     private func push(_ type: String, _ data: some Encodable, to roomId: ObjectId, exceptUser: ObjectId? = nil) {
         do {
-            hub.broadcast(try PushFrame(type: type, data: data), to: roomId, exceptUser: exceptUser)
+            let frame = try PushFrame(type: type, data: data)
+            hub.broadcast(frame, to: roomId, exceptUser: exceptUser)
+            outbox?.publish(.push(frame, to: roomId, except: exceptUser))
         } catch {
             logger.error("cannot encode \(type): \(error)")
         }

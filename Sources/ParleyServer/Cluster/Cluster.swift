@@ -1,0 +1,314 @@
+import Foundation
+import Logging
+import Mongo
+import ParleyCore
+import ServiceLifecycle
+import Synchronization
+
+/// Cluster mode: the nodes sharing one database see what each other stores and
+/// signals, through MongoDB alone.
+///
+/// - One change stream per node, on the database, filtered on the server to the
+///   other nodes' inserts in `messages` and `signals`.
+/// - Messages go to `MessageFanout`, which orders them with this node's own and reads
+///   any hole from `messages`: the stream is a fast path, never trusted to be complete.
+/// - Signals (pushes, subscription changes, presence) are written in batches by each
+///   node's `SignalOutbox`, numbered per node; a missing number is a lost batch, and
+///   the node repairs itself from the collections (`repair`).
+/// - Heartbeats: every node writes its `nodes` document (with the users online on it)
+///   each `HEARTBEAT_MS`, and an empty batch when it had nothing to signal. A node
+///   not heard for `NODE_TIMEOUT_MS` is dead: every node shows its users offline to
+///   its own connections (unless they are online elsewhere).
+/// - A node that was frozen (its own heartbeat loop woke too late) was taken for dead:
+///   it closes its sockets so the clients reconnect and flush, and repairs.
+final class Cluster: Service, Sendable {
+    struct Settings: Sendable {
+        let node: String
+        let heartbeat: Duration
+        let nodeTimeout: Duration
+    }
+
+    private struct NodeDocument: Codable, Sendable {
+        let id: String
+        let beatAt: Date
+        let startedAt: Date
+        let users: [ObjectId]?
+        enum CodingKeys: String, CodingKey { case id = "_id", beatAt, startedAt, users }
+    }
+
+    let settings: Settings
+    let outbox: SignalOutbox
+    private let database: MongoDatabase
+    private let peers = Peers()
+    private let presence: PresenceRegistry
+    private let hub: ConnectionHub
+    private let fanout: MessageFanout
+    private let effects: MembershipEffects
+    private let notifier: RoomNotifier
+    private let repos: ParleyRepositories
+    private let metrics: ParleyMetrics
+    private let logger: Logger
+    private let startedAt = Date()
+    private let streamOpen = Atomic<Bool>(false)
+    private let stopped = Atomic<Bool>(false)
+    private let stream = Mutex<ChangeStream<BSONDocument>?>(nil)
+    private let repairing = Mutex<Task<Void, Never>?>(nil)
+
+    init(
+        settings: Settings, outbox: SignalOutbox, database: MongoDatabase, presence: PresenceRegistry, hub: ConnectionHub, fanout: MessageFanout,
+        effects: MembershipEffects, notifier: RoomNotifier, repos: ParleyRepositories, metrics: ParleyMetrics, logger: Logger
+    ) {
+        self.settings = settings
+        self.outbox = outbox
+        self.database = database
+        self.presence = presence
+        self.hub = hub
+        self.fanout = fanout
+        self.effects = effects
+        self.notifier = notifier
+        self.repos = repos
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// True while the change stream is open: `/healthz` is 503 otherwise.
+    var isStreamOpen: Bool { streamOpen.load(ordering: .relaxed) }
+
+    /// The nodes alive, this one included.
+    var nodeCount: Int { peers.alive.count + 1 }
+
+    // MARK: Presence
+
+    /// A user's first connection on this node opened.
+    func cameOnlineHere(_ userId: ObjectId) { outbox.publish(.presence(userId, online: true)) }
+
+    /// A user's last connection on this node closed.
+    func wentOfflineHere(_ userId: ObjectId) { outbox.publish(.presence(userId, online: false)) }
+
+    // MARK: Running
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.outbox.run() }
+                group.addTask { await self.watch() }
+                group.addTask { await self.heartbeats() }
+                group.addTask { await self.fanout.runFills() }
+                // The loops end at shutdown; the fills loop is cancelled with the rest.
+                _ = await group.next()
+                _ = await group.next()
+                _ = await group.next()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            self.stop()
+        }
+    }
+
+    /// Stops the loops; the outbox writes what is pending first.
+    func stop() {
+        guard !stopped.exchange(true, ordering: .relaxed) else { return }
+        outbox.stop()
+        let current = stream.withLock { $0 }
+        if let current { Task { await current.close() } }
+    }
+
+    /// Stopped, or cancelled with the service group.
+    private var isStopped: Bool { stopped.load(ordering: .relaxed) || Task.isCancelled }
+
+    /// The change stream: opened, read, and reopened after a failure (resuming after
+    /// the last event read when the server still can; a repair either way).
+    private func watch() async {
+        let pipeline: [BSONDocument] = [[
+            "$match": [
+                "operationType": "insert",
+                "ns.coll": ["$in": ["messages", "signals"]],
+                "fullDocument.node": ["$ne": .string(settings.node)],
+            ]
+        ]]
+        var token: BSONDocument?
+        var failures = 0
+        while !isStopped {
+            let opened: ChangeStream<BSONDocument>
+            do {
+                opened = try await database.watch(pipeline, options: ChangeStreamOptions(resumeAfter: token, maxAwaitTimeMS: 250))
+            } catch {
+                failures += 1
+                if token != nil, failures > 2 {
+                    // The server no longer has where we stopped: start from now, repair.
+                    logger.warning("cluster: cannot resume the change stream (\(error)); starting afresh")
+                    token = nil
+                } else {
+                    logger.warning("cluster: change stream not open: \(error)")
+                }
+                try? await Task.sleep(for: .milliseconds(min(2_000, 100 * failures)))
+                continue
+            }
+            stream.withLock { $0 = opened }
+            if isStopped {
+                await opened.close()
+                return
+            }
+            streamOpen.store(true, ordering: .relaxed)
+            metrics.clusterStreamOpen.set(Int64(1))
+            // The first open loads the others' state; a reopen may have missed events.
+            scheduleRepair(reason: failures == 0 && token == nil ? nil : "change stream reopened")
+            failures = 0
+            do {
+                while let event = try await opened.next() {
+                    token = event.id
+                    handle(event)
+                }
+            } catch {
+                logger.warning("cluster: change stream failed: \(error)")
+            }
+            streamOpen.store(false, ordering: .relaxed)
+            metrics.clusterStreamOpen.set(Int64(0))
+            stream.withLock { $0 = nil }
+            await opened.close()
+            failures += 1
+        }
+    }
+
+    private func handle(_ event: ChangeEvent<BSONDocument>) {
+        guard let doc = event.fullDocument else { return }
+        do {
+            switch event.ns?.coll {
+            case "messages":
+                fanout.remote(try BSONDecoder().decode(MessageRecord.self, from: doc))
+            case "signals":
+                apply(try BSONDecoder().decode(SignalBatch.self, from: doc))
+            default:
+                return
+            }
+        } catch {
+            logger.error("cluster: cannot read a change event: \(error)")
+        }
+    }
+
+    private func apply(_ batch: SignalBatch) {
+        metrics.clusterSignalBatches.increment()
+        switch peers.heard(batch.node, batch: batch.n, at: .now) {
+        case .repeated: return
+        case .gap: scheduleRepair(reason: "batch(es) before \(batch.n) of node \(batch.node) lost")
+        case .inOrder: break
+        }
+        for signal in batch.signals {
+            switch signal.kind {
+            case .push:
+                guard let room = signal.room, let frame = signal.frame else { continue }
+                hub.broadcast(frame, to: room, exceptUser: signal.user)
+            case .rooms:
+                guard let rooms = signal.rooms, let frame = signal.frame else { continue }
+                hub.broadcast(frame, toRooms: rooms, exceptUser: signal.user)
+            case .subscribe, .unsubscribe:
+                effects.apply(signal)
+            case .presence:
+                guard let user = signal.user, let online = signal.online else { continue }
+                if online { presence.remoteOnline(user, node: batch.node) } else { presence.remoteOffline(user, node: batch.node) }
+            }
+        }
+    }
+
+    // MARK: Heartbeats and dead nodes
+
+    private func heartbeats() async {
+        var last = ContinuousClock.now
+        var lastUsers: Set<ObjectId>?
+        while !isStopped {
+            try? await Task.sleep(for: settings.heartbeat)
+            let now = ContinuousClock.now
+            if now - last > settings.nodeTimeout {
+                // Frozen (SIGSTOP, a stalled VM) past the timeout: the others took this
+                // node for dead and dropped its users. Clients reconnect and flush.
+                logger.warning("cluster: this node was paused for \(now - last); reconnecting its clients")
+                reconnectClients()
+                lastUsers = nil
+            }
+            last = now
+            let users = Set(presence.localUserIds)
+            await beat(users: users == lastUsers ? nil : users)
+            lastUsers = users
+            for node in peers.expire(now: now, timeout: settings.nodeTimeout) { await buryNode(node) }
+            metrics.clusterNodes.set(Int64(nodeCount))
+        }
+        try? await database.collection("nodes").deleteOne(["_id": .string(settings.node)])
+    }
+
+    /// Writes this node's `nodes` document: its heartbeat, and its users when they changed.
+    private func beat(users: Set<ObjectId>?) async {
+        var set: BSONDocument = ["beatAt": .date(Date()), "startedAt": .date(startedAt)]
+        if let users { set["users"] = .array(users.map { .objectId($0) }) }
+        do {
+            _ = try await database.collection("nodes").updateOne(["_id": .string(settings.node)], ["$set": .document(set)], upsert: true)
+        } catch {
+            logger.warning("cluster: heartbeat not written: \(error)")
+        }
+    }
+
+    /// A node died: its users who are not online elsewhere go offline, for this node's
+    /// connections (every node does this for its own), and in the database.
+    private func buryNode(_ node: String) async {
+        logger.warning("cluster: node \(node) is silent; taking it for dead")
+        let offline = presence.nodeGone(node)
+        try? await database.collection("nodes").deleteOne(["_id": .string(node)])
+        guard !offline.isEmpty else { return }
+        let now = Date().bsonPrecision
+        do {
+            let memberships = try await repos.memberships.forUsers(offline)
+            let roomsByUser = Dictionary(grouping: memberships, by: \.userId).mapValues { $0.map(\.roomId) }
+            for user in offline {
+                notifier.presenceLost(userId: user, rooms: roomsByUser[user] ?? [], lastSeenAt: now)
+                try await repos.users.setPresence(id: user, status: nil, lastSeenAt: now)
+            }
+        } catch {
+            logger.warning("cluster: offline state of node \(node)'s users not fully written: \(error)")
+        }
+    }
+
+    private func reconnectClients() {
+        fanout.reset()
+        for connection in hub.all { connection.disconnect(.shutdown) }
+    }
+
+    // MARK: Repair
+
+    /// Rebuilds this node's view from the collections, once at a time: the live nodes
+    /// and their users, this node's users' subscriptions, and the messages of its rooms
+    /// past what went out. `reason` nil is the first load at start.
+    private func scheduleRepair(reason: String?) {
+        if let reason {
+            logger.warning("cluster: repairing (\(reason))")
+            metrics.clusterRepairs.increment()
+        }
+        repairing.withLock { task in
+            guard task == nil else { return }
+            task = Task {
+                await self.repair()
+                self.repairing.withLock { $0 = nil }
+            }
+        }
+    }
+
+    private func repair() async {
+        do {
+            let timeout = settings.nodeTimeout.components
+            let cutoff = Date().addingTimeInterval(-(Double(timeout.seconds) + Double(timeout.attoseconds) / 1e18))
+            let nodes = try await database.collection("nodes", withType: NodeDocument.self)
+                .find(["beatAt": ["$gt": .date(cutoff)], "_id": ["$ne": .string(settings.node)]]).toArray()
+            let now = ContinuousClock.now
+            for n in nodes { peers.known(n.id, at: now) }
+            presence.replaceRemote(nodes.flatMap { n in (n.users ?? []).map { (user: $0, node: n.id) } })
+            let local = presence.localUserIds
+            let memberships = try await repos.memberships.forUsers(local)
+            let rooms = Dictionary(grouping: memberships, by: \.userId).mapValues { Set($0.map(\.roomId)) }
+            for user in local { effects.resync(user, rooms: rooms[user] ?? []) }
+            await fanout.catchUp()
+        } catch {
+            guard !isStopped, (error as? MongoError)?.isClientShutDown != true else { return }
+            logger.warning("cluster: repair failed, retrying: \(error)")
+            try? await Task.sleep(for: .seconds(1))
+            await repair()
+        }
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import Logging
+import Mongo
+import Synchronization
+
+/// This node's signals on their way to the others: gathered while a write is in
+/// flight and written as one `SignalBatch` per write, so a busy room costs one insert
+/// for many signals, not one each. One write at a time keeps the node's batches in
+/// order (`n`). With nothing to say for `heartbeat`, it writes an empty batch: the
+/// others read it as this node's heartbeat.
+final class SignalOutbox: Sendable {
+    private struct State {
+        var pending: [Signal] = []
+        /// Callers waiting for the write that carries their signal (`publishAndWait`).
+        var waiters: [CheckedContinuation<Void, Never>] = []
+        /// The writer, parked until there is something to write or a heartbeat is due.
+        var parked: CheckedContinuation<Void, Never>?
+        /// Set by the heartbeat timer, cleared by each write.
+        var heartbeatDue = false
+        var stopped = false
+    }
+
+    /// Signals kept while the database does not take them; past this the oldest
+    /// pushes are dropped (they are ephemeral), never subscription changes.
+    static let maxPending = 100_000
+
+    private let collection: MongoCollection<SignalBatch>
+    private let node: String
+    private let heartbeat: Duration
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let sent = Atomic<Int>(0)
+
+    init(database: MongoDatabase, node: String, heartbeat: Duration, logger: Logger) {
+        collection = database.collection("signals", withType: SignalBatch.self)
+        self.node = node
+        self.heartbeat = heartbeat
+        self.logger = logger
+    }
+
+    /// The number of the last batch written (the others' gap check reads it).
+    var lastBatch: Int { sent.load(ordering: .relaxed) }
+
+    /// Queues a signal for the next write.
+    func publish(_ signal: Signal) {
+        let parked = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            guard !s.stopped else { return nil }
+            s.pending.append(signal)
+            if s.pending.count > Self.maxPending, let i = s.pending.firstIndex(where: { $0.kind == .push || $0.kind == .rooms }) {
+                s.pending.remove(at: i)
+            }
+            defer { s.parked = nil }
+            return s.parked
+        }
+        parked?.resume()
+    }
+
+    /// Queues a signal and returns once the write carrying it is stored (or the outbox
+    /// stopped): for a change the others must apply before what follows it, such as
+    /// an unsubscribe before the membership is deleted.
+    func publishAndWait(_ signal: Signal) async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let parked = state.withLock { s -> CheckedContinuation<Void, Never>?? in
+                guard !s.stopped else { return .none }
+                s.pending.append(signal)
+                s.waiters.append(c)
+                defer { s.parked = nil }
+                return .some(s.parked)
+            }
+            switch parked {
+            case .none: c.resume()
+            case .some(let p): p?.resume()
+            }
+        }
+    }
+
+    /// Writes batches until `stop`.
+    func run() async {
+        var n = 0
+        while true {
+            await park()
+            let (signals, waiters, stopped) = state.withLock { s in
+                defer {
+                    s.pending = []
+                    s.waiters = []
+                    s.heartbeatDue = false
+                }
+                return (s.pending, s.waiters, s.stopped)
+            }
+            if stopped && signals.isEmpty {
+                for w in waiters { w.resume() }
+                return
+            }
+            n += 1
+            await write(SignalBatch(node: node, n: n, at: Date(), signals: signals))
+            sent.store(n, ordering: .relaxed)
+            for w in waiters { w.resume() }
+            if stopped { return }
+        }
+    }
+
+    /// Stops after writing what is pending.
+    func stop() {
+        let parked = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            s.stopped = true
+            defer { s.parked = nil }
+            return s.parked
+        }
+        parked?.resume()
+    }
+
+    /// Waits until a signal is pending, a heartbeat is due, or the outbox stops.
+    private func park() async {
+        let timer = Task { [weak self] in
+            try? await Task.sleep(for: self?.heartbeat ?? .seconds(1))
+            guard !Task.isCancelled else { return }
+            let parked = self?.state.withLock { s -> CheckedContinuation<Void, Never>? in
+                s.heartbeatDue = true
+                defer { s.parked = nil }
+                return s.parked
+            }
+            parked?.resume()
+        }
+        defer { timer.cancel() }
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let ready = state.withLock { s -> Bool in
+                if !s.pending.isEmpty || s.stopped || s.heartbeatDue { return true }
+                s.parked = c
+                return false
+            }
+            if ready { c.resume() }
+        }
+    }
+
+    /// One batch, retried until the database takes it: the others count on every
+    /// number arriving. A batch that never lands (the node stops first) is a gap the
+    /// others repair from the collections.
+    private func write(_ batch: SignalBatch) async {
+        var pause: Duration = .milliseconds(50)
+        while true {
+            do {
+                try await collection.insertOne(batch)
+                return
+            } catch {
+                // Stopping, cancelled (a shutdown), or the client is gone: give up.
+                if state.withLock({ $0.stopped }) || Task.isCancelled || (error as? MongoError)?.isClientShutDown == true {
+                    logger.warning("signal batch \(batch.n) not written before stopping: \(error)")
+                    return
+                }
+                logger.warning("signal batch \(batch.n) not written yet, retrying: \(error)")
+                try? await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(2))
+            }
+        }
+    }
+}

@@ -1,0 +1,34 @@
+import Foundation
+import Mongo
+import Testing
+
+@testable import ParleyServer
+
+@Suite("Cluster peers, without a database")
+struct ClusterPeersTests {
+    @Test("each node's batches in order; a missing number is a gap, an old one a repeat, a 1 a restart; silent nodes expire")
+    func batches() {
+        let peers = Peers()
+        let t = ContinuousClock.now
+        #expect(peers.heard("a", batch: 7, at: t) == .inOrder)
+        #expect(peers.heard("a", batch: 8, at: t) == .inOrder)
+        #expect(peers.heard("a", batch: 8, at: t) == .repeated)
+        #expect(peers.heard("a", batch: 11, at: t) == .gap)
+        #expect(peers.heard("a", batch: 1, at: t) == .inOrder)
+        peers.known("b", at: t)
+        #expect(peers.heard("b", batch: 40, at: t + .seconds(5)) == .inOrder)
+        #expect(Set(peers.alive) == ["a", "b"])
+        #expect(peers.expire(now: t + .seconds(9), timeout: .seconds(8)) == ["a"])
+        #expect(peers.alive == ["b"])
+    }
+
+    @Test("a signal carries its push as the clients' JSON, and makes the same frame")
+    func signalFrames() throws {
+        let frame = try PushFrame(type: "typing", data: ["roomId": "r", "userId": "u"])
+        let room = Mongo.ObjectId()
+        let signal = Signal.push(frame, to: room, except: nil)
+        #expect(signal.frame?.native == frame.native && signal.room == room)
+        let decoded = try Mongo.BSONDecoder().decode(Signal.self, from: try Mongo.BSONEncoder().encode(signal))
+        #expect(decoded == signal)
+    }
+}
