@@ -8,8 +8,9 @@
 # run only some Swift tests (the interop tests then run only with PARLEY_INTEROP=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The tests also need a real browser for the web page and the Python clients.
-PARLEY_EXTRA_APT="chromium chromium-driver" \
+# The tests also need a real browser for the web page, nginx in front of the
+# cluster tests' nodes, and the Python clients.
+PARLEY_EXTRA_APT="chromium chromium-driver nginx" \
 PARLEY_EXTRA_PIP="python-socketio[client] websocket-client requests pytest selenium schemathesis" \
   bash scripts/setup.sh
 [ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"

@@ -42,10 +42,14 @@ final class SignalOutbox: Sendable {
     var lastBatch: Int { sent.load(ordering: .relaxed) }
 
     /// Queues a signal for the next write.
-    func publish(_ signal: Signal) {
+    func publish(_ signal: Signal) { publish([signal]) }
+
+    /// Queues signals that go out in one batch, in this order (a push and the
+    /// unsubscribe after it: no node applies one without the other).
+    func publish(_ signals: [Signal]) {
         let parked = state.withLock { s -> CheckedContinuation<Void, Never>? in
             guard !s.stopped else { return nil }
-            s.pending.append(signal)
+            s.pending += signals
             if s.pending.count > Self.maxPending, let i = s.pending.firstIndex(where: { $0.kind == .push || $0.kind == .rooms }) {
                 s.pending.remove(at: i)
             }

@@ -25,9 +25,8 @@ struct MembershipEffects: Sendable {
     /// A user left: the remaining members (and the leaver's other devices) hear of it,
     /// then the leaver's connections stop getting the room's pushes, on every node.
     func left(_ roomId: ObjectId, userId: ObjectId) {
-        notifier.announceLeft(roomId, userId: userId)
+        notifier.announceLeft(roomId, userId: userId, then: [.unsubscribe(userId, from: roomId)])
         hub.unsubscribe(userId, from: roomId)
-        outbox?.publish(.unsubscribe(userId, from: roomId))
     }
 
     /// A direct room was opened or used: both users' connections get it.

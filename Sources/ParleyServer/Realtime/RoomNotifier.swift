@@ -52,10 +52,10 @@ struct RoomNotifier: Sendable {
         push("room:user:joined", Joined(roomId: roomId.hex, user: User(user, online: presence.isOnline(user.id))), to: roomId, exceptUser: user.id)
     }
 
-    /// A user left: `room:user:left` to the room, the leaver's devices included
-    /// (`MembershipEffects` unsubscribes them after).
-    func announceLeft(_ roomId: ObjectId, userId: ObjectId) {
-        push("room:user:left", Left(roomId: roomId.hex, userId: userId.hex), to: roomId)
+    /// A user left: `room:user:left` to the room, the leaver's devices included;
+    /// `then` (the unsubscribe) goes to the other nodes in the same batch, after it.
+    func announceLeft(_ roomId: ObjectId, userId: ObjectId, then: [Signal] = []) {
+        push("room:user:left", Left(roomId: roomId.hex, userId: userId.hex), to: roomId, then: then)
     }
 
     /// A member's cursors moved: `message:status` to the room.
@@ -99,11 +99,11 @@ struct RoomNotifier: Sendable {
         push(type, data, to: roomId, exceptUser: userId)
     }
 
-    private func push(_ type: String, _ data: some Encodable, to roomId: ObjectId, exceptUser: ObjectId? = nil) {
+    private func push(_ type: String, _ data: some Encodable, to roomId: ObjectId, exceptUser: ObjectId? = nil, then: [Signal] = []) {
         do {
             let frame = try PushFrame(type: type, data: data)
             hub.broadcast(frame, to: roomId, exceptUser: exceptUser)
-            outbox?.publish(.push(frame, to: roomId, except: exceptUser))
+            outbox?.publish([.push(frame, to: roomId, except: exceptUser)] + then)
         } catch {
             logger.error("cannot encode \(type): \(error)")
         }
