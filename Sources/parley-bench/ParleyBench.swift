@@ -13,7 +13,7 @@ struct ParleyBench: AsyncParsableCommand {
             Run the server with generous limits for load (RATE_LIMIT_MESSAGES_PER_SECOND, AUTH_RATE_LIMIT_PER_MINUTE, \
             BCRYPT_COST=4); scripts/bench.sh does all of it. Results print as a table; --json appends them to a file.
             """,
-        subcommands: [Throughput.self, Fanout.self, Offline.self, Connections.self, DBCeiling.self]
+        subcommands: [Throughput.self, Fanout.self, Offline.self, Connections.self, Cluster.self, DBCeiling.self]
     )
 
     struct Common: ParsableArguments {
@@ -35,10 +35,32 @@ struct ParleyBench: AsyncParsableCommand {
         @Option(help: "Messages per second per sender; 0 for the maximum (a window of sends in flight).") var rate: Double = 0
         @Option(help: "Sends in flight per sender at the maximum rate.") var window = 32
         @Option var seconds: Double = 10
+        @Option(help: "Another node's base URL (repeatable): the senders are spread over every node.") var node: [String] = []
         func run() async throws {
             ProcessLimits.raiseOpenFiles()
             let r = try await Scenarios.throughput(
-                BenchTarget(url: common.url), senders: senders, rooms: rooms, rate: rate, window: window, seconds: seconds, padding: common.padding)
+                BenchTarget(url: common.url), senders: senders, rooms: rooms, rate: rate, window: window, seconds: seconds, padding: common.padding,
+                nodes: node.map { BenchTarget(url: $0).wsURL })
+            try ParleyBench.finish(r, common)
+        }
+    }
+
+    struct Cluster: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Two nodes of a cluster: latency to a receiver on the sending node and on the other node, and typing across them.")
+        @OptionGroup var common: Common
+        @Option(help: "The other node's base URL.") var node: String
+        @Option var senders = 20
+        @Option var rooms = 4
+        @Option(help: "Messages per second per sender; 0 for the maximum.") var rate: Double = 5
+        @Option var window = 32
+        @Option var seconds: Double = 10
+        @Option(help: "Typing events timed across the nodes.") var typingProbes = 200
+        func run() async throws {
+            ProcessLimits.raiseOpenFiles()
+            let r = try await Scenarios.cluster(
+                BenchTarget(url: common.url), BenchTarget(url: node), senders: senders, rooms: rooms, rate: rate, window: window, seconds: seconds,
+                padding: common.padding, typingProbes: typingProbes)
             try ParleyBench.finish(r, common)
         }
     }

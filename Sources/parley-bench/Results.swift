@@ -56,6 +56,9 @@ final class Tally: Sendable {
         }
     }
 
+    /// A latency measured by the caller (typing probes).
+    func record(nanoseconds: UInt64) { state.withLock { _ = $0.latency.record(nanoseconds / 1000) } }
+
     var counts: (acks: Int, deliveries: Int, errors: Int) { state.withLock { ($0.acks, $0.deliveries, $0.errors) } }
 
     /// Latency percentiles in milliseconds.

@@ -42,15 +42,19 @@ struct BenchTarget: Sendable {
 enum Scenarios {
     /// S senders across R rooms; every sender is also a member receiving its room.
     /// At `rate` 0 each sender keeps `window` sends in flight (maximum rate).
-    static func throughput(_ t: BenchTarget, senders: Int, rooms: Int, rate: Double, window: Int, seconds: Double, padding: Int) async throws -> BenchResult {
-        progress("throughput: \(senders) senders, \(rooms) rooms, rate \(rate == 0 ? "max" : String(rate)) per sender, \(seconds) s")
+    /// With `nodes` (other nodes' `/ws` URLs), the senders are spread over this node
+    /// and those, in turn.
+    static func throughput(
+        _ t: BenchTarget, senders: Int, rooms: Int, rate: Double, window: Int, seconds: Double, padding: Int, nodes: [String] = []
+    ) async throws -> BenchResult {
+        progress("throughput: \(senders) senders over \(nodes.count + 1) node(s), \(rooms) rooms, rate \(rate == 0 ? "max" : String(rate)) per sender, \(seconds) s")
         let users = try await t.users("t", senders)
         var roomIds: [String] = []
         for r in 0..<rooms { roomIds.append(try await t.rest.createRoom(users[0].token, name: "bench \(t.runID) \(r)")) }
         for (i, u) in users.enumerated() where i >= rooms || i != 0 { try await t.rest.join(u.token, room: roomIds[i % rooms]) }
         let tally = Tally()
         let acked = AckRouter()
-        let sockets = try await openCounting(t, users: users, tally: tally, acked: acked)
+        let sockets = try await openCounting(t, users: users, tally: tally, acked: acked, urls: [t.wsURL] + nodes)
         progress("throughput: \(sockets.count) connected; warming up")
         let measured = try await drive(t, sockets: sockets, rooms: roomIds, rate: rate, window: window, seconds: seconds, padding: padding, tally: tally, acked: acked)
         for s in sockets { s.close() }
@@ -58,7 +62,7 @@ enum Scenarios {
         return BenchResult(
             scenario: "throughput",
             parameters: ["senders": "\(senders)", "rooms": "\(rooms)", "rate per sender": rate == 0 ? "max (window \(window))" : "\(rate)/s",
-                         "seconds": "\(seconds)", "text bytes": "\(padding + 22)"],
+                         "seconds": "\(seconds)", "text bytes": "\(padding + 22)", "nodes": "\(nodes.count + 1)"],
             figures: ["messages stored per s": Double(acks) / seconds, "deliveries per s": Double(deliveries) / seconds,
                       "latency p50 ms": tally.latencyMs(50), "latency p99 ms": tally.latencyMs(99), "latency p99.9 ms": tally.latencyMs(99.9),
                       "errors": Double(errors)])
@@ -118,10 +122,13 @@ enum Scenarios {
 
     /// Opens one socket per user that counts deliveries (with latency) and acks, and
     /// wakes the user's sender loop on each ack.
-    static func openCounting(_ t: BenchTarget, users: [(token: String, id: String)], tally: Tally, acked: AckRouter) async throws -> [BenchSocket] {
+    static func openCounting(
+        _ t: BenchTarget, users: [(token: String, id: String)], tally: Tally, acked: AckRouter, urls: [String]? = nil
+    ) async throws -> [BenchSocket] {
         var sockets: [BenchSocket] = []
+        let urls = urls ?? [t.wsURL]
         for (i, u) in users.enumerated() {
-            sockets.append(try await BenchSocket.open(url: t.wsURL, token: u.token) { kind, frame in
+            sockets.append(try await BenchSocket.open(url: urls[i % urls.count], token: u.token) { kind, frame in
                 switch kind {
                 case .messageNew: tally.delivery(frame)
                 case .ack:

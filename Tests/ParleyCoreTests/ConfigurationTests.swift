@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ParleyCore
 import Testing
@@ -88,5 +89,31 @@ struct ConfigurationTests {
         #expect(parsed["JWT_SECRET"] == "quoted # not a comment" && parsed["CLIENT_URL"] == "single")
         #expect(parsed["LOG_LEVEL"] == "debug")
         #expect(parsed.count == 5)
+    }
+
+    @Test("the shipped files are found beside the binary, in ../share/parley, or in the checkout it was built in, from any directory")
+    func resources() throws {
+        let fm = FileManager.default
+        let root = fm.temporaryDirectory.appendingPathComponent("parley-locator-\(UUID().uuidString)")
+        defer { try? fm.removeItem(at: root) }
+        // An install: bin/parley with share/parley/migrations.
+        let bin = root.appendingPathComponent("install/bin")
+        try fm.createDirectory(at: bin, withIntermediateDirectories: true)
+        try fm.createDirectory(at: root.appendingPathComponent("install/share/parley/migrations"), withIntermediateDirectories: true)
+        #expect(ResourceLocator.find("no-such-thing-\(UUID())", from: bin) == nil)
+        #expect(ResourceLocator.find("migrations", from: bin, inWorkingDirectory: false)
+            == root.appendingPathComponent("install/share/parley/migrations").standardizedFileURL.path)
+        // A checkout: .build/x86_64-unknown-linux-gnu/debug/parley, Package.swift at the top.
+        let checkout = root.appendingPathComponent("checkout")
+        let debug = checkout.appendingPathComponent(".build/x86_64-unknown-linux-gnu/debug")
+        try fm.createDirectory(at: debug, withIntermediateDirectories: true)
+        try fm.createDirectory(at: checkout.appendingPathComponent("Public-test-\(root.lastPathComponent)"), withIntermediateDirectories: true)
+        fm.createFile(atPath: checkout.appendingPathComponent("Package.swift").path, contents: Data())
+        #expect(ResourceLocator.find("Public-test-\(root.lastPathComponent)", from: debug)
+            == checkout.appendingPathComponent("Public-test-\(root.lastPathComponent)").standardizedFileURL.path)
+        // Beside the binary comes first.
+        try fm.createDirectory(at: debug.appendingPathComponent("Public-test-\(root.lastPathComponent)"), withIntermediateDirectories: true)
+        #expect(ResourceLocator.find("Public-test-\(root.lastPathComponent)", from: debug)
+            == debug.appendingPathComponent("Public-test-\(root.lastPathComponent)").standardizedFileURL.path)
     }
 }

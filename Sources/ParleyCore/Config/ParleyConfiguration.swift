@@ -156,9 +156,11 @@ public struct ParleyConfiguration: Sendable {
             }
             c.logLevel = level
         }
-        c.migrationsDirectory = source["MIGRATIONS_DIR"] ?? c.migrationsDirectory
-        c.publicDirectory = source["PUBLIC_DIR"] ?? c.publicDirectory
-        c.openAPIFile = source["OPENAPI_FILE"] ?? c.openAPIFile
+        // Given paths are taken as they are; the defaults are found wherever the
+        // binary runs from (`ResourceLocator`).
+        c.migrationsDirectory = source["MIGRATIONS_DIR"] ?? ResourceLocator.find(c.migrationsDirectory) ?? c.migrationsDirectory
+        c.publicDirectory = source["PUBLIC_DIR"] ?? ResourceLocator.find(c.publicDirectory) ?? c.publicDirectory
+        c.openAPIFile = source["OPENAPI_FILE"] ?? ResourceLocator.find(c.openAPIFile) ?? c.openAPIFile
         if let v = source["MIGRATE_ON_START"] {
             guard let m = MigrateOnStart(rawValue: v.lowercased()) else { throw ConfigurationError(key: "MIGRATE_ON_START", "must be apply or check") }
             c.migrateOnStart = m
