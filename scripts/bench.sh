@@ -88,4 +88,28 @@ done
 pids=($node_pids)
 "$bin/parley-bench" connections --url "http://127.0.0.1:${nodes[0]}" --node "http://127.0.0.1:${nodes[1]}" --processes 2 \
   --count "$CONNECTIONS_TWO_NODES" --users 200 --rate 2000 --server-pid "${pids[0]}" --server-pid "${pids[1]}" --json "$OUT"
+# Cluster: three fresh nodes on the same database. Cross-node latency beside
+# same-node latency in one run, at light load and at half the ceiling; then the
+# maximum throughput with the senders spread over the three nodes, read against the
+# one node's maximum above.
+for pid in $node_pids; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
+node_pids=""
+cluster=()
+for n in 1 2 3; do
+  node_port=$(bash scripts/db.sh free-port)
+  start_node "$node_port" "$work/cluster$n.log"
+  node_pids="$node_pids $!"
+  wait_healthy "$node_port"
+  cluster+=("http://127.0.0.1:$node_port")
+done
+"$bin/parley-bench" cluster --url "${cluster[0]}" --node "${cluster[1]}" --senders 20 --rooms 4 --rate 5 --seconds "$SECONDS_PER_RUN" --json "$OUT"
+"$bin/parley-bench" cluster --url "${cluster[0]}" --node "${cluster[1]}" --senders "$SENDERS" --rooms "$ROOMS" --rate "$half" \
+  --seconds "$SECONDS_PER_RUN" --json "$OUT"
+"$bin/parley-bench" throughput --url "${cluster[0]}" --node "${cluster[1]}" --node "${cluster[2]}" --senders "$SENDERS" --rooms "$ROOMS" \
+  --seconds "$SECONDS_PER_RUN" --json "$OUT"
+python3 -c "
+import json; r = json.load(open('$OUT'))
+one = [x for x in r if x['scenario'] == 'throughput' and x['parameters'].get('nodes', '1') == '1'][0]['figures']['messages stored per s']
+three = [x for x in r if x['scenario'] == 'throughput' and x['parameters'].get('nodes') == '3'][0]['figures']['messages stored per s']
+print(f'3 nodes: {three:.0f} stored/s = {three / one:.2f} of one node ({one:.0f}/s)')"
 echo "results: $OUT"
