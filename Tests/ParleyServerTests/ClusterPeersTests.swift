@@ -1,5 +1,6 @@
 import Foundation
 import Mongo
+import ParleyCore
 import Testing
 
 @testable import ParleyServer
@@ -30,5 +31,20 @@ struct ClusterPeersTests {
         #expect(signal.frame?.native == frame.native && signal.room == room)
         let decoded = try Mongo.BSONDecoder().decode(Signal.self, from: try Mongo.BSONEncoder().encode(signal))
         #expect(decoded == signal)
+    }
+}
+
+@Suite("Signal batches, without a database")
+struct SignalBatchTests {
+    @Test("a backlog is cut into documents far below 16 MiB: at most 5,000 message copies or 10,000 signals each, never empty")
+    func cut() {
+        let room = Mongo.ObjectId(), user = Mongo.ObjectId()
+        let records = (1...1_000).map { MessageRecord(roomId: room, seq: $0, senderId: user, senderName: "s", text: "t", clientId: "c\($0)") }
+        let big = Array(repeating: Signal.messages(records), count: 12)
+        #expect(SignalOutbox.batchEnd(big) == 5)
+        #expect(SignalOutbox.batchEnd([Signal.messages(records + records + records + records + records + records)]) == 1)
+        let small = Array(repeating: Signal.subscribe(user, to: room), count: 25_000)
+        #expect(SignalOutbox.batchEnd(small) == 10_000)
+        #expect(SignalOutbox.batchEnd([]) == 0)
     }
 }

@@ -32,8 +32,6 @@ struct BatchWriter: Sendable {
 
     let store: any MessageStore
     let heads: RoomHeads
-    /// Written into each record (`MessageRecord.node`); nil outside a cluster.
-    var node: String? = nil
     var limits = Limits()
     let logger: Logger
 
@@ -53,7 +51,7 @@ struct BatchWriter: Sendable {
                 break
             }
             let waitingBefore = batch.waiting.count
-            let records = batch.numbered(at: Date(), node: node)
+            let records = batch.numbered(at: Date())
             var contended = false
             do {
                 try await store.insert(records)
@@ -147,7 +145,7 @@ private struct Batch {
     var waitingKeys: [ClientKey] { waiting.map { ClientKey(sender: subs[$0].sender.id, clientId: subs[$0].clientId) } }
 
     /// The waiting submissions as records, each room numbered on from its counter.
-    func numbered(at now: Date, node: String?) -> [MessageRecord] {
+    func numbered(at now: Date) -> [MessageRecord] {
         var next = counters
         return waiting.map { i in
             let s = subs[i]
@@ -155,7 +153,7 @@ private struct Batch {
             next[s.roomId] = seq
             return MessageRecord(
                 roomId: s.roomId, seq: seq, senderId: s.sender.id, senderName: s.sender.displayName, text: s.text, clientId: s.clientId,
-                createdAt: now, node: node)
+                createdAt: now)
         }
     }
 

@@ -31,6 +31,12 @@ public final class RoomHeads: Sendable {
     /// even if nobody writes there again.
     public func learn(_ heads: [ObjectId: Int]) { raiser.raise(heads, at: Date()) }
 
+    /// Another node stored `seq` in `room` (cluster mode): the next write here numbers
+    /// after it, instead of colliding with it and reading the head again.
+    public func seen(_ room: ObjectId, seq: Int) {
+        counters.withLock { c in c[room] = max(c[room] ?? 0, seq) }
+    }
+
     /// The counters the next write numbers from, for the rooms this node has them for.
     func counters(for rooms: Set<ObjectId>) -> [ObjectId: Int] {
         counters.withLock { c in Dictionary(uniqueKeysWithValues: rooms.compactMap { r in c[r].map { (r, $0) } }) }
@@ -41,7 +47,8 @@ public final class RoomHeads: Sendable {
     /// `lastSeq` again next time.
     func update(rooms: Set<ObjectId>, counters updated: [ObjectId: Int]) {
         counters.withLock { c in
-            for room in rooms { c[room] = updated[room] }
+            // A seq seen from another node meanwhile is stored too: keep the higher.
+            for room in rooms { c[room] = updated[room].map { max($0, c[room] ?? 0) } }
         }
     }
 

@@ -69,13 +69,12 @@ public final class SendPipeline: Sendable {
     /// - Parameters:
     ///   - sink: where stored messages go (the server's fan-out).
     ///   - lastSeqInterval: how long `lastSeq` may trail the stored messages.
-    ///   - node: this node's id in a cluster, written into each message.
     public init(
         store: any MessageStore, sink: any StoredMessageSink, maxBatch: Int = 1_000, lastSeqInterval: Duration = .milliseconds(250),
-        node: String? = nil, logger: Logger = Logger(label: "parley.send")
+        logger: Logger = Logger(label: "parley.send")
     ) {
         let heads = RoomHeads(store: store, interval: lastSeqInterval, logger: logger)
-        let writer = BatchWriter(store: store, heads: heads, node: node, logger: logger)
+        let writer = BatchWriter(store: store, heads: heads, logger: logger)
         let batches = Batches(writer: writer, heads: heads, sink: sink, recent: RecentSends())
         self.heads = heads
         queue = SendQueue(maxBatch: maxBatch) { await batches.write($0) }
@@ -84,10 +83,9 @@ public final class SendPipeline: Sendable {
     /// Over the repositories of one database.
     public convenience init(
         repos: ParleyRepositories, sink: any StoredMessageSink, maxBatch: Int = 1_000, lastSeqInterval: Duration = .milliseconds(250),
-        node: String? = nil, logger: Logger = Logger(label: "parley.send")
+        logger: Logger = Logger(label: "parley.send")
     ) {
-        self.init(
-            store: RepositoryMessageStore(repos: repos), sink: sink, maxBatch: maxBatch, lastSeqInterval: lastSeqInterval, node: node, logger: logger)
+        self.init(store: RepositoryMessageStore(repos: repos), sink: sink, maxBatch: maxBatch, lastSeqInterval: lastSeqInterval, logger: logger)
     }
 
     /// True when no message is queued or being written, and every room's `lastSeq`

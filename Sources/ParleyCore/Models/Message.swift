@@ -12,15 +12,12 @@ public struct MessageRecord: Codable, Sendable, Equatable {
     public var text: String
     public var clientId: String
     public var createdAt: Date
-    /// The node that stored it (cluster mode), so its own change-stream events are
-    /// filtered out by the server; never on the wire.
-    public var node: String?
 
-    enum CodingKeys: String, CodingKey { case id = "_id", roomId, seq, senderId, senderName, text, clientId, createdAt, node }
+    enum CodingKeys: String, CodingKey { case id = "_id", roomId, seq, senderId, senderName, text, clientId, createdAt }
 
     public init(
         id: ObjectId = ObjectId(), roomId: ObjectId, seq: Int, senderId: ObjectId, senderName: String, text: String, clientId: String,
-        createdAt: Date = Date(), node: String? = nil
+        createdAt: Date = Date()
     ) {
         self.id = id
         self.roomId = roomId
@@ -30,7 +27,6 @@ public struct MessageRecord: Codable, Sendable, Equatable {
         self.text = text
         self.clientId = clientId
         self.createdAt = createdAt.bsonPrecision
-        self.node = node
     }
 }
 

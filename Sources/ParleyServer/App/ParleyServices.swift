@@ -50,15 +50,15 @@ public struct ParleyServices: Sendable {
         notifier = RoomNotifier(hub: hub, presence: presence, metrics: metrics, outbox: outbox, logger: logger)
         membershipEffects = MembershipEffects(hub: hub, notifier: notifier, outbox: outbox)
         fanout = MessageFanout(
-            notifier: notifier, hub: hub, metrics: metrics, messages: repos.messages, cluster: config.cluster, gapFill: .milliseconds(config.gapFillMs),
+            notifier: notifier, hub: hub, metrics: metrics, messages: repos.messages, outbox: outbox, gapFill: .milliseconds(config.gapFillMs),
             logger: logger)
         pipeline = SendPipeline(
-            repos: repos, sink: fanout, lastSeqInterval: .milliseconds(config.lastSeqRaiseMs), node: config.cluster ? config.nodeId : nil, logger: logger)
+            repos: repos, sink: fanout, lastSeqInterval: .milliseconds(config.lastSeqRaiseMs), logger: logger)
         if let outbox {
             cluster = Cluster(
                 settings: .init(node: config.nodeId, heartbeat: .milliseconds(config.heartbeatMs), nodeTimeout: .milliseconds(config.nodeTimeoutMs)),
-                outbox: outbox, database: database, presence: presence, hub: hub, fanout: fanout, effects: membershipEffects, notifier: notifier,
-                repos: repos, metrics: metrics, logger: logger)
+                outbox: outbox, database: database, presence: presence, hub: hub, fanout: fanout, heads: pipeline.heads, effects: membershipEffects,
+                notifier: notifier, repos: repos, metrics: metrics, logger: logger)
         } else {
             cluster = nil
         }

@@ -8,13 +8,14 @@ import Synchronization
 /// Cluster mode: the nodes sharing one database see what each other stores and
 /// signals, through MongoDB alone.
 ///
-/// - One change stream per node, on the database, filtered on the server to the
-///   other nodes' inserts in `messages` and `signals`.
+/// - One change stream per node, on `signals`, filtered on the server to the other
+///   nodes' batches. Each node's `SignalOutbox` writes everything it has to tell in
+///   one document per write: pushes, subscription changes, presence, and the
+///   messages it stored (a copy; `messages` stays the record).
 /// - Messages go to `MessageFanout`, which orders them with this node's own and reads
 ///   any hole from `messages`: the stream is a fast path, never trusted to be complete.
-/// - Signals (pushes, subscription changes, presence) are written in batches by each
-///   node's `SignalOutbox`, numbered per node; a missing number is a lost batch, and
-///   the node repairs itself from the collections (`repair`).
+/// - Batches are numbered per node; a missing number is a lost batch, and the node
+///   repairs itself from the collections (`repair`).
 /// - Heartbeats: every node writes its `nodes` document (with the users online on it)
 ///   each `HEARTBEAT_MS`, and an empty batch when it had nothing to signal. A node
 ///   not heard for `NODE_TIMEOUT_MS` is dead: every node shows its users offline to
@@ -43,6 +44,7 @@ final class Cluster: Service, Sendable {
     private let presence: PresenceRegistry
     private let hub: ConnectionHub
     private let fanout: MessageFanout
+    private let heads: RoomHeads
     private let effects: MembershipEffects
     private let notifier: RoomNotifier
     private let repos: ParleyRepositories
@@ -56,7 +58,7 @@ final class Cluster: Service, Sendable {
 
     init(
         settings: Settings, outbox: SignalOutbox, database: MongoDatabase, presence: PresenceRegistry, hub: ConnectionHub, fanout: MessageFanout,
-        effects: MembershipEffects, notifier: RoomNotifier, repos: ParleyRepositories, metrics: ParleyMetrics, logger: Logger
+        heads: RoomHeads, effects: MembershipEffects, notifier: RoomNotifier, repos: ParleyRepositories, metrics: ParleyMetrics, logger: Logger
     ) {
         self.settings = settings
         self.outbox = outbox
@@ -64,6 +66,7 @@ final class Cluster: Service, Sendable {
         self.presence = presence
         self.hub = hub
         self.fanout = fanout
+        self.heads = heads
         self.effects = effects
         self.notifier = notifier
         self.repos = repos
@@ -117,21 +120,20 @@ final class Cluster: Service, Sendable {
     private var isStopped: Bool { stopped.load(ordering: .relaxed) || Task.isCancelled }
 
     /// The change stream: opened, read, and reopened after a failure (resuming after
-    /// the last event read when the server still can; a repair either way).
+    /// the last event read when the server still can; a repair either way). On one
+    /// collection: a database-wide stream, even filtered to it, cost SecantusDB about
+    /// twice as much per insert anywhere in the database (docs/BENCHMARKS.md).
     private func watch() async {
         let pipeline: [BSONDocument] = [[
-            "$match": [
-                "operationType": "insert",
-                "ns.coll": ["$in": ["messages", "signals"]],
-                "fullDocument.node": ["$ne": .string(settings.node)],
-            ]
+            "$match": ["operationType": "insert", "fullDocument.node": ["$ne": .string(settings.node)]]
         ]]
+        let signals = database.collection("signals")
         var token: BSONDocument?
         var failures = 0
         while !isStopped {
             let opened: ChangeStream<BSONDocument>
             do {
-                opened = try await database.watch(pipeline, options: ChangeStreamOptions(resumeAfter: token, maxAwaitTimeMS: 250))
+                opened = try await signals.watch(pipeline, options: ChangeStreamOptions(resumeAfter: token, maxAwaitTimeMS: 250))
             } catch {
                 failures += 1
                 if token != nil, failures > 2 {
@@ -173,14 +175,7 @@ final class Cluster: Service, Sendable {
     private func handle(_ event: ChangeEvent<BSONDocument>) {
         guard let doc = event.fullDocument else { return }
         do {
-            switch event.ns?.coll {
-            case "messages":
-                fanout.remote(try BSONDecoder().decode(MessageRecord.self, from: doc))
-            case "signals":
-                apply(try BSONDecoder().decode(SignalBatch.self, from: doc))
-            default:
-                return
-            }
+            apply(try BSONDecoder().decode(SignalBatch.self, from: doc))
         } catch {
             logger.error("cluster: cannot read a change event: \(error)")
         }
@@ -206,6 +201,10 @@ final class Cluster: Service, Sendable {
             case .presence:
                 guard let user = signal.user, let online = signal.online else { continue }
                 if online { presence.remoteOnline(user, node: batch.node) } else { presence.remoteOffline(user, node: batch.node) }
+            case .messages:
+                guard let records = signal.messages, let last = records.last else { continue }
+                heads.seen(last.roomId, seq: last.seq)
+                fanout.remote(records)
             }
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Mongo
+import ParleyCore
 
 /// One thing a node tells the others, besides the messages they read from `messages`:
 /// a push for the connections of a room, a subscription change, a presence change.
@@ -17,6 +18,10 @@ struct Signal: Codable, Sendable, Equatable {
         case unsubscribe
         /// `user` has a connection on the sending node (`online`) or no longer has one.
         case presence
+        /// `messages` were stored by the sending node (one room's, in seq order). They
+        /// ride in the batch so the others watch one collection with one event per
+        /// batch, not every insert into `messages` (docs/ARCHITECTURE.md, "Cluster").
+        case messages
     }
 
     var kind: Kind
@@ -26,6 +31,7 @@ struct Signal: Codable, Sendable, Equatable {
     var type: String?
     var json: String?
     var online: Bool?
+    var messages: [MessageRecord]?
 
     static func push(_ frame: PushFrame, to room: ObjectId, except user: ObjectId?) -> Signal {
         Signal(kind: .push, room: room, user: user, type: frame.type, json: String(decoding: frame.data, as: UTF8.self))
@@ -38,6 +44,7 @@ struct Signal: Codable, Sendable, Equatable {
     static func subscribe(_ user: ObjectId, to room: ObjectId) -> Signal { Signal(kind: .subscribe, room: room, user: user) }
     static func unsubscribe(_ user: ObjectId, from room: ObjectId) -> Signal { Signal(kind: .unsubscribe, room: room, user: user) }
     static func presence(_ user: ObjectId, online: Bool) -> Signal { Signal(kind: .presence, user: user, online: online) }
+    static func messages(_ records: [MessageRecord]) -> Signal { Signal(kind: .messages, messages: records) }
 
     /// The push this signal carries, as a frame.
     var frame: PushFrame? {

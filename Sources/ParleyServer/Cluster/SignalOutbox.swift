@@ -84,13 +84,17 @@ final class SignalOutbox: Sendable {
         while true {
             await park()
             let (signals, waiters, stopped) = state.withLock { s in
-                defer {
-                    s.pending = []
-                    s.waiters = []
-                    s.heartbeatDue = false
-                }
-                return (s.pending, s.waiters, s.stopped)
+                // One document stays far below 16 MiB: a backlog goes out over several.
+                let cut = Self.batchEnd(s.pending)
+                let taken = Array(s.pending[..<cut])
+                s.pending.removeFirst(cut)
+                // Waiters are answered once everything before them is written.
+                let waiters = s.pending.isEmpty ? s.waiters : []
+                if s.pending.isEmpty { s.waiters = [] }
+                s.heartbeatDue = false
+                return (taken, waiters, s.stopped)
             }
+            // Stopping with nothing left: done (no heartbeat on the way out).
             if stopped && signals.isEmpty {
                 for w in waiters { w.resume() }
                 return
@@ -99,9 +103,23 @@ final class SignalOutbox: Sendable {
             await write(SignalBatch(node: node, n: n, at: Date(), signals: signals))
             sent.store(n, ordering: .relaxed)
             for w in waiters { w.resume() }
-            if stopped { return }
+            if stopped && state.withLock({ $0.pending.isEmpty }) { return }
         }
     }
+
+    /// Where the next batch ends: at most `maxMessagesPerBatch` message copies and
+    /// `maxSignalsPerBatch` signals.
+    static func batchEnd(_ pending: [Signal]) -> Int {
+        var messages = 0
+        for (i, signal) in pending.enumerated() {
+            messages += signal.messages?.count ?? 0
+            if i > 0 && (i >= maxSignalsPerBatch || messages > maxMessagesPerBatch) { return i }
+        }
+        return pending.count
+    }
+
+    static let maxSignalsPerBatch = 10_000
+    static let maxMessagesPerBatch = 5_000
 
     /// Stops after writing what is pending.
     func stop() {

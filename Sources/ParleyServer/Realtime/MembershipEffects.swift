@@ -49,7 +49,7 @@ struct MembershipEffects: Sendable {
         switch signal.kind {
         case .subscribe: hub.subscribe(user, to: room)
         case .unsubscribe: hub.unsubscribe(user, from: room)
-        case .push, .rooms, .presence: return
+        case .push, .rooms, .presence, .messages: return
         }
     }
 

@@ -5,16 +5,18 @@ import Synchronization
 
 /// Stored messages to this node's live connections, each room in seq order and each
 /// message once. This node's own batches come from the send pipeline (it is the
-/// pipeline's `StoredMessageSink`); in a cluster the other nodes' come from the
-/// change stream (`remote`), and both go through one `RoomSequencer` per node, which
-/// holds a message until the seqs before it went out and reads a hole that does not
-/// fill from `messages` (`runFills`). Outside a cluster, batches go straight out.
+/// pipeline's `StoredMessageSink`), and in a cluster go to the other nodes in this
+/// node's next signal batch; the other nodes' come from theirs (`remote`). Both go
+/// through one `RoomSequencer` per node, which holds a message until the seqs before
+/// it went out and reads a hole that does not fill from `messages` (`runFills`).
+/// Outside a cluster, batches go straight out.
 final class MessageFanout: StoredMessageSink {
     private let notifier: RoomNotifier
     private let hub: ConnectionHub
     private let metrics: ParleyMetrics
     private let messages: any MessageRepository
     private let gapFill: Duration
+    private let outbox: SignalOutbox?
     private let logger: Logger
     /// The sequencer behind its lock. Deliveries happen under the lock, so two sources
     /// never interleave a room's messages out of order.
@@ -27,7 +29,7 @@ final class MessageFanout: StoredMessageSink {
     private let sequencer: Ordering?
 
     init(
-        notifier: RoomNotifier, hub: ConnectionHub, metrics: ParleyMetrics, messages: any MessageRepository, cluster: Bool, gapFill: Duration,
+        notifier: RoomNotifier, hub: ConnectionHub, metrics: ParleyMetrics, messages: any MessageRepository, outbox: SignalOutbox?, gapFill: Duration,
         logger: Logger
     ) {
         self.notifier = notifier
@@ -35,32 +37,34 @@ final class MessageFanout: StoredMessageSink {
         self.metrics = metrics
         self.messages = messages
         self.gapFill = gapFill
+        self.outbox = outbox
         self.logger = logger
-        sequencer = cluster ? Ordering() : nil
+        sequencer = outbox == nil ? nil : Ordering()
     }
 
     /// This node stored `batch` (seq order).
     func stored(_ batch: [StoredMessage], in roomId: ObjectId) {
         metrics.messagesStored.increment(by: Int64(batch.count))
         guard let sequencer else { return notifier.deliver(batch, in: roomId) }
+        outbox?.publish(.messages(batch.map(\.record)))
         sequencer.withLock { seq in
             notifier.deliver(seq.offer(batch.map { ($0.record.seq, $0) }, room: roomId, now: ContinuousClock.now), in: roomId)
         }
     }
 
-    /// Another node stored `record` (read from the change stream).
-    func remote(_ record: MessageRecord) {
-        guard let sequencer else { return }
-        let roomId = record.roomId
+    /// Another node stored `records`, one room's in seq order (they came in that
+    /// node's signal batch).
+    func remote(_ records: [MessageRecord]) {
+        guard let sequencer, let roomId = records.first?.roomId else { return }
         guard hub.hasSubscribers(roomId) else {
             // No one here listens: nothing to order. A later listener starts afresh.
             sequencer.withLock { $0.forget(roomId) }
             return
         }
-        metrics.clusterMessagesReceived.increment()
-        let message = StoredMessage(record: record, origin: nil)
+        metrics.clusterMessagesReceived.increment(by: Int64(records.count))
+        let items = records.map { ($0.seq, StoredMessage(record: $0, origin: nil)) }
         sequencer.withLock { seq in
-            notifier.deliver(seq.offer([(record.seq, message)], room: roomId, now: ContinuousClock.now), in: roomId)
+            notifier.deliver(seq.offer(items, room: roomId, now: ContinuousClock.now), in: roomId)
         }
     }
 
