@@ -21,6 +21,9 @@ struct ClusterPeersTests {
         #expect(Set(peers.alive) == ["a", "b"])
         #expect(peers.expire(now: t + .seconds(9), timeout: .seconds(8)) == ["a"])
         #expect(peers.alive == ["b"])
+        // This node was away: nobody is taken for dead for its own silence.
+        peers.refresh(at: t + .seconds(30))
+        #expect(peers.expire(now: t + .seconds(31), timeout: .seconds(8)).isEmpty)
     }
 
     @Test("a signal carries its push as the clients' JSON, and makes the same frame")

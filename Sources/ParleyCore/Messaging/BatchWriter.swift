@@ -94,6 +94,10 @@ struct BatchWriter: Sendable {
             }
             let room = records[at].roomId
             batch.counters[room] = try await store.highestSeq(roomId: room, above: batch.counters[room] ?? 0)
+            // Other writers are active: what this node heard from them meanwhile (the
+            // cluster's `RoomHeads.seen`) moves the other rooms' counters too, so the
+            // retry does not collide room after room.
+            for (r, seen) in heads.counters(for: batch.rooms) where seen > batch.counters[r] ?? 0 { batch.counters[r] = seen }
             return true
         case .clientIdTaken(let at):
             batch.accept(records[..<at])

@@ -20,8 +20,9 @@ import Synchronization
 ///   each `HEARTBEAT_MS`, and an empty batch when it had nothing to signal. A node
 ///   not heard for `NODE_TIMEOUT_MS` is dead: every node shows its users offline to
 ///   its own connections (unless they are online elsewhere).
-/// - A node that was frozen (its own heartbeat loop woke too late) was taken for dead:
-///   it closes its sockets so the clients reconnect and flush, and repairs.
+/// - A node the others took for dead (frozen, or cut off, past the timeout: they
+///   deleted its `nodes` document) closes its sockets when its next heartbeat finds
+///   the document gone, so the clients reconnect and flush, and repairs.
 final class Cluster: Service, Sendable {
     struct Settings: Sendable {
         let node: String
@@ -76,6 +77,14 @@ final class Cluster: Service, Sendable {
 
     /// True while the change stream is open: `/healthz` is 503 otherwise.
     var isStreamOpen: Bool { streamOpen.load(ordering: .relaxed) }
+
+    private let started = ContinuousClock.now
+
+    /// Ready for clients: the stream is open, and two heartbeats have passed since the
+    /// start, so every other node has heard this one and copies its messages into its
+    /// batches (a node alone does not). Until then `/healthz` is 503 and a balancer
+    /// sends no one here.
+    var isReady: Bool { isStreamOpen && ContinuousClock.now - started >= settings.heartbeat * 2 }
 
     /// The nodes alive, this one included.
     var nodeCount: Int { peers.alive.count + 1 }
@@ -183,6 +192,7 @@ final class Cluster: Service, Sendable {
 
     private func apply(_ batch: SignalBatch) {
         metrics.clusterSignalBatches.increment()
+        outbox.hasListeners = true
         switch peers.heard(batch.node, batch: batch.n, at: .now) {
         case .repeated: return
         case .gap: scheduleRepair(reason: "batch(es) before \(batch.n) of node \(batch.node) lost")
@@ -212,36 +222,47 @@ final class Cluster: Service, Sendable {
     // MARK: Heartbeats and dead nodes
 
     private func heartbeats() async {
-        var last = ContinuousClock.now
         var lastUsers: Set<ObjectId>?
+        var first = true
         while !isStopped {
-            try? await Task.sleep(for: settings.heartbeat)
-            let now = ContinuousClock.now
-            if now - last > settings.nodeTimeout {
-                // Frozen (SIGSTOP, a stalled VM) past the timeout: the others took this
-                // node for dead and dropped its users. Clients reconnect and flush.
-                logger.warning("cluster: this node was paused for \(now - last); reconnecting its clients")
-                reconnectClients()
-                lastUsers = nil
-            }
-            last = now
             let users = Set(presence.localUserIds)
-            await beat(users: users == lastUsers ? nil : users)
-            lastUsers = users
-            for node in peers.expire(now: now, timeout: settings.nodeTimeout) { await buryNode(node) }
+            let known = await beat(users: users == lastUsers ? nil : users)
+            if known == false && !first {
+                // Our `nodes` document is gone: the others took this node for dead
+                // (it was frozen, or cut off from the database, for longer than the
+                // timeout) and dropped its users. What its stream skipped meanwhile
+                // is unknown: the clients reconnect and flush.
+                logger.warning("cluster: the other nodes took this node for dead; reconnecting its clients")
+                reconnectClients()
+                scheduleRepair(reason: "this node was taken for dead")
+                lastUsers = nil
+            } else if known != nil {
+                lastUsers = users
+            }
+            first = false
+            let asleep = ContinuousClock.now
+            try? await Task.sleep(for: settings.heartbeat)
+            // Woken far too late (frozen, starved): the others' silence is ours, not
+            // theirs. Nobody is buried for it; they get a full timeout from now.
+            if ContinuousClock.now - asleep > settings.heartbeat + settings.nodeTimeout / 2 { peers.refresh(at: .now) }
+            for node in peers.expire(now: .now, timeout: settings.nodeTimeout) { await buryNode(node) }
+            outbox.hasListeners = !peers.alive.isEmpty
             metrics.clusterNodes.set(Int64(nodeCount))
         }
         try? await database.collection("nodes").deleteOne(["_id": .string(settings.node)])
     }
 
-    /// Writes this node's `nodes` document: its heartbeat, and its users when they changed.
-    private func beat(users: Set<ObjectId>?) async {
+    /// Writes this node's `nodes` document: its heartbeat, and its users when they
+    /// changed. Returns whether the document was there (nil: not written).
+    private func beat(users: Set<ObjectId>?) async -> Bool? {
         var set: BSONDocument = ["beatAt": .date(Date()), "startedAt": .date(startedAt)]
         if let users { set["users"] = .array(users.map { .objectId($0) }) }
         do {
-            _ = try await database.collection("nodes").updateOne(["_id": .string(settings.node)], ["$set": .document(set)], upsert: true)
+            let result = try await database.collection("nodes").updateOne(["_id": .string(settings.node)], ["$set": .document(set)], upsert: true)
+            return result.matchedCount > 0
         } catch {
             logger.warning("cluster: heartbeat not written: \(error)")
+            return nil
         }
     }
 
@@ -297,6 +318,7 @@ final class Cluster: Service, Sendable {
                 .find(["beatAt": ["$gt": .date(cutoff)], "_id": ["$ne": .string(settings.node)]]).toArray()
             let now = ContinuousClock.now
             for n in nodes { peers.known(n.id, at: now) }
+            if !nodes.isEmpty { outbox.hasListeners = true }
             presence.replaceRemote(nodes.flatMap { n in (n.users ?? []).map { (user: $0, node: n.id) } })
             let local = presence.localUserIds
             let memberships = try await repos.memberships.forUsers(local)

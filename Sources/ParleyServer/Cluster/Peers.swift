@@ -46,6 +46,13 @@ final class Peers: Sendable {
         }
     }
 
+    /// Counts every peer as heard now (this node was away: their silence was its own).
+    func refresh(at now: ContinuousClock.Instant) {
+        state.withLock { peers in
+            for node in peers.keys { peers[node]?.lastSeen = now }
+        }
+    }
+
     /// Removes and returns the nodes silent for longer than `timeout`.
     func expire(now: ContinuousClock.Instant, timeout: Duration) -> [String] {
         state.withLock { peers in

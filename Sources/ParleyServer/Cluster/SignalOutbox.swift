@@ -41,6 +41,16 @@ final class SignalOutbox: Sendable {
     /// The number of the last batch written (the others' gap check reads it).
     var lastBatch: Int { sent.load(ordering: .relaxed) }
 
+    private let listened = Atomic<Bool>(false)
+
+    /// Whether another node is alive to read what this one writes (`Cluster` keeps it
+    /// current). Alone, a node does not copy its messages into its batches: a node
+    /// that joins later fills what it missed from `messages` (its sequencer's holes).
+    var hasListeners: Bool {
+        get { listened.load(ordering: .relaxed) }
+        set { listened.store(newValue, ordering: .relaxed) }
+    }
+
     /// Queues a signal for the next write.
     func publish(_ signal: Signal) { publish([signal]) }
 

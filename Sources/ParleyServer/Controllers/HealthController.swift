@@ -6,7 +6,8 @@ import Mongo
 /// the database marked `unreachable` when a ping fails or does not answer within
 /// `timeout`, so load balancers take the node out of rotation, and never wait on a
 /// hung database. In a cluster it is also 503 (`"cluster":"unavailable"`) while the
-/// node's change stream is not open: it would not see the other nodes.
+/// node's change stream is not open (it would not see the other nodes) and for two
+/// heartbeats after the start (until the others have heard it: `Cluster.isReady`).
 struct HealthController {
     let database: MongoDatabase
     let cluster: Cluster?
@@ -34,7 +35,7 @@ struct HealthController {
                     Health(status: "unavailable", database: "unreachable", node: node, nodes: nodes, cluster: cluster.map { _ in "unavailable" }),
                     status: .serviceUnavailable)
             }
-            if let cluster, !cluster.isStreamOpen {
+            if let cluster, !cluster.isReady {
                 return try JSONResponse.make(
                     Health(status: "unavailable", database: "ok", node: node, nodes: nodes, cluster: "unavailable"), status: .serviceUnavailable)
             }
