@@ -59,6 +59,15 @@ final class LastSeqRaiser: Sendable {
                 try await store.raiseLastSeq(marks, at: at)
                 if failures > 0 { logger.info("lastSeq of \(marks.count) room(s) raised after \(failures) failed attempt(s)") }
                 failures = 0
+            } catch let e as MongoError where e.isClientShutDown {
+                // The server is gone (shutdown waits for raises first, so this is a
+                // process ending without one): nothing will ever take them.
+                logger.warning("lastSeq of \(marks.count) room(s) not raised: the database client is shut down")
+                state.withLock { s in
+                    s.marks = [:]
+                    s.running = false
+                }
+                return
             } catch {
                 failures += 1
                 if failures == 1 || failures % 20 == 0 {
