@@ -78,7 +78,7 @@ struct ClusterUnitTests {
         let (u, v) = (ObjectId(), ObjectId())
         #expect(p.remoteOnline(u, node: "n2"))
         #expect(!p.remoteOnline(u, node: "n3"))
-        #expect(p.isOnline(u) && p.isOnlineElsewhere(u) && !p.isOnlineHere(u))
+        #expect(p.isOnline(u) && !p.localUserIds.contains(u) && p.onlineUserIds == [u])
         #expect(!p.remoteOffline(u, node: "n2"))
         #expect(p.remoteOffline(u, node: "n3"))
         #expect(!p.isOnline(u))

@@ -42,12 +42,6 @@ public final class PresenceRegistry: Sendable {
     /// Online on any node.
     public func isOnline(_ userId: ObjectId) -> Bool { state.withLock { $0.isOnline(userId) } }
 
-    /// Online on this node.
-    public func isOnlineHere(_ userId: ObjectId) -> Bool { state.withLock { $0.local[userId] != nil } }
-
-    /// Online on another node.
-    public func isOnlineElsewhere(_ userId: ObjectId) -> Bool { state.withLock { $0.remote[userId] != nil } }
-
     /// Everyone online, on any node.
     public var onlineUserIds: [ObjectId] { state.withLock { Array(Set($0.local.keys).union($0.remote.keys)) } }
 

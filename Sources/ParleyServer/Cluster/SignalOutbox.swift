@@ -11,8 +11,6 @@ import Synchronization
 final class SignalOutbox: Sendable {
     private struct State {
         var pending: [Signal] = []
-        /// Callers waiting for the write that carries their signal (`publishAndWait`).
-        var waiters: [CheckedContinuation<Void, Never>] = []
         /// The writer, parked until there is something to write or a heartbeat is due.
         var parked: CheckedContinuation<Void, Never>?
         /// Set by the heartbeat timer, cleared by each write.
@@ -21,7 +19,8 @@ final class SignalOutbox: Sendable {
     }
 
     /// Signals kept while the database does not take them; past this the oldest
-    /// pushes are dropped (they are ephemeral), never subscription changes.
+    /// pushes are dropped (they are ephemeral), never subscription changes, presence
+    /// or message copies.
     static let maxPending = 100_000
 
     private let collection: MongoCollection<SignalBatch>
@@ -29,7 +28,6 @@ final class SignalOutbox: Sendable {
     private let heartbeat: Duration
     private let logger: Logger
     private let state = Mutex(State())
-    private let sent = Atomic<Int>(0)
 
     init(database: MongoDatabase, node: String, heartbeat: Duration, logger: Logger) {
         collection = database.collection("signals", withType: SignalBatch.self)
@@ -37,9 +35,6 @@ final class SignalOutbox: Sendable {
         self.heartbeat = heartbeat
         self.logger = logger
     }
-
-    /// The number of the last batch written (the others' gap check reads it).
-    var lastBatch: Int { sent.load(ordering: .relaxed) }
 
     private let listened = Atomic<Bool>(false)
 
@@ -60,7 +55,7 @@ final class SignalOutbox: Sendable {
         let parked = state.withLock { s -> CheckedContinuation<Void, Never>? in
             guard !s.stopped else { return nil }
             s.pending += signals
-            if s.pending.count > Self.maxPending, let i = s.pending.firstIndex(where: { $0.kind == .push || $0.kind == .rooms }) {
+            while s.pending.count > Self.maxPending, let i = s.pending.firstIndex(where: { $0.kind == .push || $0.kind == .rooms }) {
                 s.pending.remove(at: i)
             }
             defer { s.parked = nil }
@@ -69,50 +64,23 @@ final class SignalOutbox: Sendable {
         parked?.resume()
     }
 
-    /// Queues a signal and returns once the write carrying it is stored (or the outbox
-    /// stopped): for a change the others must apply before what follows it, such as
-    /// an unsubscribe before the membership is deleted.
-    func publishAndWait(_ signal: Signal) async {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let parked = state.withLock { s -> CheckedContinuation<Void, Never>?? in
-                guard !s.stopped else { return .none }
-                s.pending.append(signal)
-                s.waiters.append(c)
-                defer { s.parked = nil }
-                return .some(s.parked)
-            }
-            switch parked {
-            case .none: c.resume()
-            case .some(let p): p?.resume()
-            }
-        }
-    }
-
     /// Writes batches until `stop`.
     func run() async {
         var n = 0
         while true {
             await park()
-            let (signals, waiters, stopped) = state.withLock { s in
+            let (signals, stopped) = state.withLock { s in
                 // One document stays far below 16 MiB: a backlog goes out over several.
                 let cut = Self.batchEnd(s.pending)
                 let taken = Array(s.pending[..<cut])
                 s.pending.removeFirst(cut)
-                // Waiters are answered once everything before them is written.
-                let waiters = s.pending.isEmpty ? s.waiters : []
-                if s.pending.isEmpty { s.waiters = [] }
                 s.heartbeatDue = false
-                return (taken, waiters, s.stopped)
+                return (taken, s.stopped)
             }
             // Stopping with nothing left: done (no heartbeat on the way out).
-            if stopped && signals.isEmpty {
-                for w in waiters { w.resume() }
-                return
-            }
+            if stopped && signals.isEmpty { return }
             n += 1
             await write(SignalBatch(node: node, n: n, at: Date(), signals: signals))
-            sent.store(n, ordering: .relaxed)
-            for w in waiters { w.resume() }
             if stopped && state.withLock({ $0.pending.isEmpty }) { return }
         }
     }

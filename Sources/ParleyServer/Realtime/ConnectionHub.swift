@@ -129,19 +129,9 @@ final class ConnectionHub: Sendable {
         }
     }
 
-    /// Pushes to every connection of the users sharing a room with `userId` (not to
-    /// the user), once each: presence changes.
-    func broadcastToRoommates(of userId: ObjectId, _ frame: PushFrame) {
-        let targets = state.withLock { s -> [Connection] in
-            var ids = Set<UInt64>()
-            for room in s.roomsOfUser[userId] ?? [] { ids.formUnion(s.byRoom[room] ?? []) }
-            return ids.compactMap { s.connections[$0] }.filter { $0.userId != userId }
-        }
-        for c in targets { c.deliver(frame) }
-    }
-
     /// Pushes to every connection subscribed to any of `rooms`, once each, but the
-    /// user's own (another node's presence change, with the user's rooms).
+    /// user's own: a presence change, to the user's roommates (`rooms(of:)` here, or
+    /// the rooms another node sent with it).
     func broadcast(_ frame: PushFrame, toRooms rooms: [ObjectId], exceptUser: ObjectId?) {
         let targets = state.withLock { s -> [Connection] in
             var ids = Set<UInt64>()

@@ -82,16 +82,21 @@ struct RoomNotifier: Sendable {
     /// A user's presence changed: tell everyone sharing a room with them, on every
     /// node (the others get the user's rooms with it: they may not know them).
     func presenceChanged(userId: ObjectId, status: PresenceStatus, lastSeenAt: Date?) {
-        guard let frame = try? PushFrame(type: "presence", data: Presence(userId: userId.hex, status: status, lastSeenAt: lastSeenAt)) else { return }
-        hub.broadcastToRoommates(of: userId, frame)
-        outbox?.publish(.push(frame, toRooms: hub.rooms(of: userId), except: userId))
+        guard let frame = presenceFrame(userId, status, lastSeenAt) else { return }
+        let rooms = hub.rooms(of: userId)
+        hub.broadcast(frame, toRooms: rooms, exceptUser: userId)
+        outbox?.publish(.push(frame, toRooms: rooms, except: userId))
     }
 
     /// A user went offline everywhere because the node they were on died: this node's
     /// connections in `rooms` hear of it (every node does the same for its own).
     func presenceLost(userId: ObjectId, rooms: [ObjectId], lastSeenAt: Date) {
-        guard let frame = try? PushFrame(type: "presence", data: Presence(userId: userId.hex, status: .offline, lastSeenAt: lastSeenAt)) else { return }
+        guard let frame = presenceFrame(userId, .offline, lastSeenAt) else { return }
         hub.broadcast(frame, toRooms: rooms, exceptUser: userId)
+    }
+
+    private func presenceFrame(_ userId: ObjectId, _ status: PresenceStatus, _ lastSeenAt: Date?) -> PushFrame? {
+        try? PushFrame(type: "presence", data: Presence(userId: userId.hex, status: status, lastSeenAt: lastSeenAt))
     }
 
     /// An ephemeral push (typing, room activity) to the room's other users.
