@@ -145,8 +145,10 @@ def test_joins_and_leaves_reach_every_node(cluster):
     auth = {"Authorization": "Bearer " + dan["token"]}
     # Dan joins through node 1: his connection on node 2 is subscribed, Alice and Erin hear it.
     assert requests.post(f"{cluster.nodes['n1'].url}/api/rooms/{room}/join", headers=auth, timeout=10).status_code == 200
-    assert a.wait_for("room:user:joined")["data"]["user"]["id"] == dan["id"]
-    assert e.wait_for("room:user:joined")["data"]["user"]["id"] == dan["id"]
+    # (Erin's own join, through another node, may still be on its way to the clients
+    # that connected after it: wait for Dan's.)
+    assert a.wait_for("room:user:joined", lambda d: d["user"]["id"] == dan["id"])["data"]["roomId"] == room
+    assert e.wait_for("room:user:joined", lambda d: d["user"]["id"] == dan["id"])["data"]["roomId"] == room
     sent = b.request("message:send", {"roomId": room, "text": "welcome dan", "clientId": "w"})["data"]["message"]
     assert d.wait_for("message:new")["data"]["message"]["id"] == sent["id"]
 
