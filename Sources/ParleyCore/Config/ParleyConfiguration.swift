@@ -87,6 +87,8 @@ public struct ParleyConfiguration: Sendable {
     public var socketIOPingTimeoutMs = 20_000
     /// bcrypt cost factor for password hashes (4 to 31).
     public var bcryptCost = 10
+    /// How long the audit trail keeps an entry (`AUDIT_RETENTION_DAYS`).
+    public var auditRetentionDays = 365
 
     /// The insecure secret used only in development when none is set.
     public static let developmentSecret = "parley-development-secret-do-not-use-in-production"
@@ -199,6 +201,7 @@ public struct ParleyConfiguration: Sendable {
         c.socketIOPingIntervalMs = try int(source, "SOCKETIO_PING_INTERVAL_MS", c.socketIOPingIntervalMs, 100...600_000)
         c.socketIOPingTimeoutMs = try int(source, "SOCKETIO_PING_TIMEOUT_MS", c.socketIOPingTimeoutMs, 100...600_000)
         c.bcryptCost = try int(source, "BCRYPT_COST", c.bcryptCost, 4...31)
+        c.auditRetentionDays = try int(source, "AUDIT_RETENTION_DAYS", c.auditRetentionDays, 1...36_500)
         return c
     }
 

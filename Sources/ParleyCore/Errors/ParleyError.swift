@@ -1,3 +1,4 @@
+import Foundation
 import Mongo
 
 /// The error every layer above Mongo throws. Its `code` is the wire contract's error
@@ -41,11 +42,14 @@ public struct ParleyError: Error, Sendable, Hashable, CustomStringConvertible {
     public var message: String
     /// For `rate_limited`: how long to wait before trying again.
     public var retryAfterMs: Int?
+    /// For a muted member's `forbidden`: when the mute ends.
+    public var mutedUntil: Date?
 
-    public init(_ code: Code, _ message: String, retryAfterMs: Int? = nil) {
+    public init(_ code: Code, _ message: String, retryAfterMs: Int? = nil, mutedUntil: Date? = nil) {
         self.code = code
         self.message = message
         self.retryAfterMs = retryAfterMs
+        self.mutedUntil = mutedUntil
     }
 
     public var description: String { "\(code.rawValue): \(message)" }

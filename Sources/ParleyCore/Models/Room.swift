@@ -26,11 +26,20 @@ public struct RoomRecord: Codable, Sendable, Equatable {
     /// For direct rooms only: the two user ids, sorted, joined by `:` (unique).
     public var directKey: String?
     public var lastMessageAt: Date?
+    /// Read-only: history stays, sends are refused. Absent (rooms made before roles) is false.
+    public var archived: Bool?
+    /// Event rooms: guests may join (`POST /api/auth/guest`).
+    public var guestAccess: Bool?
+    /// How many members are owners; kept with `$inc` so that no two concurrent
+    /// demotions or departures can leave a room without one (`MemberService`).
+    public var ownerCount: Int?
 
     enum CodingKeys: String, CodingKey {
         case id = "_id", name, kind, topic, isPrivate = "private", createdBy, createdAt, memberCount, lastSeq, startsAt, endsAt, directKey,
-            lastMessageAt
+            lastMessageAt, archived, guestAccess, ownerCount
     }
+
+    public var isArchived: Bool { archived ?? false }
 
     public init(
         id: ObjectId = ObjectId(), name: String, kind: RoomKind, topic: String? = nil, isPrivate: Bool = false, createdBy: ObjectId,
@@ -49,6 +58,9 @@ public struct RoomRecord: Codable, Sendable, Equatable {
         self.endsAt = endsAt?.bsonPrecision
         self.directKey = directKey
         self.lastMessageAt = nil
+        self.archived = false
+        self.guestAccess = kind == .event ? false : nil
+        self.ownerCount = kind == .direct ? 0 : 1
     }
 
     /// The key of the direct room of two users, the same whichever of them asks.
@@ -71,16 +83,33 @@ public struct MembershipRecord: Codable, Sendable, Equatable {
     /// Every message with `seq <= readSeq` has been read. Never above `deliveredSeq`.
     public var readSeq: Int
     public var joinedAt: Date
+    /// The member's role in the room; absent only before migration 0004 (a member).
+    public var role: RoomRole?
+    /// Sends are refused until then (`indefinitely` for a mute without end).
+    public var mutedUntil: Date?
+    /// Who added the member (nil: they joined, or created the room).
+    public var addedBy: ObjectId?
 
-    enum CodingKeys: String, CodingKey { case id = "_id", roomId, userId, deliveredSeq, readSeq, joinedAt }
+    enum CodingKeys: String, CodingKey { case id = "_id", roomId, userId, deliveredSeq, readSeq, joinedAt, role, mutedUntil, addedBy }
 
-    public init(roomId: ObjectId, userId: ObjectId, startingAt seq: Int, joinedAt: Date = Date()) {
+    public init(roomId: ObjectId, userId: ObjectId, startingAt seq: Int, joinedAt: Date = Date(), role: RoomRole = .member, addedBy: ObjectId? = nil) {
         id = ObjectId()
         self.roomId = roomId
         self.userId = userId
         deliveredSeq = seq
         readSeq = seq
         self.joinedAt = joinedAt.bsonPrecision
+        self.role = role
+        self.mutedUntil = nil
+        self.addedBy = addedBy
+    }
+
+    public var roomRole: RoomRole { role ?? .member }
+
+    /// The end of a mute still running at `now`, nil when not muted.
+    public func muted(at now: Date = Date()) -> Date? {
+        guard let until = mutedUntil, until > now else { return nil }
+        return until
     }
 }
 
@@ -98,13 +127,17 @@ public struct Room: Codable, Sendable, Equatable {
     public var lastSeq: Int
     public var startsAt: Date?
     public var endsAt: Date?
+    public var archived: Bool
+    public var guestAccess: Bool?
     public var readSeq: Int?
     public var deliveredSeq: Int?
     public var unread: Int?
+    public var role: RoomRole?
+    public var mutedUntil: Date?
 
     enum CodingKeys: String, CodingKey {
-        case id, name, kind, topic, isPrivate = "private", createdBy, createdAt, memberCount, lastSeq, startsAt, endsAt, readSeq, deliveredSeq,
-            unread
+        case id, name, kind, topic, isPrivate = "private", createdBy, createdAt, memberCount, lastSeq, startsAt, endsAt, archived, guestAccess,
+            readSeq, deliveredSeq, unread, role, mutedUntil
     }
 
     /// - Parameter head: the room's highest seq as the answering node knows it
@@ -123,11 +156,23 @@ public struct Room: Codable, Sendable, Equatable {
         self.lastSeq = lastSeq
         startsAt = r.startsAt
         endsAt = r.endsAt
+        archived = r.isArchived
+        guestAccess = r.kind == .event ? (r.guestAccess ?? false) : nil
         if let m = membership {
             readSeq = m.readSeq
             deliveredSeq = m.deliveredSeq
             unread = max(0, lastSeq - m.readSeq)
+            role = m.roomRole
+            mutedUntil = m.muted()
         }
+    }
+
+    /// The room without the calling member's fields: what `room:updated` sends to
+    /// every member alike.
+    public var shared: Room {
+        var r = self
+        (r.readSeq, r.deliveredSeq, r.unread, r.role, r.mutedUntil) = (nil, nil, nil, nil, nil)
+        return r
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -141,12 +186,18 @@ public struct Room: Codable, Sendable, Equatable {
         try c.encode(createdAt, forKey: .createdAt)
         try c.encode(memberCount, forKey: .memberCount)
         try c.encode(lastSeq, forKey: .lastSeq)
+        try c.encode(archived, forKey: .archived)
         if kind == .event {
             try c.encode(startsAt, forKey: .startsAt)
             try c.encode(endsAt, forKey: .endsAt)
+            try c.encode(guestAccess ?? false, forKey: .guestAccess)
         }
         try c.encodeIfPresent(readSeq, forKey: .readSeq)
         try c.encodeIfPresent(deliveredSeq, forKey: .deliveredSeq)
         try c.encodeIfPresent(unread, forKey: .unread)
+        if let role {
+            try c.encode(role, forKey: .role)
+            try c.encode(mutedUntil, forKey: .mutedUntil)
+        }
     }
 }

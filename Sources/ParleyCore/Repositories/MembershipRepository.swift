@@ -17,6 +17,19 @@ public protocol MembershipRepository: Sendable {
     func advance(roomId: ObjectId, userId: ObjectId, deliveredSeq: Int?, readSeq: Int?) async throws -> MembershipRecord?
     /// The members whose cursor (`deliveredSeq` or `readSeq`) has reached `seq`.
     func userIds(roomId: ObjectId, cursor: DeliveryCursor, atLeast seq: Int) async throws -> [ObjectId]
+    /// A page of a room's members in user id order, after `after` (exclusive).
+    func page(roomId: ObjectId, after: ObjectId?, limit: Int) async throws -> [MembershipRecord]
+    /// Sets the role when it is still `from` (a compare-and-set); nil when the member
+    /// is gone or their role changed meanwhile.
+    func setRole(roomId: ObjectId, userId: ObjectId, to role: RoomRole, from: RoomRole) async throws -> MembershipRecord?
+    /// Sets or clears (`nil`) the end of a member's mute; nil when not a member.
+    func setMute(roomId: ObjectId, userId: ObjectId, until: Date?) async throws -> MembershipRecord?
+    /// Removes a membership and returns it, nil when there was none.
+    func remove(roomId: ObjectId, userId: ObjectId) async throws -> MembershipRecord?
+    /// Every member's user id (a room's deletion tells them all).
+    func userIds(roomId: ObjectId) async throws -> [ObjectId]
+    /// Removes every membership of a room; how many there were.
+    @discardableResult func removeAll(roomId: ObjectId) async throws -> Int
 }
 
 /// The two delivery cursors of a membership.
@@ -74,6 +87,42 @@ public struct MongoMembershipRepository: MembershipRepository {
         guard !max.isEmpty else { return try await find(roomId: roomId, userId: userId) }
         return try await memberships.findOneAndUpdate(filter, ["$max": .document(max)])
     }
+
+    public func page(roomId: ObjectId, after: ObjectId?, limit: Int) async throws -> [MembershipRecord] {
+        var filter: BSONDocument = ["roomId": .objectId(roomId)]
+        if let after { filter["userId"] = ["$gt": .objectId(after)] }
+        return try await memberships.find(filter, options: FindOptions(sort: ["userId": 1], limit: limit)).toArray()
+    }
+
+    public func setRole(roomId: ObjectId, userId: ObjectId, to role: RoomRole, from: RoomRole) async throws -> MembershipRecord? {
+        var filter: BSONDocument = ["roomId": .objectId(roomId), "userId": .objectId(userId)]
+        // Before migration 0004 a member had no role field.
+        filter["role"] = from == .member ? ["$in": ["member", .null]] : .string(from.rawValue)
+        return try await memberships.findOneAndUpdate(filter, ["$set": ["role": .string(role.rawValue)]])
+    }
+
+    public func setMute(roomId: ObjectId, userId: ObjectId, until: Date?) async throws -> MembershipRecord? {
+        let filter: BSONDocument = ["roomId": .objectId(roomId), "userId": .objectId(userId)]
+        let update: BSONDocument = until.map { ["$set": ["mutedUntil": .date($0)]] } ?? ["$unset": ["mutedUntil": ""]]
+        return try await memberships.findOneAndUpdate(filter, update)
+    }
+
+    public func remove(roomId: ObjectId, userId: ObjectId) async throws -> MembershipRecord? {
+        let raw = try await memberships.database.runCommand([
+            "findAndModify": "memberships", "query": ["roomId": .objectId(roomId), "userId": .objectId(userId)], "remove": true,
+        ])
+        guard let value = raw["value"], value != .null else { return nil }
+        return try BSONDecoder().decode(MembershipRecord.self, fromValue: value)
+    }
+
+    public func userIds(roomId: ObjectId) async throws -> [ObjectId] {
+        let raw = memberships.database.collection("memberships")
+        return try await raw.find(["roomId": .objectId(roomId)], options: FindOptions(projection: ["userId": 1, "_id": 0])).toArray()
+            .compactMap { $0["userId"]?.objectIdValue }
+    }
+
+    @discardableResult
+    public func removeAll(roomId: ObjectId) async throws -> Int { try await memberships.deleteMany(["roomId": .objectId(roomId)]).deletedCount }
 
     public func userIds(roomId: ObjectId, cursor: DeliveryCursor, atLeast seq: Int) async throws -> [ObjectId] {
         let raw = memberships.database.collection("memberships")

@@ -30,6 +30,11 @@ public protocol MessageRepository: Sendable {
     /// Messages of a room by seq: with `after`, the oldest `limit` above it; otherwise
     /// the newest `limit` below `before` (or the newest of all). Always ascending.
     func page(roomId: ObjectId, before: Int?, after: Int?, limit: Int) async throws -> MessagePage
+    /// Removes every message of a room (its deletion); how many there were.
+    @discardableResult func removeAll(roomId: ObjectId) async throws -> Int
+    /// Renames the sender of every message of `senderId` (a deleted user's messages
+    /// keep their place in history under an anonymous name); how many changed.
+    @discardableResult func renameSender(_ senderId: ObjectId, to name: String) async throws -> Int
 }
 
 extension MessageRepository {
@@ -49,6 +54,14 @@ public struct MongoMessageRepository: MessageRepository {
     private var documents: MongoCollection<BSONDocument> { messages.database.collection(messages.name) }
 
     /// Ordered: a refused document stops the rest, so what landed is a prefix.
+    @discardableResult
+    public func removeAll(roomId: ObjectId) async throws -> Int { try await messages.deleteMany(["roomId": .objectId(roomId)]).deletedCount }
+
+    @discardableResult
+    public func renameSender(_ senderId: ObjectId, to name: String) async throws -> Int {
+        try await messages.updateMany(["senderId": .objectId(senderId)], ["$set": ["senderName": .string(name)]]).modifiedCount
+    }
+
     public func insert(_ batch: [MessageRecord]) async throws { try await messages.insertMany(batch, ordered: true) }
 
     public func find(id: ObjectId) async throws -> MessageRecord? { try await messages.findOne(["_id": .objectId(id)]) }

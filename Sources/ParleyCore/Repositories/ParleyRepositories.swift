@@ -6,12 +6,21 @@ public struct ParleyRepositories: Sendable {
     public let rooms: any RoomRepository
     public let memberships: any MembershipRepository
     public let messages: any MessageRepository
+    public let bans: BanRepository
+    public let invites: InviteRepository
+    public let audit: AuditRepository
 
-    public init(users: any UserRepository, rooms: any RoomRepository, memberships: any MembershipRepository, messages: any MessageRepository) {
+    public init(
+        users: any UserRepository, rooms: any RoomRepository, memberships: any MembershipRepository, messages: any MessageRepository,
+        bans: BanRepository, invites: InviteRepository, audit: AuditRepository
+    ) {
         self.users = users
         self.rooms = rooms
         self.memberships = memberships
         self.messages = messages
+        self.bans = bans
+        self.invites = invites
+        self.audit = audit
     }
 
     /// The MongoDB implementations over `database`.
@@ -20,7 +29,10 @@ public struct ParleyRepositories: Sendable {
             users: MongoUserRepository(database: database),
             rooms: MongoRoomRepository(database: database),
             memberships: MongoMembershipRepository(database: database),
-            messages: MongoMessageRepository(database: database)
+            messages: MongoMessageRepository(database: database),
+            bans: BanRepository(database: database),
+            invites: InviteRepository(database: database),
+            audit: AuditRepository(database: database)
         )
     }
 }

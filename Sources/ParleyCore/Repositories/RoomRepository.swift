@@ -13,6 +13,17 @@ public protocol RoomRepository: Sendable {
     /// Raises each room's `lastSeq` (and `lastMessageAt`) to at least the given values,
     /// in one command: `$max`, so a late or repeated call never lowers them.
     func raiseLastSeq(_ marks: [ObjectId: Int], at time: Date) async throws
+    /// Sets the given fields (`$set`) and returns the room after, nil when it is gone.
+    func update(id: ObjectId, set fields: BSONDocument) async throws -> RoomRecord?
+    /// Removes the topic; returns the room after.
+    func clearTopic(id: ObjectId) async throws -> RoomRecord?
+    /// Takes one owner off the count only while another remains: false (nothing
+    /// changed) when this would leave the room without an owner.
+    func releaseOwner(id: ObjectId) async throws -> Bool
+    /// Adds owners to the count (a promotion, or giving back a release not used).
+    func addOwners(id: ObjectId, _ n: Int) async throws
+    /// Removes the room document; false when it was already gone.
+    func delete(id: ObjectId) async throws -> Bool
 }
 
 /// `RoomRepository` over `rooms`.
@@ -47,6 +58,24 @@ public struct MongoRoomRepository: RoomRepository {
     public func adjustMemberCount(id: ObjectId, by delta: Int) async throws {
         try await rooms.updateOne(["_id": .objectId(id)], ["$inc": ["memberCount": .int64(Int64(delta))]])
     }
+
+    public func update(id: ObjectId, set fields: BSONDocument) async throws -> RoomRecord? {
+        try await rooms.findOneAndUpdate(["_id": .objectId(id)], ["$set": .document(fields)])
+    }
+
+    public func clearTopic(id: ObjectId) async throws -> RoomRecord? {
+        try await rooms.findOneAndUpdate(["_id": .objectId(id)], ["$unset": ["topic": ""]])
+    }
+
+    public func releaseOwner(id: ObjectId) async throws -> Bool {
+        try await rooms.findOneAndUpdate(["_id": .objectId(id), "ownerCount": ["$gt": 1]], ["$inc": ["ownerCount": -1]]) != nil
+    }
+
+    public func addOwners(id: ObjectId, _ n: Int) async throws {
+        try await rooms.updateOne(["_id": .objectId(id)], ["$inc": ["ownerCount": .int64(Int64(n))]])
+    }
+
+    public func delete(id: ObjectId) async throws -> Bool { try await rooms.deleteOne(["_id": .objectId(id)]).deletedCount == 1 }
 
     public func raiseLastSeq(_ marks: [ObjectId: Int], at time: Date) async throws {
         try await rooms.updateEach(marks.map { room, seq in

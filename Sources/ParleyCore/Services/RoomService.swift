@@ -55,14 +55,22 @@ public struct RoomService: Sendable {
         public var isPrivate: Bool
         public var startsAt: Date?
         public var endsAt: Date?
+        /// A group conversation: these users are members from the start.
+        public var memberIds: [String]
+        public var guestAccess: Bool?
 
-        public init(name: String, kind: RoomKind = .group, topic: String? = nil, isPrivate: Bool = false, startsAt: Date? = nil, endsAt: Date? = nil) {
+        public init(
+            name: String, kind: RoomKind = .group, topic: String? = nil, isPrivate: Bool = false, startsAt: Date? = nil, endsAt: Date? = nil,
+            memberIds: [String] = [], guestAccess: Bool? = nil
+        ) {
             self.name = name
             self.kind = kind
             self.topic = topic
             self.isPrivate = isPrivate
             self.startsAt = startsAt
             self.endsAt = endsAt
+            self.memberIds = memberIds
+            self.guestAccess = guestAccess
         }
 
         func validate() throws {
@@ -78,21 +86,47 @@ public struct RoomService: Sendable {
                 throw ParleyError(.badRequest, "startsAt and endsAt belong to event rooms")
             }
             if let s = startsAt, let e = endsAt, e <= s { throw ParleyError(.badRequest, "endsAt must be after startsAt") }
+            if guestAccess != nil, kind != .event { throw ParleyError(.badRequest, "guestAccess belongs to event rooms") }
         }
     }
 
-    /// Creates a room; the creator becomes its first member.
-    public func create(_ input: NewRoom, by user: UserRecord) async throws -> Room {
+    /// A new room, and the other members it was created with (a group conversation).
+    public struct Created: Sendable {
+        public let room: Room
+        public let record: RoomRecord
+        public let members: [(user: UserRecord, membership: MembershipRecord)]
+    }
+
+    /// Creates a room; the creator becomes its owner, and the users of `memberIds`
+    /// its members (each must exist, up to `MemberService.maxAdd`).
+    public func create(_ input: NewRoom, by user: UserRecord) async throws -> Created {
         try input.validate()
         let name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        let others = try await MemberService.users(input.memberIds.filter { $0 != user.id.hex }, in: repos)
         var record = RoomRecord(
             name: name, kind: input.kind, topic: input.topic, isPrivate: input.isPrivate, createdBy: user.id,
             startsAt: input.startsAt, endsAt: input.endsAt)
-        record.memberCount = 1
+        if input.kind == .event { record.guestAccess = input.guestAccess ?? false }
+        record.memberCount = 1 + others.count
         try await repos.rooms.create(record)
-        let membership = MembershipRecord(roomId: record.id, userId: user.id, startingAt: 0)
+        let membership = MembershipRecord(roomId: record.id, userId: user.id, startingAt: 0, role: .owner)
         _ = try await repos.memberships.join(membership)
-        return Room(record, membership: membership)
+        var added: [(UserRecord, MembershipRecord)] = []
+        for other in others {
+            let m = MembershipRecord(roomId: record.id, userId: other.id, startingAt: 0, addedBy: user.id)
+            _ = try await repos.memberships.join(m)
+            added.append((other, m))
+        }
+        return Created(room: Room(record, membership: membership), record: record, members: added)
+    }
+
+    /// The actor of a management action: `not_found` when the room is gone or hidden
+    /// from the user (admins see every room).
+    public func actor(_ roomId: ObjectId, user: UserRecord) async throws -> RoomActor {
+        guard let room = try await repos.rooms.find(id: roomId) else { throw ParleyError(.notFound, "no such room") }
+        let membership = try await repos.memberships.find(roomId: roomId, userId: user.id)
+        guard membership != nil || room.isVisibleToNonMembers || user.role == .admin else { throw ParleyError(.notFound, "no such room") }
+        return RoomActor(user: user, room: room, membership: membership)
     }
 
     /// The public rooms and the user's own rooms (of `kind`, when given), most recently
@@ -140,24 +174,13 @@ public struct RoomService: Sendable {
         let (room, existing) = try await visibleRoom(roomId, for: user)
         if let existing { return (try await view(room, membership: existing), false) }
         guard room.kind != .direct else { throw ParleyError(.forbidden, "direct conversations cannot be joined") }
+        if try await repos.bans.active(roomId: roomId, userId: user.id) != nil { throw ParleyError(.forbidden, "you are banned from this room") }
         let membership = MembershipRecord(roomId: roomId, userId: user.id, startingAt: try await settledHead(of: room))
         let inserted = try await repos.memberships.join(membership)
         if inserted { try await repos.rooms.adjustMemberCount(id: roomId, by: 1) }
         let fresh = try await repos.rooms.find(id: roomId) ?? room
         let mine = try await repos.memberships.find(roomId: roomId, userId: user.id) ?? membership
         return (try await view(fresh, membership: mine), inserted)
-    }
-
-    /// Leaves a room; leaving a room one is not in is harmless. Direct conversations
-    /// cannot be left (there would be no way back).
-    @discardableResult
-    public func leave(_ roomId: ObjectId, user: UserRecord) async throws -> Bool {
-        let (room, membership) = try await visibleRoom(roomId, for: user)
-        guard membership != nil else { return false }
-        guard room.kind != .direct else { throw ParleyError(.badRequest, "direct conversations cannot be left") }
-        let removed = try await repos.memberships.leave(roomId: roomId, userId: user.id)
-        if removed { try await repos.rooms.adjustMemberCount(id: roomId, by: -1) }
-        return removed
     }
 
     /// The direct room of `user` with the user whose id is `otherId` (a string from the

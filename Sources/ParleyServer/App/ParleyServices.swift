@@ -16,6 +16,13 @@ public struct ParleyServices: Sendable {
     public let metrics: ParleyMetrics
     public let pipeline: SendPipeline
     public let cursors: CursorService
+    public let members: MemberService
+    public let moderation: ModerationService
+    public let invites: InviteService
+    public let roomSettings: RoomSettingsService
+    public let audit: AuditLog
+    /// Archived rooms and muted members, checked on every send (from memory).
+    let gate: SendGate
     let hub: ConnectionHub
     let notifier: RoomNotifier
     /// Stored messages to live connections, in seq order (the pipeline's sink).
@@ -48,7 +55,8 @@ public struct ParleyServices: Sendable {
         let outbox = config.cluster
             ? SignalOutbox(database: database, node: config.nodeId, heartbeat: .milliseconds(config.heartbeatMs), logger: logger) : nil
         notifier = RoomNotifier(hub: hub, presence: presence, metrics: metrics, outbox: outbox, logger: logger)
-        membershipEffects = MembershipEffects(hub: hub, notifier: notifier, outbox: outbox)
+        gate = SendGate(repos: repos)
+        membershipEffects = MembershipEffects(hub: hub, notifier: notifier, gate: gate, outbox: outbox)
         fanout = MessageFanout(
             notifier: notifier, hub: hub, metrics: metrics, messages: repos.messages, outbox: outbox, gapFill: .milliseconds(config.gapFillMs),
             logger: logger)
@@ -63,6 +71,11 @@ public struct ParleyServices: Sendable {
             cluster = nil
         }
         rooms = RoomService(repos: repos, presence: presence, heads: pipeline.heads)
+        audit = AuditLog(repository: repos.audit, retentionDays: config.auditRetentionDays)
+        members = MemberService(rooms: rooms, audit: audit)
+        moderation = ModerationService(members: members)
+        invites = InviteService(members: members)
+        roomSettings = RoomSettingsService(members: members)
         cursors = CursorService(memberships: repos.memberships)
         history = HistoryService(rooms: rooms, cursors: cursors)
         sync = SyncService(rooms: rooms)

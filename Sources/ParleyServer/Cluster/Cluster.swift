@@ -206,7 +206,7 @@ final class Cluster: Service, Sendable {
             case .rooms:
                 guard let rooms = signal.rooms, let frame = signal.frame else { continue }
                 hub.broadcast(frame, toRooms: rooms, exceptUser: signal.user)
-            case .subscribe, .unsubscribe:
+            case .subscribe, .unsubscribe, .user, .drop, .gate:
                 effects.apply(signal)
             case .presence:
                 guard let user = signal.user, let online = signal.online else { continue }

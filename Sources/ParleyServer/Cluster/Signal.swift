@@ -16,6 +16,12 @@ struct Signal: Codable, Sendable, Equatable {
         case subscribe
         /// `user`'s connections get nothing more from `room`.
         case unsubscribe
+        /// `type`/`json` to `user`'s connections (`room:added`, `room:removed`).
+        case user
+        /// `room` was deleted: no connection gets anything more from it.
+        case drop
+        /// What `SendGate` knows of `room` (of `user` in it, when set) is stale.
+        case gate
         /// `user` has a connection on the sending node (`online`) or no longer has one.
         case presence
         /// `messages` were stored by the sending node (one room's, in seq order). They
@@ -43,6 +49,11 @@ struct Signal: Codable, Sendable, Equatable {
 
     static func subscribe(_ user: ObjectId, to room: ObjectId) -> Signal { Signal(kind: .subscribe, room: room, user: user) }
     static func unsubscribe(_ user: ObjectId, from room: ObjectId) -> Signal { Signal(kind: .unsubscribe, room: room, user: user) }
+    static func push(_ frame: PushFrame, toUser user: ObjectId) -> Signal {
+        Signal(kind: .user, user: user, type: frame.type, json: String(decoding: frame.data, as: UTF8.self))
+    }
+    static func drop(_ room: ObjectId) -> Signal { Signal(kind: .drop, room: room) }
+    static func gate(_ room: ObjectId, user: ObjectId?) -> Signal { Signal(kind: .gate, room: room, user: user) }
     static func presence(_ user: ObjectId, online: Bool) -> Signal { Signal(kind: .presence, user: user, online: online) }
     static func messages(_ records: [MessageRecord]) -> Signal { Signal(kind: .messages, messages: records) }
 

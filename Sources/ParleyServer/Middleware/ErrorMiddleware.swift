@@ -12,6 +12,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             let code: String
             let message: String
             let retryAfterMs: Int?
+            let mutedUntil: Date?
         }
         let error: Detail
     }
@@ -33,7 +34,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         var headers = extra
         if let ms = error.retryAfterMs { headers[.retryAfter] = String(max(1, (ms + 999) / 1000)) }
         return try JSONResponse.make(
-            Body(error: .init(code: error.code.rawValue, message: error.message, retryAfterMs: error.retryAfterMs)),
+            Body(error: .init(code: error.code.rawValue, message: error.message, retryAfterMs: error.retryAfterMs, mutedUntil: error.mutedUntil)),
             status: HTTPResponse.Status(code: error.code.httpStatus), headers: headers)
     }
 

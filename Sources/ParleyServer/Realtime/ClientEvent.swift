@@ -19,6 +19,18 @@ enum ClientEvent: Sendable {
     case typing(TypingBody)
     case roomActivity(ActivityBody)
     case presenceSet(PresenceBody)
+    case roomUpdate(RoomPatchInput)
+    case roomDelete(RoomRef)
+    case roomMembers(MembersQuery)
+    case roomMembersAdd(MembersAddInput)
+    case roomMembersRemove(MemberRemoveInput)
+    case roomRole(RoleInput)
+    case roomBan(BanInput)
+    case roomUnban(MemberRef)
+    case roomMute(MuteInput)
+    case roomUnmute(MemberRef)
+    case roomInvite(InviteInput)
+    case inviteAccept(InviteCode)
 
     /// The events that store a message: their acks keep the order of the sends.
     static func isSend(_ type: String) -> Bool { type == "message:send" || type == "message:private" }
@@ -47,6 +59,18 @@ enum ClientEvent: Sendable {
             case "typing": self = .typing(try data())
             case "room:activity": self = .roomActivity(try data())
             case "presence:set": self = .presenceSet(try data())
+            case "room:update": self = .roomUpdate(try data())
+            case "room:delete": self = .roomDelete(try data())
+            case "room:members": self = .roomMembers(try data())
+            case "room:members:add": self = .roomMembersAdd(try data())
+            case "room:members:remove": self = .roomMembersRemove(try data())
+            case "room:role": self = .roomRole(try data())
+            case "room:ban": self = .roomBan(try data())
+            case "room:unban": self = .roomUnban(try data())
+            case "room:mute": self = .roomMute(try data())
+            case "room:unmute": self = .roomUnmute(try data())
+            case "room:invite": self = .roomInvite(try data())
+            case "invite:accept": self = .inviteAccept(try data())
             default: throw ParleyError(.badRequest, "unknown event \"\(type.prefix(64))\"")
             }
         } catch let e as ParleyError {
@@ -163,3 +187,19 @@ struct ActivityBody: Decodable, Sendable, RoomPayload {
 }
 
 struct PresenceBody: Decodable, Sendable { let status: PresenceStatus }
+
+/// A member of a room, by the two ids (`room:unban`, `room:unmute`).
+struct MemberRef: Decodable, Sendable, RoomPayload {
+    let roomId: String
+    let userId: String
+}
+
+/// `room:members`: a page of members.
+struct MembersQuery: Decodable, Sendable, RoomPayload {
+    let roomId: String
+    let after: String?
+    let limit: Int?
+}
+
+/// `invite:accept`.
+struct InviteCode: Decodable, Sendable { let code: String }

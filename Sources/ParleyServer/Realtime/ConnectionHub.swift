@@ -71,6 +71,22 @@ final class ConnectionHub: Sendable {
         }
     }
 
+    /// Unsubscribes every connection from a room (it was deleted).
+    func drop(_ roomId: ObjectId) {
+        state.withLock { s in
+            guard let conns = s.byRoom.removeValue(forKey: roomId) else { return }
+            for id in conns {
+                if let user = s.connections[id]?.userId { s.roomsOfUser[user]?.remove(roomId) }
+            }
+        }
+    }
+
+    /// Pushes to every connection of one user (`room:added`, `room:removed`).
+    func send(_ frame: PushFrame, toUser userId: ObjectId) {
+        let targets = state.withLock { s in (s.byUser[userId] ?? []).compactMap { s.connections[$0] } }
+        for c in targets { c.deliver(frame) }
+    }
+
     /// Makes a user's subscriptions exactly `rooms` (a repair from the database).
     func resubscribe(_ userId: ObjectId, to rooms: Set<ObjectId>) {
         state.withLock { s in

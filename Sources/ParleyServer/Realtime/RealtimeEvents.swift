@@ -9,6 +9,7 @@ struct RealtimeEvents: Sendable {
     let services: ParleyServices
 
     private var notifier: RoomNotifier { services.notifier }
+    private var rooms: RoomActions { RoomActions(services: services) }
 
     /// An event's answer: the ack's `data` now, or a wait for it (a message send
     /// awaiting its database write) that the transport runs off its read loop.
@@ -27,15 +28,49 @@ struct RealtimeEvents: Sendable {
         case .messagePrivate(let body): return try await sendPrivate(body, connection: connection)
         case .auth, .ping: return .now(EmptyObject())
         case .roomsList: return .now(["rooms": try await services.rooms.rooms(for: user)])
-        case .roomCreate(let body): return .now(try await create(body, user: user))
+        case .roomCreate(let body): return .now(["room": try await rooms.create(body, user: user)])
         case .roomJoin(let body): return .now(try await join(body, user: user))
-        case .roomLeave(let body): return .now(try await leave(body, user: user))
+        case .roomLeave(let body):
+            try await rooms.leave(try body.room(), user: user)
+            return .now(EmptyObject())
         case .messageDelivered(let body): return .now(try await moveCursor(body, user: user, read: false))
         case .messageRead(let body): return .now(try await moveCursor(body, user: user, read: true))
         case .history(let body): return .now(try await history(body, user: user))
         case .typing(let body): return .now(try await typing(body, user: user))
         case .roomActivity(let body): return .now(try await activity(body, user: user))
         case .presenceSet(let body): return .now(try await setPresence(body, user: user))
+        default: return .now(try await manage(event, user: user))
+        }
+    }
+
+    /// The room management events: each is `RoomActions`' call, as REST makes it.
+    private func manage(_ event: ClientEvent, user: UserRecord) async throws -> any Encodable & Sendable {
+        switch event {
+        case .roomUpdate(let b): return try await rooms.update(try b.roomId.roomId(), b.patch, user: user)
+        case .roomDelete(let b):
+            try await rooms.delete(try b.room(), user: user)
+            return EmptyObject()
+        case .roomMembers(let b): return try await rooms.members(try b.room(), after: b.after, limit: b.limit, user: user)
+        case .roomMembersAdd(let b): return try await rooms.addMembers(try b.roomId.roomId(), b, user: user)
+        case .roomMembersRemove(let b):
+            try await rooms.removeMember(try b.roomId.roomId(), userId: try b.userId.required("userId"), reason: b.reason, user: user)
+            return EmptyObject()
+        case .roomRole(let b): return try await rooms.setRole(try b.roomId.roomId(), userId: try b.userId.required("userId"), role: b.role, user: user)
+        case .roomBan(let b):
+            try await rooms.ban(try b.roomId.roomId(), b, user: user)
+            return EmptyObject()
+        case .roomUnban(let b):
+            try await rooms.unban(try b.room(), userId: b.userId, user: user)
+            return EmptyObject()
+        case .roomMute(let b):
+            _ = try await rooms.mute(try b.roomId.roomId(), b, user: user)
+            return EmptyObject()
+        case .roomUnmute(let b):
+            _ = try await rooms.unmute(try b.room(), userId: b.userId, user: user)
+            return EmptyObject()
+        case .roomInvite(let b): return try await rooms.createInvite(try b.roomId.roomId(), b, user: user)
+        case .inviteAccept(let b): return try await rooms.acceptInvite(b.code, user: user)
+        default: throw ParleyError(.badRequest, "unknown event")
         }
     }
 
@@ -46,6 +81,7 @@ struct RealtimeEvents: Sendable {
         try SendPipeline.validate(text: body.text, clientId: body.clientId, maxChars: services.config.messageMaxChars)
         let roomId = try body.room()
         try await requireMember(roomId, user: connection.user)
+        try await services.gate.check(roomId, user: connection.userId)
         return try store(roomId: roomId, text: body.text, clientId: body.clientId, connection: connection)
     }
 
@@ -53,19 +89,8 @@ struct RealtimeEvents: Sendable {
         try services.messageLimiter.consume(connection.userId.hex)
         try SendPipeline.validate(text: body.text, clientId: body.clientId, maxChars: services.config.messageMaxChars)
         let roomId = try await directRoom(to: body.toUserId, from: connection.user)
+        try await services.gate.check(roomId, user: connection.userId)
         return try store(roomId: roomId, text: body.text, clientId: body.clientId, connection: connection)
-    }
-
-    private func create(_ body: CreateRoomInput, user: UserRecord) async throws -> [String: Room] {
-        let room = try await services.rooms.create(try body.newRoom(forcing: nil), by: user)
-        if let id = ObjectId(room.id) { services.membershipEffects.created(id, by: user.id) }
-        return ["room": room]
-    }
-
-    private func leave(_ body: RoomRef, user: UserRecord) async throws -> EmptyObject {
-        let roomId = try body.room()
-        if try await services.rooms.leave(roomId, user: user) { services.membershipEffects.left(roomId, userId: user.id) }
-        return EmptyObject()
     }
 
     private func moveCursor(_ body: CursorBody, user: UserRecord, read: Bool) async throws -> EmptyObject {
@@ -83,6 +108,7 @@ struct RealtimeEvents: Sendable {
         try services.eventLimiter.consume(user.id.hex)
         let roomId = try body.room()
         try await requireMember(roomId, user: user)
+        try await services.gate.check(roomId, user: user.id)
         notifier.ephemeral("typing", TypingPush(roomId: roomId.hex, userId: user.id.hex, username: user.username, isTyping: body.isTyping), to: roomId, from: user.id)
         return EmptyObject()
     }
@@ -94,6 +120,7 @@ struct RealtimeEvents: Sendable {
         guard try WireFrames.json(data).count <= 4096 else { throw ParleyError(.tooLarge, "activity data must be at most 4 KiB") }
         let roomId = try body.room()
         try await requireMember(roomId, user: user)
+        try await services.gate.check(roomId, user: user.id)
         notifier.ephemeral("room:activity", ActivityPush(roomId: roomId.hex, userId: user.id.hex, kind: body.kind, data: data), to: roomId, from: user.id)
         return EmptyObject()
     }
@@ -108,11 +135,10 @@ struct RealtimeEvents: Sendable {
     private func join(_ body: JoinBody, user: UserRecord) async throws -> JoinReply {
         let roomId = try body.room()
         let limit = try HistoryService.checkHistoryLimit(body.historyLimit)
-        let joined = try await services.rooms.join(roomId, user: user)
-        services.membershipEffects.joined(roomId, user: user, isNew: joined.newlyJoined)
+        let room = try await rooms.join(roomId, user: user)
         let participants = try await services.rooms.participants(of: roomId)
         let history = try await services.history.latest(roomId: roomId, limit: limit)
-        return JoinReply(room: joined.room, participants: participants, history: history.map(Message.init))
+        return JoinReply(room: room, participants: participants, history: history.map(Message.init))
     }
 
     private func store(roomId: ObjectId, text: String, clientId: String, connection: Connection) throws -> Reply {

@@ -19,11 +19,16 @@ struct RoomNotifier: Sendable {
     struct Joined: Encodable {
         let roomId: String
         let user: User
+        /// Who added the user; absent when they joined by themselves.
+        let by: String?
     }
 
     struct Left: Encodable {
         let roomId: String
         let userId: String
+        /// Who removed the user, and why; absent when they left.
+        var by: String? = nil
+        var reason: String? = nil
     }
 
     struct Status: Encodable {
@@ -48,8 +53,10 @@ struct RoomNotifier: Sendable {
     }
 
     /// A user joined: `room:user:joined` to the other members (`MembershipEffects`).
-    func announceJoined(_ roomId: ObjectId, user: UserRecord) {
-        push("room:user:joined", Joined(roomId: roomId.hex, user: User(user, online: presence.isOnline(user.id))), to: roomId, exceptUser: user.id)
+    func announceJoined(_ roomId: ObjectId, user: UserRecord, by: ObjectId?) {
+        push(
+            "room:user:joined", Joined(roomId: roomId.hex, user: User(user, online: presence.isOnline(user.id)), by: by?.hex), to: roomId,
+            exceptUser: user.id)
     }
 
     /// A user left: `room:user:left` to the room, the leaver's devices included;
@@ -104,13 +111,34 @@ struct RoomNotifier: Sendable {
         push(type, data, to: roomId, exceptUser: userId)
     }
 
-    private func push(_ type: String, _ data: some Encodable, to roomId: ObjectId, exceptUser: ObjectId? = nil, then: [Signal] = []) {
+    /// A push to every member's connections, on every node; `first` and `then` are
+    /// signals the other nodes apply just before and just after it.
+    func toRoom(_ type: String, _ data: some Encodable, _ roomId: ObjectId, first: [Signal] = [], then: [Signal] = []) {
+        push(type, data, to: roomId, first: first, then: then)
+    }
+
+    /// A push to one user's connections, on every node.
+    func toUser(_ type: String, _ data: some Encodable, _ userId: ObjectId) {
+        guard let frame = frame(type, data) else { return }
+        hub.send(frame, toUser: userId)
+        outbox?.publish(.push(frame, toUser: userId))
+    }
+
+    /// The frame of a push; nil (logged) when its data cannot be encoded.
+    func frame(_ type: String, _ data: some Encodable) -> PushFrame? {
         do {
-            let frame = try PushFrame(type: type, data: data)
-            hub.broadcast(frame, to: roomId, exceptUser: exceptUser)
-            outbox?.publish([.push(frame, to: roomId, except: exceptUser)] + then)
+            return try PushFrame(type: type, data: data)
         } catch {
             logger.error("cannot encode \(type): \(error)")
+            return nil
         }
+    }
+
+    private func push(
+        _ type: String, _ data: some Encodable, to roomId: ObjectId, exceptUser: ObjectId? = nil, first: [Signal] = [], then: [Signal] = []
+    ) {
+        guard let frame = frame(type, data) else { return }
+        hub.broadcast(frame, to: roomId, exceptUser: exceptUser)
+        outbox?.publish(first + [.push(frame, to: roomId, except: exceptUser)] + then)
     }
 }

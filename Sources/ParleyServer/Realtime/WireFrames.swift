@@ -81,10 +81,11 @@ enum WireFrames {
         let code: String
         let message: String
         let retryAfterMs: Int?
+        let mutedUntil: Date?
     }
 
     static func errorBody(_ e: ParleyError) -> [UInt8] {
-        (try? json(ErrorBody(code: e.code.rawValue, message: e.message, retryAfterMs: e.retryAfterMs))) ?? Array(#"{"code":"internal","message":"internal error"}"#.utf8)
+        (try? json(ErrorBody(code: e.code.rawValue, message: e.message, retryAfterMs: e.retryAfterMs, mutedUntil: e.mutedUntil))) ?? Array(#"{"code":"internal","message":"internal error"}"#.utf8)
     }
 }
 
