@@ -13,7 +13,7 @@ struct SendPipelineTests {
         let accounts = AccountService(users: repos.users, hasher: PasswordHasher(cost: 4))
         let user = try await accounts.createUser(username: "sender", password: "password123")
         let room = try await RoomService(repos: repos, presence: PresenceRegistry()).create(.init(name: "r"), by: user)
-        return (repos, user, ObjectId(room.id)!)
+        return (repos, user, room.record.id)
     }
 
     /// Waits until the pipeline has raised every room's `lastSeq`.
@@ -137,7 +137,7 @@ struct SendPipelineTests {
             let (repos, user, first) = try await Self.setUp(db)
             let rooms = RoomService(repos: repos, presence: PresenceRegistry())
             var roomIds = [first]
-            for n in 0..<2 { roomIds.append(ObjectId(try await rooms.create(.init(name: "r\(n)"), by: user).id)!) }
+            for n in 0..<2 { roomIds.append(try await rooms.create(.init(name: "r\(n)"), by: user).record.id) }
             let deliveries = RecordingSink()
             let pipeline = SendPipeline(repos: repos, sink: deliveries)
             var promises: [(ObjectId, Deferred<SendPipeline.Outcome>)] = []

@@ -31,6 +31,67 @@ enum Wire {
         let readSeq: Int?
         let deliveredSeq: Int?
         let unread: Int?
+        // v2
+        let archived: Bool
+        let guestAccess: Bool?
+        let role: String?
+        let mutedUntil: String?
+    }
+
+    /// v2: a room member.
+    struct Member: Decodable, Equatable {
+        let user: User
+        let role: String
+        let joinedAt: String
+        let mutedUntil: String?
+    }
+    struct Members: Decodable {
+        let members: [Member]
+        let hasMore: Bool
+    }
+    struct MemberData: Decodable { let member: Member }
+    struct Added: Decodable {
+        let room: Room
+        let added: [String]
+    }
+    struct Removed: Decodable {
+        let roomId: String
+        let by: String?
+        let reason: String?
+    }
+    struct RoleChanged: Decodable {
+        let roomId: String
+        let userId: String
+        let role: String
+    }
+    struct RoomId: Decodable { let roomId: String }
+    struct Invite: Decodable {
+        let code: String
+        let roomId: String
+        let expiresAt: String
+        let maxUses: Int?
+        let uses: Int
+    }
+    struct InviteData: Decodable { let invite: Invite }
+    struct Ban: Decodable {
+        let userId: String
+        let by: String
+        let until: String?
+        let reason: String?
+    }
+    struct Bans: Decodable { let bans: [Ban] }
+    struct AuditEntry: Decodable {
+        let id: String
+        let roomId: String
+        let actorId: String?
+        let action: String
+        let targetId: String?
+        let reason: String?
+        let at: String
+    }
+    struct Audit: Decodable {
+        let entries: [AuditEntry]
+        let hasMore: Bool
     }
 
     struct User: Decodable, Equatable {
@@ -47,6 +108,7 @@ enum Wire {
         let code: String
         let message: String
         let retryAfterMs: Int?
+        let mutedUntil: String?
     }
 
     /// `data` of `message:send`'s ack and of `message:new`.
@@ -91,11 +153,14 @@ enum Wire {
     struct UserJoined: Decodable {
         let roomId: String
         let user: User
+        let by: String?
     }
     /// `data` of `room:user:left`.
     struct UserLeft: Decodable {
         let roomId: String
         let userId: String
+        let by: String?
+        let reason: String?
     }
     /// `data` of `presence`.
     struct Presence: Decodable {
