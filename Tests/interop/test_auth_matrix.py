@@ -203,3 +203,147 @@ def test_socket_matrix(server, world, event, data, expected):
         answers[identity] = "ok" if ack["ok"] else ack["error"]["code"]
         client.close()
     assert answers == expected
+
+
+# ---------------------------------------------------------------------------
+# Rooms people can run: every management route and event, answered for each role
+# of a room: no token (and every bad token), a non-member, a member, a moderator,
+# an owner, an admin (not a member: admins manage and delete any room but never
+# read a private room's content), a banned user and a muted member.
+
+ROLES = ["non_member", "member", "moderator", "owner", "admin", "banned", "muted"]
+
+
+def api(server, method, path, token, body=None):
+    headers = {"Authorization": "Bearer " + token} if token else {}
+    r = requests.request(method, server.url + path, json=body, headers=headers, timeout=10)
+    return r
+
+
+def cast_room(server, people, private=True):
+    """A room with the cast in their roles: the owner made it with the moderator, the
+    member and the muted member; the banned user is banned from it."""
+    owner = people["owner"]["token"]
+    ids = [people[r]["id"] for r in ("moderator", "member", "muted")]
+    room = api(server, "POST", "/api/rooms", owner, {"name": "cast", "private": private, "memberIds": ids}).json()["room"]["id"]
+    assert api(server, "PUT", f"/api/rooms/{room}/members/{people['moderator']['id']}/role", owner, {"role": "moderator"}).status_code == 200
+    assert api(server, "POST", f"/api/rooms/{room}/mutes", owner, {"userId": people["muted"]["id"]}).status_code == 200
+    assert api(server, "POST", f"/api/rooms/{room}/bans", owner, {"userId": people["banned"]["id"]}).status_code == 200
+    return room
+
+
+@pytest.fixture(scope="module")
+def cast(server, world):
+    people = {r: server.register(r[:6]) for r in ("non_member", "member", "moderator", "owner", "banned", "muted")}
+    people["admin"] = {"token": world["tokens"]["admin"], "id": world["admin"]}
+    spare = {f"spare{i}": server.register(f"spare{i}") for i in range(3)}
+    return {"people": people, "room": cast_room(server, people), "spare": spare}
+
+
+def identities(cast, world):
+    tokens = {i: world["tokens"][i] for i in BAD}
+    tokens.update({r: cast["people"][r]["token"] for r in ROLES})
+    return tokens
+
+
+A = {"bad": 401, "non_member": 404, "banned": 404}  # a private room hides itself from outsiders
+
+# (method, path, body, expected): paths use {room}, {member}, {muted}, {spare0..2},
+# {invite}; bodies are made from the cast; `fresh` rows run each identity on a room of its own (they change it).
+ROOM_REST = [
+    ("GET", "/api/rooms/{room}/members", None, {**A, "member": 200, "moderator": 200, "owner": 200, "admin": 200, "muted": 200}),
+    ("POST", "/api/rooms/{room}/members", lambda c: {"userIds": [c["spare"]["spare0"]["id"]]}, {**A, "member": 403, "moderator": 200, "owner": 200, "admin": 200, "muted": 403}),
+    ("DELETE", "/api/rooms/{room}/members/{spare1}", None, {**A, "member": 403, "moderator": 404, "owner": 404, "admin": 404, "muted": 403}),
+    ("PUT", "/api/rooms/{room}/members/{member}/role", lambda c: {"role": "member"}, {**A, "member": 403, "moderator": 403, "owner": 200, "admin": 200, "muted": 403}),
+    ("POST", "/api/rooms/{room}/bans", lambda c: {"userId": c["spare"]["spare2"]["id"]}, {**A, "member": 403, "moderator": 200, "owner": 200, "admin": 200, "muted": 403}),
+    ("GET", "/api/rooms/{room}/bans", None, {**A, "member": 403, "moderator": 200, "owner": 200, "admin": 200, "muted": 403}),
+    ("DELETE", "/api/rooms/{room}/bans/{spare1}", None, {**A, "member": 403, "moderator": 404, "owner": 404, "admin": 404, "muted": 403}),
+    ("POST", "/api/rooms/{room}/mutes", lambda c: {"userId": c["people"]["muted"]["id"]}, {**A, "member": 403, "moderator": 200, "owner": 200, "admin": 200, "muted": 403}),
+    ("DELETE", "/api/rooms/{room}/mutes/{spare1}", None, {**A, "member": 403, "moderator": 404, "owner": 404, "admin": 404, "muted": 403}),
+    ("POST", "/api/rooms/{room}/invites", lambda c: {}, {**A, "member": 403, "moderator": 201, "owner": 201, "admin": 201, "muted": 403}),
+    ("GET", "/api/rooms/{room}/invites", None, {**A, "member": 403, "moderator": 200, "owner": 200, "admin": 200, "muted": 403}),
+    ("PATCH", "/api/rooms/{room}", lambda c: {"name": "cast"}, {**A, "member": 403, "moderator": 200, "owner": 200, "admin": 200, "muted": 403}),
+    ("PATCH", "/api/rooms/{room}", lambda c: {"private": True}, {**A, "member": 403, "moderator": 403, "owner": 200, "admin": 200, "muted": 403}),
+    ("GET", "/api/rooms/{room}/audit", None, {**A, "member": 403, "moderator": 403, "owner": 200, "admin": 200, "muted": 403}),
+    ("GET", "/api/messages/room/{room}", None, {**A, "member": 200, "moderator": 200, "owner": 200, "admin": 404, "muted": 200}),
+    ("DELETE", "/api/rooms/{room}", "fresh", {**A, "member": 403, "moderator": 403, "owner": 204, "admin": 204, "muted": 403}),
+    ("POST", "/api/invites/{invite}/accept", "fresh", {"bad": 401, "non_member": 200, "member": 200, "moderator": 200, "owner": 200, "admin": 200,
+                                                        "banned": 403, "muted": 200}),
+    ("POST", "/api/rooms/{room}/join", "fresh_public", {"bad": 401, "non_member": 200, "member": 200, "moderator": 200, "owner": 200, "admin": 200,
+                                                         "banned": 403, "muted": 200}),
+]
+
+
+def fill_cast(text, cast, room, invite=None):
+    people, spare = cast["people"], cast["spare"]
+    return text.format(room=room, member=people["member"]["id"], muted=people["muted"]["id"], invite=invite,
+                       **{k: v["id"] for k, v in spare.items()})
+
+
+@pytest.mark.parametrize("method,path,body,expected", ROOM_REST, ids=[f"{m} {p} {i}" for i, (m, p, _, _) in enumerate(ROOM_REST)])
+def test_room_rest_matrix(server, world, cast, method, path, body, expected):
+    answers = {}
+    for identity, token in identities(cast, world).items():
+        room, invite, payload = cast["room"], None, body
+        if body in ("fresh", "fresh_public"):
+            room, payload = cast_room(server, cast["people"], private=body == "fresh"), None
+            invite = api(server, "POST", f"/api/rooms/{room}/invites", cast["people"]["owner"]["token"], {}).json()["invite"]["code"]
+        elif callable(body):
+            payload = body(cast)
+        r = api(server, method, fill_cast(path, cast, room, invite), token, payload)
+        answers[identity] = r.status_code
+        if r.status_code >= 400:
+            assert r.json()["error"]["code"], r.text
+    want = {i: expected["bad"] if i in BAD else expected[i] for i in identities(cast, world)}
+    assert answers == want
+
+
+# (event, data, expected by identity): "ok" or the error code. Every event of the
+# room API over the socket, plus what a ban and a mute do to sends and typing.
+ROOM_SOCKET = [
+    ("room:members", lambda c, r: {"roomId": r}, {"non_member": "not_found", "member": "ok", "moderator": "ok", "owner": "ok", "admin": "ok",
+                                                 "banned": "not_found", "muted": "ok"}),
+    ("room:members:add", lambda c, r: {"roomId": r, "userIds": [c["spare"]["spare0"]["id"]]},
+     {"non_member": "not_found", "member": "forbidden", "moderator": "ok", "owner": "ok", "admin": "ok", "banned": "not_found", "muted": "forbidden"}),
+    ("room:members:remove", lambda c, r: {"roomId": r, "userId": c["spare"]["spare1"]["id"]},
+     {"non_member": "not_found", "member": "forbidden", "moderator": "not_found", "owner": "not_found", "admin": "not_found", "banned": "not_found",
+      "muted": "forbidden"}),
+    ("room:role", lambda c, r: {"roomId": r, "userId": c["people"]["member"]["id"], "role": "member"},
+     {"non_member": "not_found", "member": "forbidden", "moderator": "forbidden", "owner": "ok", "admin": "ok", "banned": "not_found", "muted": "forbidden"}),
+    ("room:ban", lambda c, r: {"roomId": r, "userId": c["spare"]["spare2"]["id"]},
+     {"non_member": "not_found", "member": "forbidden", "moderator": "ok", "owner": "ok", "admin": "ok", "banned": "not_found", "muted": "forbidden"}),
+    ("room:unban", lambda c, r: {"roomId": r, "userId": c["spare"]["spare1"]["id"]},
+     {"non_member": "not_found", "member": "forbidden", "moderator": "not_found", "owner": "not_found", "admin": "not_found", "banned": "not_found",
+      "muted": "forbidden"}),
+    ("room:mute", lambda c, r: {"roomId": r, "userId": c["people"]["muted"]["id"]},
+     {"non_member": "not_found", "member": "forbidden", "moderator": "ok", "owner": "ok", "admin": "ok", "banned": "not_found", "muted": "forbidden"}),
+    ("room:unmute", lambda c, r: {"roomId": r, "userId": c["spare"]["spare1"]["id"]},
+     {"non_member": "not_found", "member": "forbidden", "moderator": "not_found", "owner": "not_found", "admin": "not_found", "banned": "not_found",
+      "muted": "forbidden"}),
+    ("room:update", lambda c, r: {"roomId": r, "topic": "same"},
+     {"non_member": "not_found", "member": "forbidden", "moderator": "ok", "owner": "ok", "admin": "ok", "banned": "not_found", "muted": "forbidden"}),
+    ("message:send", lambda c, r: {"roomId": r, "text": "hi", "clientId": uuid.uuid4().hex},
+     {"non_member": "not_found", "member": "ok", "moderator": "ok", "owner": "ok", "admin": "not_found", "banned": "not_found", "muted": "forbidden"}),
+    ("typing", lambda c, r: {"roomId": r, "isTyping": True},
+     {"non_member": "not_found", "member": "ok", "moderator": "ok", "owner": "ok", "admin": "not_found", "banned": "not_found", "muted": "forbidden"}),
+    ("room:delete", "fresh", {"non_member": "not_found", "member": "forbidden", "moderator": "forbidden", "owner": "ok", "admin": "ok",
+                              "banned": "not_found", "muted": "forbidden"}),
+]
+
+
+@pytest.mark.parametrize("event,data,expected", ROOM_SOCKET, ids=[f"{e}-{i}" for i, (e, _, _) in enumerate(ROOM_SOCKET)])
+def test_room_socket_matrix(server, world, cast, event, data, expected):
+    answers = {}
+    for identity in expected:
+        if data == "fresh":
+            room = cast_room(server, cast["people"])
+            payload = {"roomId": room}
+        else:
+            payload = data(cast, cast["room"])
+        client = Native(server.ws_url, cast["people"][identity]["token"])
+        ack = client.request(event, payload)
+        answers[identity] = "ok" if ack["ok"] else ack["error"]["code"]
+        if identity == "muted" and event == "message:send":
+            assert ack["error"].get("mutedUntil"), ack
+        client.close()
+    assert answers == expected
