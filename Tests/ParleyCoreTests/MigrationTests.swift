@@ -103,4 +103,80 @@ struct MigrationTests {
         #expect(throws: MigrationError.self) { try Migration.load(directory: dir) }
         #expect(throws: MigrationError.self) { try Migration.load(directory: dir + "/missing") }
     }
+
+    @Test("0004 upgrades a database filled by the previous version: roles, owner counts and defaults, nothing lost, and again is a no-op")
+    func roomsAndMembersUpgrade() async throws {
+        try await TestDatabase.with { db in
+            let all = try Migration.load(directory: RepoPaths.migrations)
+            let previous = all.filter { $0.version < 4 }
+            try await MigrationRunner(database: db, migrations: previous).apply()
+            // Documents as the previous version wrote them: no role, no owner count.
+            let creator = ObjectId(), early = ObjectId(), late = ObjectId(), other = ObjectId()
+            let group = ObjectId(), orphaned = ObjectId(), event = ObjectId(), direct = ObjectId()
+            let t0 = Date(timeIntervalSince1970: 1_700_000_000)
+            func room(_ id: ObjectId, _ kind: String, by: ObjectId, members: Int) -> BSONDocument {
+                var d: BSONDocument = [
+                    "_id": .objectId(id), "name": .string("r-\(kind)"), "kind": .string(kind), "private": .bool(kind == "direct"),
+                    "createdBy": .objectId(by), "createdAt": .date(t0), "memberCount": .int64(Int64(members)), "lastSeq": .int64(3),
+                ]
+                if kind == "direct" { d["directKey"] = .string(RoomRecord.directKey(creator, other)) }
+                return d
+            }
+            try await db.collection("rooms").insertMany([
+                room(group, "group", by: creator, members: 2), room(orphaned, "group", by: creator, members: 2),
+                room(event, "event", by: creator, members: 1), room(direct, "direct", by: creator, members: 2),
+            ])
+            func member(_ r: ObjectId, _ u: ObjectId, joined: TimeInterval) -> BSONDocument {
+                ["_id": .objectId(ObjectId()), "roomId": .objectId(r), "userId": .objectId(u), "deliveredSeq": .int64(2), "readSeq": .int64(1),
+                 "joinedAt": .date(t0.addingTimeInterval(joined))]
+            }
+            try await db.collection("memberships").insertMany([
+                member(group, creator, joined: 0), member(group, early, joined: 5),
+                // The creator left this one: its longest-standing member becomes owner.
+                member(orphaned, late, joined: 9), member(orphaned, early, joined: 4),
+                member(event, creator, joined: 0),
+                member(direct, creator, joined: 0), member(direct, other, joined: 0),
+            ])
+            try await db.collection("messages").insertMany((1...3).map { seq in
+                ["_id": .objectId(ObjectId()), "roomId": .objectId(group), "seq": .int64(Int64(seq)), "senderId": .objectId(creator),
+                 "senderName": "c", "text": .string("m\(seq)"), "clientId": .string("c\(seq)"), "createdAt": .date(t0)]
+            })
+            let messagesBefore = try await db.collection("messages").find([:], options: FindOptions(sort: ["seq": 1])).toArray()
+
+            #expect(try await MigrationRunner(database: db, migrations: all).apply() == all.filter { $0.version >= 4 }.map(\.id))
+
+            let repos = ParleyRepositories.mongo(db)
+            func role(_ r: ObjectId, _ u: ObjectId) async throws -> RoomRole? { try await repos.memberships.find(roomId: r, userId: u)?.role }
+            let expected: [(ObjectId, ObjectId, RoomRole)] = [
+                (group, creator, .owner), (group, early, .member), (orphaned, early, .owner), (orphaned, late, .member),
+                (event, creator, .owner), (direct, creator, .member), (direct, other, .member),
+            ]
+            for (r, u, want) in expected {
+                let got = try await role(r, u)
+                #expect(got == want, "room \(r.hex) user \(u.hex)")
+            }
+            let rooms = Dictionary(uniqueKeysWithValues: try await repos.rooms.find(ids: [group, orphaned, event, direct]).map { ($0.id, $0) })
+            #expect(rooms[group]?.ownerCount == 1 && rooms[orphaned]?.ownerCount == 1 && rooms[event]?.ownerCount == 1 && rooms[direct]?.ownerCount == 0)
+            #expect(rooms.values.allSatisfy { $0.archived == false && $0.lastSeq == 3 })
+            #expect(rooms[event]?.guestAccess == false && rooms[group]?.guestAccess == nil)
+            // Nothing else changed: cursors, counts and messages as they were.
+            let cursors = try await db.collection("memberships").find([:]).toArray()
+            #expect(cursors.count == 7 && cursors.allSatisfy { $0["deliveredSeq"]?.int64Value == 2 && $0["readSeq"]?.int64Value == 1 })
+            #expect(try await db.collection("messages").find([:], options: FindOptions(sort: ["seq": 1])).toArray() == messagesBefore)
+            for name in ["bans", "invites", "audit"] {
+                let indexes = try await db.collection(name).listIndexes().compactMap { $0["name"]?.stringValue }
+                #expect(indexes.count >= 3, "\(name): \(indexes)")
+            }
+            // The steps again (a run interrupted and restarted) change nothing.
+            let m4 = try #require(all.first { $0.version == 4 })
+            try await db.collection("_migrations").deleteOne(["_id": .int64(4)])
+            try await MigrationRunner(database: db, migrations: all).apply()
+            for (r, u, want) in expected {
+                let got = try await role(r, u)
+                #expect(got == want, "again: room \(r.hex) user \(u.hex)")
+            }
+            #expect(try await repos.rooms.find(id: group)?.ownerCount == 1)
+            #expect(m4.steps.count > 5)
+        }
+    }
 }
