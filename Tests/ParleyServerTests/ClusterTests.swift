@@ -91,4 +91,55 @@ struct ClusterTests {
             await a.close()
         }
     }
+
+    @Test("room changes made on one node hold on the other: added, muted, updated, removed (nothing more reaches them), deleted")
+    func roomChangesAcrossNodes() async throws {
+        try await Self.pair { api, portA, portB in
+            let cast = try await Cast.make(api)
+            let dave = try await api.register("dave")
+            let owner = WSTestClient(port: portA, token: cast.owner.token)
+            let member = WSTestClient(port: portB, token: cast.member.token)
+            let moderator = WSTestClient(port: portB, token: cast.moderator.token)
+            let daveB = WSTestClient(port: portB, token: dave.token)
+            for ws in [owner, member, moderator, daveB] { _ = try await ws.sync() }
+            let send = { (ws: WSTestClient, text: String) in
+                try await ws.request("message:send", #"{"roomId": "\#(cast.room)", "text": "\#(text)", "clientId": "\#(text)"}"#)
+            }
+            // Added on A: Dave's socket on B hears of it and gets the room's messages.
+            #expect(try await owner.request("room:members:add", #"{"roomId": "\#(cast.room)", "userIds": ["\#(dave.id)"]}"#).ok)
+            #expect(try await daveB.waitFor("room:added", as: Wire.RoomData.self).room.id == cast.room)
+            let first = try await send(owner, "one").message()
+            #expect(try await daveB.waitFor("message:new", as: Wire.MessageData.self) { $0.message.id == first.id }.message == first)
+            // The member's send warms node B's gate; a mute on A must still hold on B.
+            #expect(try await send(member, "two").ok)
+            #expect(try await owner.request("room:mute", #"{"roomId": "\#(cast.room)", "userId": "\#(cast.member.id)"}"#).ok)
+            _ = try await member.waitFor("room:muted", as: Wire.RoomId.self)
+            let muted = try await send(member, "three")
+            #expect(muted.errorCode == "forbidden" && muted.error?.mutedUntil != nil)
+            #expect(try await owner.request("room:unmute", #"{"roomId": "\#(cast.room)", "userId": "\#(cast.member.id)"}"#).ok)
+            _ = try await member.waitFor("room:unmuted", as: Wire.RoomId.self)
+            #expect(try await send(member, "four").ok)
+            // Renamed on A: B's members get room:updated.
+            #expect(try await owner.request("room:update", #"{"roomId": "\#(cast.room)", "name": "renamed"}"#).ok)
+            #expect(try await moderator.waitFor("room:updated", as: Wire.RoomData.self).room.name == "renamed")
+            // Removed on A: from then on nothing of the room reaches the member on B.
+            #expect(try await owner.request("room:members:remove", #"{"roomId": "\#(cast.room)", "userId": "\#(cast.member.id)", "reason": "bye"}"#).ok)
+            let removed = try await member.waitFor("room:removed", as: Wire.Removed.self)
+            #expect(removed.by == cast.owner.id && removed.reason == "bye")
+            let left = try await moderator.waitFor("room:user:left", as: Wire.UserLeft.self) { $0.userId == cast.member.id }
+            #expect(left.by == cast.owner.id)
+            let after = try await send(owner, "five").message()
+            _ = try await moderator.waitFor("message:new", as: Wire.MessageData.self) { $0.message.id == after.id }
+            #expect(try await owner.request("typing", #"{"roomId": "\#(cast.room)", "isTyping": true}"#).ok)
+            _ = try await moderator.waitFor("typing", as: Wire.Typing.self)
+            #expect(!member.pending.contains { $0.contains(after.id) || $0.contains(#""typing""#) })
+            #expect(try await send(member, "six").errorCode == "not_found")
+            // Deleted on A: B's members hear of it, and B delivers nothing more from it.
+            #expect(try await owner.request("room:delete", #"{"roomId": "\#(cast.room)"}"#).ok)
+            #expect(try await moderator.waitFor("room:deleted", as: Wire.RoomId.self).roomId == cast.room)
+            #expect(try await daveB.waitFor("room:deleted", as: Wire.RoomId.self).roomId == cast.room)
+            #expect(try await send(daveB, "seven").errorCode == "not_found")
+            for ws in [owner, member, moderator, daveB] { await ws.close() }
+        }
+    }
 }

@@ -373,4 +373,38 @@ struct RoomAdminTests {
             #expect(abs(expires.timeIntervalSince(at) - 365 * 86_400) < 1)
         }
     }
+
+    @Test("race: a kick while the member sends: every acknowledged send is stored once, every refused one is not, and sends after the kick are refused")
+    func kickWhileSending() async throws {
+        try await RestHarness.live { api, port in
+            let cast = try await Cast.make(api)
+            let memberWS = WSTestClient(port: port, token: cast.member.token)
+            let ownerWS = WSTestClient(port: port, token: cast.owner.token)
+            _ = try await memberWS.sync()
+            _ = try await ownerWS.sync()
+            for i in 1...40 {
+                memberWS.send(#"{"type":"message:send","id":"s\#(i)","data":{"roomId":"\#(cast.room)","text":"m\#(i)","clientId":"k\#(i)"}}"#)
+                if i == 10 {
+                    ownerWS.send(#"{"type":"room:members:remove","id":"kick","data":{"roomId":"\#(cast.room)","userId":"\#(cast.member.id)"}}"#)
+                }
+            }
+            #expect(try await ownerWS.waitFor { $0.type == "ack" && $0.id == "kick" }.ok)
+            var acked: Set<String> = [], refused = 0
+            for _ in 1...40 {
+                let ack = try await memberWS.waitFor { $0.type == "ack" && ($0.id?.hasPrefix("s") ?? false) }
+                if ack.ok { acked.insert(try ack.message().text) } else {
+                    #expect(["not_found", "forbidden"].contains(ack.errorCode ?? ""))
+                    refused += 1
+                }
+            }
+            let stored = try await api.call(.get, "/api/messages/room/\(cast.room)?limit=200", token: cast.owner.token).decode(Wire.History.self).messages
+            #expect(Set(stored.map(\.text)) == acked && stored.count == acked.count)
+            #expect(stored.map(\.seq) == Array(1...max(1, stored.count)).prefix(stored.count).map { $0 })
+            #expect(acked.count + refused == 40)
+            _ = try await memberWS.waitFor(type: "room:removed")
+            #expect(try await memberWS.request("message:send", #"{"roomId": "\#(cast.room)", "text": "late", "clientId": "late"}"#).errorCode == "not_found")
+            await memberWS.close()
+            await ownerWS.close()
+        }
+    }
 }
