@@ -192,11 +192,13 @@ final class Cluster: Service, Sendable {
 
     private func apply(_ batch: SignalBatch) {
         metrics.clusterSignalBatches.increment()
-        outbox.hasListeners = true
-        switch peers.heard(batch.node, batch: batch.n, at: .now) {
-        case .repeated: return
-        case .gap: scheduleRepair(reason: "batch(es) before \(batch.n) of node \(batch.node) lost")
-        case .inOrder: break
+        if !batch.isOneShot {
+            outbox.hasListeners = true
+            switch peers.heard(batch.node, batch: batch.n, at: .now) {
+            case .repeated: return
+            case .gap: scheduleRepair(reason: "batch(es) before \(batch.n) of node \(batch.node) lost")
+            case .inOrder: break
+            }
         }
         for signal in batch.signals {
             switch signal.kind {

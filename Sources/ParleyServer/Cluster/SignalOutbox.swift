@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Mongo
+import ParleyCore
 import Synchronization
 
 /// This node's signals on their way to the others: gathered while a write is in

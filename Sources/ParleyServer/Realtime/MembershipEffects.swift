@@ -15,46 +15,7 @@ struct MembershipEffects: Sendable {
     /// The other nodes' way in; nil outside a cluster.
     let outbox: SignalOutbox?
 
-    struct Added: Encodable { let room: Room }
-
-    struct Removed: Encodable {
-        let roomId: String
-        let by: String?
-        let reason: String?
-        let banned: Bool
-
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(roomId, forKey: .roomId)
-            try c.encode(by, forKey: .by)
-            try c.encode(reason, forKey: .reason)
-            try c.encode(banned, forKey: .banned)
-        }
-        enum CodingKeys: String, CodingKey { case roomId, by, reason, banned }
-    }
-
-    struct Updated: Encodable { let room: Room }
-    struct Deleted: Encodable { let roomId: String }
-
-    struct RoleChanged: Encodable {
-        let roomId: String
-        let userId: String
-        let role: RoomRole
-    }
-
-    struct Muted: Encodable {
-        let roomId: String
-        let userId: String
-        let mutedUntil: Date?
-
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(roomId, forKey: .roomId)
-            try c.encode(userId, forKey: .userId)
-            try c.encode(mutedUntil, forKey: .mutedUntil)
-        }
-        enum CodingKeys: String, CodingKey { case roomId, userId, mutedUntil }
-    }
+    typealias P = RoomPushes
 
     /// The creator of a room is its first member; a group conversation's other
     /// members are added with it (`room:added` to each).
@@ -77,7 +38,7 @@ struct MembershipEffects: Sendable {
     func added(_ room: Room, user: UserRecord, by: ObjectId?) {
         guard let roomId = ObjectId(room.id) else { return }
         subscribe(user.id, to: roomId)
-        notifier.toUser("room:added", Added(room: room), user.id)
+        notifier.toUser("room:added", P.RoomData(room: room), user.id)
         notifier.announceJoined(roomId, user: user, by: by)
     }
 
@@ -97,12 +58,12 @@ struct MembershipEffects: Sendable {
         gate.invalidate(roomId, user: userId)
         var signals: [Signal] = [.unsubscribe(userId, from: roomId), .gate(roomId, user: userId)]
         if let left = notifier.frame(
-            "room:user:left", RoomNotifier.Left(roomId: roomId.hex, userId: userId.hex, by: by.hex, reason: reason))
+            "room:user:left", P.Left(roomId: roomId.hex, userId: userId.hex, by: by.hex, reason: reason))
         {
             hub.broadcast(left, to: roomId)
             signals.append(.push(left, to: roomId, except: nil))
         }
-        if let gone = notifier.frame("room:removed", Removed(roomId: roomId.hex, by: by.hex, reason: reason, banned: banned)) {
+        if let gone = notifier.frame("room:removed", P.Removed(roomId: roomId.hex, by: by.hex, reason: reason, banned: banned)) {
             hub.send(gone, toUser: userId)
             signals.append(.push(gone, toUser: userId))
         }
@@ -111,7 +72,7 @@ struct MembershipEffects: Sendable {
 
     /// A member's role changed: `room:role` to the room.
     func roleChanged(_ m: MembershipRecord) {
-        notifier.toRoom("room:role", RoleChanged(roomId: m.roomId.hex, userId: m.userId.hex, role: m.roomRole), m.roomId)
+        notifier.toRoom("room:role", P.RoleChanged(roomId: m.roomId.hex, userId: m.userId.hex, role: m.roomRole), m.roomId)
     }
 
     /// A member was muted or unmuted: sends are refused (or allowed again) at once on
@@ -119,7 +80,7 @@ struct MembershipEffects: Sendable {
     func muteChanged(_ m: MembershipRecord) {
         gate.invalidate(m.roomId, user: m.userId)
         let until = m.muted()
-        let push = Muted(roomId: m.roomId.hex, userId: m.userId.hex, mutedUntil: until)
+        let push = P.Muted(roomId: m.roomId.hex, userId: m.userId.hex, mutedUntil: until)
         notifier.toRoom(until == nil ? "room:unmuted" : "room:muted", push, m.roomId, first: [.gate(m.roomId, user: m.userId)])
     }
 
@@ -128,13 +89,13 @@ struct MembershipEffects: Sendable {
     func updated(_ room: Room) {
         guard let roomId = ObjectId(room.id) else { return }
         gate.invalidate(roomId)
-        notifier.toRoom("room:updated", Updated(room: room.shared), roomId, first: [.gate(roomId, user: nil)])
+        notifier.toRoom("room:updated", P.RoomData(room: room.shared), roomId, first: [.gate(roomId, user: nil)])
     }
 
     /// The room was deleted: `room:deleted` to its members, then no connection on any
     /// node gets anything more from it.
     func deleted(_ roomId: ObjectId) {
-        notifier.toRoom("room:deleted", Deleted(roomId: roomId.hex), roomId, then: [.drop(roomId), .gate(roomId, user: nil)])
+        notifier.toRoom("room:deleted", P.Deleted(roomId: roomId.hex), roomId, then: [.drop(roomId), .gate(roomId, user: nil)])
         hub.drop(roomId)
         gate.invalidate(roomId)
     }

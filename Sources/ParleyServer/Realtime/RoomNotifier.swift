@@ -16,20 +16,6 @@ struct RoomNotifier: Sendable {
     let outbox: SignalOutbox?
     let logger: Logger
 
-    struct Joined: Encodable {
-        let roomId: String
-        let user: User
-        /// Who added the user; absent when they joined by themselves.
-        let by: String?
-    }
-
-    struct Left: Encodable {
-        let roomId: String
-        let userId: String
-        /// Who removed the user, and why; absent when they left.
-        var by: String? = nil
-        var reason: String? = nil
-    }
 
     struct Status: Encodable {
         let roomId: String
@@ -55,14 +41,14 @@ struct RoomNotifier: Sendable {
     /// A user joined: `room:user:joined` to the other members (`MembershipEffects`).
     func announceJoined(_ roomId: ObjectId, user: UserRecord, by: ObjectId?) {
         push(
-            "room:user:joined", Joined(roomId: roomId.hex, user: User(user, online: presence.isOnline(user.id)), by: by?.hex), to: roomId,
+            "room:user:joined", RoomPushes.Joined(roomId: roomId.hex, user: User(user, online: presence.isOnline(user.id)), by: by?.hex), to: roomId,
             exceptUser: user.id)
     }
 
     /// A user left: `room:user:left` to the room, the leaver's devices included;
     /// `then` (the unsubscribe) goes to the other nodes in the same batch, after it.
     func announceLeft(_ roomId: ObjectId, userId: ObjectId, then: [Signal] = []) {
-        push("room:user:left", Left(roomId: roomId.hex, userId: userId.hex), to: roomId, then: then)
+        push("room:user:left", RoomPushes.Left(roomId: roomId.hex, userId: userId.hex), to: roomId, then: then)
     }
 
     /// A member's cursors moved: `message:status` to the room.
