@@ -9,13 +9,13 @@ import ParleyCore
 struct ParleyCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "parleyctl",
-        abstract: "Administer a Parley deployment: users and migrations.",
+        abstract: "Administer a Parley deployment: users, rooms and migrations.",
         discussion: """
             Reads MONGODB_URI, MONGODB_DATABASE and the other settings from the environment and .env.
-            Exit status: 0 success, 1 refused (taken username, unknown user, failed migration),
+            Exit status: 0 success, 1 refused (taken username, unknown user or room, a rule of the room, failed migration),
             65 bad input, 69 database unreachable, 64 usage error.
             """,
-        subcommands: [UserCommand.self, MigrateCommand.self]
+        subcommands: [UserCommand.self, RoomCommand.self, MigrateCommand.self]
     )
 }
 

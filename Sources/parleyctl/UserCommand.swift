@@ -6,8 +6,8 @@ import ParleyCore
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "user",
-        abstract: "Create, list, disable and enable users; set passwords.",
-        subcommands: [Create.self, List.self, Disable.self, Enable.self, SetPassword.self]
+        abstract: "Create, list, disable, enable and delete users; set passwords.",
+        subcommands: [Create.self, List.self, Disable.self, Enable.self, SetPassword.self, Delete.self]
     )
 
     struct Create: AsyncParsableCommand {
@@ -97,6 +97,26 @@ struct UserCommand: AsyncParsableCommand {
             try await CtlContext.run { config, db in
                 try await CtlContext.accounts(config, db).setPassword(username: username, password: password)
                 print("password changed for \(username)")
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a user: memberships removed (a room left without an owner gets its longest-standing member), messages kept under \"\(UserDeletion.anonymousName)\".")
+        @Argument var username: String
+
+        func run() async throws {
+            try await RoomCommand.run { ctl in
+                let outcome = try await UserDeletion(members: ctl.members).delete(username: username, by: CtlRooms.system.id)
+                var signals: [Signal] = []
+                for (room, owner) in outcome.rooms {
+                    signals.append(.unsubscribe(outcome.user.id, from: room))
+                    signals.append(try .push("room:user:left", RoomPushes.Left(roomId: room.hex, userId: outcome.user.id.hex), to: room))
+                    if let owner { signals.append(try .push("room:role", RoomPushes.RoleChanged(roomId: room.hex, userId: owner.userId.hex, role: .owner), to: room)) }
+                }
+                await ctl.tell(signals)
+                print("deleted \(outcome.user.username): left \(outcome.rooms.count) room(s), \(outcome.messagesRenamed) message(s) kept as \"\(UserDeletion.anonymousName)\"")
             }
         }
     }

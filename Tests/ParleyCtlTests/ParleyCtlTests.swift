@@ -134,4 +134,75 @@ struct ParleyCtlTests {
         #expect(r.stderr.contains("cannot reach MongoDB at mongodb://127.0.0.1:1"))
         #expect(try ctl.run("migrate").status == 69)
     }
+
+    @Test("room list, show, create, add, role, remove, archive and delete; the same exit codes; and the nodes are told of each change")
+    func rooms() async throws {
+        try await TestDatabase.with { db in
+            let ctl = Ctl(database: db.name)
+            #expect(try ctl.run("migrate").status == 0)
+            for name in ["olga", "pete", "quin"] {
+                #expect(try ctl.run("user", "create", name, "--password-stdin", stdin: "password123\n").status == 0)
+            }
+            let created = try ctl.run("room", "create", "Ops", "--owner", "olga", "--private", "--member", "pete", "--topic", "on call")
+            #expect(created.status == 0, "\(created.stderr)")
+            let id = try #require(created.stdout.components(separatedBy: "(id ").last?.prefix(24)).description
+            let list = try ctl.run("room", "list")
+            #expect(list.status == 0 && list.stdout.contains(id) && list.stdout.contains("private") && list.stdout.contains("Ops"))
+            #expect(try ctl.run("room", "list", "--json").stdout.contains(#""id":"\#(id)""#))
+            #expect(try ctl.run("room", "add", id, "quin", "--role", "moderator").status == 0)
+            #expect(try ctl.run("room", "role", id, "pete", "owner").status == 0)
+            let shown = try ctl.run("room", "show", id)
+            #expect(shown.stdout.contains("owner      olga") && shown.stdout.contains("owner      pete") && shown.stdout.contains("moderator  quin"))
+            #expect(shown.stdout.contains("3 member(s), 2 owner(s)"))
+            // The rules hold for the administrator too: a room keeps an owner.
+            #expect(try ctl.run("room", "role", id, "olga", "member").status == 0)
+            let last = try ctl.run("room", "role", id, "pete", "member")
+            #expect(last.status == 1 && last.stderr.contains("at least one owner"))
+            #expect(try ctl.run("room", "remove", id, "quin", "--reason", "rotation").status == 0)
+            #expect(try ctl.run("room", "remove", id, "quin").status == 1)
+            #expect(try ctl.run("room", "add", id, "nobody").status == 1)
+            #expect(try ctl.run("room", "add", id, "quin", "--role", "king").status == 65)
+            #expect(try ctl.run("room", "show", "not-an-id").status == 65)
+            #expect(try ctl.run("room", "show", ObjectId().hex).status == 1)
+            #expect(try ctl.run("room", "archive", id).status == 0)
+            #expect(try ctl.run("room", "show", id).stdout.contains("archived"))
+            #expect(try ctl.run("room", "archive", id, "--undo").status == 0)
+            // Each change was written as a one-shot signal batch for the running nodes.
+            let batches = try await db.collection("signals").find([:]).toArray()
+            let kinds = batches.flatMap { $0["signals"]?.arrayValue ?? [] }.compactMap { $0.documentValue?["kind"]?.stringValue }
+            #expect(batches.allSatisfy { $0["node"]?.stringValue?.hasPrefix(SignalBatch.oneShotPrefix) == true })
+            #expect(kinds.contains("unsubscribe") && kinds.contains("user") && kinds.contains("gate") && kinds.contains("subscribe"))
+            #expect(try ctl.run("room", "delete", id).status == 0)
+            #expect(try await db.collection("rooms").countDocuments(["_id": .objectId(ObjectId(id)!)]) == 0)
+            #expect(try await db.collection("memberships").countDocuments(["roomId": .objectId(ObjectId(id)!)]) == 0)
+        }
+    }
+
+    @Test("user delete: memberships go, a room left without owner gets its longest-standing member, messages stay under an anonymous name")
+    func userDelete() async throws {
+        try await TestDatabase.with { db in
+            let ctl = Ctl(database: db.name)
+            #expect(try ctl.run("migrate").status == 0)
+            for name in ["olga", "pete", "quin"] {
+                #expect(try ctl.run("user", "create", name, "--password-stdin", stdin: "password123\n").status == 0)
+            }
+            let created = try ctl.run("room", "create", "Ops", "--owner", "olga", "--member", "pete", "--member", "quin")
+            let id = try #require(created.stdout.components(separatedBy: "(id ").last?.prefix(24)).description
+            let repos = ParleyRepositories.mongo(db)
+            let olga = try #require(try await repos.users.find(username: "olga"))
+            try await repos.messages.insert([MessageRecord(roomId: ObjectId(id)!, seq: 1, senderId: olga.id, senderName: "olga", text: "hello", clientId: "c1")])
+            let deleted = try ctl.run("user", "delete", "olga")
+            #expect(deleted.status == 0, "\(deleted.stderr)")
+            #expect(deleted.stdout.contains("left 1 room(s), 1 message(s)"))
+            #expect(try await repos.users.find(username: "olga") == nil)
+            let room = try #require(try await repos.rooms.find(id: ObjectId(id)!))
+            #expect(room.memberCount == 2 && room.ownerCount == 1)
+            let owners = try await repos.memberships.forRoom(room.id, limit: 10).filter { $0.roomRole == .owner }
+            #expect(owners.count == 1)
+            #expect(try await repos.messages.find(senderId: olga.id, clientId: "c1")?.senderName == UserDeletion.anonymousName)
+            #expect(try ctl.run("user", "delete", "olga").status == 1)
+            // The name is free again.
+            #expect(try ctl.run("user", "create", "olga", "--password-stdin", stdin: "password123\n").status == 0)
+        }
+    }
 }

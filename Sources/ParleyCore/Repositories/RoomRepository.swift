@@ -9,6 +9,8 @@ public protocol RoomRepository: Sendable {
     func findDirect(key: String) async throws -> RoomRecord?
     /// Rooms any user may see (not private, not direct), newest first; `kind` narrows.
     func listPublic(kind: RoomKind?, limit: Int) async throws -> [RoomRecord]
+    /// Every room (of `kind`, when given), newest first: the administrator's view.
+    func list(kind: RoomKind?, limit: Int, skip: Int) async throws -> [RoomRecord]
     func adjustMemberCount(id: ObjectId, by delta: Int) async throws
     /// Raises each room's `lastSeq` (and `lastMessageAt`) to at least the given values,
     /// in one command: `$max`, so a late or repeated call never lowers them.
@@ -53,6 +55,11 @@ public struct MongoRoomRepository: RoomRepository {
         var filter: BSONDocument = ["private": false]
         filter["kind"] = kind.map { .string($0.rawValue) } ?? ["$in": ["group", "event"]]
         return try await rooms.find(filter, options: FindOptions(sort: ["createdAt": -1], limit: limit)).toArray()
+    }
+
+    public func list(kind: RoomKind?, limit: Int, skip: Int) async throws -> [RoomRecord] {
+        let filter: BSONDocument = kind.map { ["kind": .string($0.rawValue)] } ?? [:]
+        return try await rooms.find(filter, options: FindOptions(sort: ["createdAt": -1], limit: limit, skip: skip)).toArray()
     }
 
     public func adjustMemberCount(id: ObjectId, by delta: Int) async throws {

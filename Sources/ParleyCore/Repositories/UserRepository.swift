@@ -15,6 +15,8 @@ public protocol UserRepository: Sendable {
     /// Replaces the password hash and invalidates tokens issued before now.
     func setPasswordHash(username: String, _ hash: String) async throws -> Bool
     func find(ids: [ObjectId]) async throws -> [UserRecord]
+    /// Removes the user document; false when it was already gone.
+    func delete(id: ObjectId) async throws -> Bool
     /// Enabled users whose username or display name contains `query`, case-insensitively:
     /// username prefix matches first, then the rest, each in username order.
     func search(_ query: String, limit: Int) async throws -> [UserRecord]
@@ -46,6 +48,8 @@ public struct MongoUserRepository: UserRepository {
     public func list(limit: Int, skip: Int) async throws -> [UserRecord] {
         try await users.find([:], options: FindOptions(sort: ["usernameLower": 1], limit: limit, skip: skip)).toArray()
     }
+
+    public func delete(id: ObjectId) async throws -> Bool { try await users.deleteOne(["_id": .objectId(id)]).deletedCount == 1 }
 
     public func setDisabled(username: String, _ disabled: Bool) async throws -> Bool {
         var set: BSONDocument = ["disabled": .bool(disabled)]
