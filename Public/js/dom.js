@@ -55,12 +55,14 @@ export function clearBanner() { $("banner").hidden = true; }
 export function explain(error) {
   const code = error && error.code;
   if (code === "rate_limited") return `You are sending too fast. Try again in ${Math.ceil((error.retryAfterMs || 1000) / 1000)} s.`;
-  if (code === "forbidden") return "You are not a member of this room.";
+  if (code === "forbidden") return error.message && error.message !== "forbidden" ? capitalize(error.message) + "." : "You are not allowed to do that here.";
   if (code === "not_found") return "That room or person no longer exists.";
   if (code === "unavailable") return "The server cannot reach its database right now. Retrying helps.";
   if (code === "too_large") return "That is too large to send.";
   return (error && error.message) || "Something went wrong.";
 }
+
+const capitalize = (s) => s.charAt(0).toUpperCase() + s.slice(1);
 
 export const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 export const dayFmt = new Intl.DateTimeFormat(undefined, { weekday: "long", year: "numeric", month: "long", day: "numeric" });

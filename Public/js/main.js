@@ -11,6 +11,7 @@ import {
   presenceOf,
 } from "./store.js";
 import { setActions, setConnection, renderRooms, renderMessages, renderTyping, renderPeople, renderHangout } from "./views.js";
+import { wireManage, setManageHooks, handleRoomPush, updateRoomNotice, resolveUsernames, acceptInviteFromLocation } from "./manage.js";
 
 // For the browser tests and the console: the state, read-only by convention.
 window.parley = { state };
@@ -99,7 +100,22 @@ function handleFrame(frame) {
       return;
     case "room:activity": activityReceived(d); return;
     case "error": banner(explain(frame.error), true); return;
+    default:
+      handleRoomPush(frame);
   }
+}
+
+/// The open room is gone (removed, deleted, left): back to "pick a room".
+function closeRoom() {
+  state.current = null;
+  $("chat-title").textContent = "Pick a room";
+  $("chat-topic").textContent = "";
+  $("hangout").hidden = true;
+  state.participants = [];
+  renderPeople($("participants"), []);
+  renderMessages();
+  renderTyping();
+  updateRoomNotice();
 }
 
 // ---------- Rooms and messages ----------
@@ -112,6 +128,7 @@ async function openRoom(roomId, { keepScroll = false } = {}) {
   $("chat-topic").textContent = room && room.topic ? room.topic : "";
   $("composer-input").disabled = false;
   $("send").disabled = false;
+  updateRoomNotice();
   setupHangout(room);
   renderRooms();
   renderTyping();
@@ -355,6 +372,13 @@ async function createRoom(event) {
   const kind = document.querySelector("input[name=kind]:checked").value;
   const body = { name: $("room-name").value.trim(), private: $("room-private").checked };
   if ($("room-topic").value.trim()) body.topic = $("room-topic").value.trim();
+  try {
+    const memberIds = await resolveUsernames($("room-members").value);
+    if (memberIds.length) body.memberIds = memberIds;
+  } catch (error) {
+    $("room-error").textContent = explain(error);
+    return;
+  }
   if (kind === "event") {
     if ($("room-starts").value) body.startsAt = new Date($("room-starts").value).toISOString();
     if ($("room-ends").value) body.endsAt = new Date($("room-ends").value).toISOString();
@@ -474,10 +498,13 @@ async function startApp() {
   }
   $("me").textContent = state.me.displayName;
   socket.connect();
+  acceptInviteFromLocation();
 }
 
 function wire() {
   setActions({ openRoom, loadOlder, openDirect, selectHangoutItem });
+  setManageHooks({ openRoom, closeRoom, renderRooms });
+  wireManage();
   onUnauthorized(() => signOut("Your session ended. Please sign in again."));
   $("tab-login").addEventListener("click", () => setAuthMode(false));
   $("tab-register").addEventListener("click", () => setAuthMode(true));
