@@ -15,7 +15,14 @@ struct WireRulesTests {
         #expect(try parse("2030-05-01t18:00:00z") == reference)
         #expect(try parse("2030-05-01T20:00:00+02:00") == reference)
         #expect(try parse("2030-05-01T18:00:00.000Z") == reference)
-        #expect(throws: (any Error).self) { try parse("next tuesday") }
+        // Fractions of any length, offsets Foundation's styles refuse, old years.
+        #expect(abs(try parse("2030-05-01T18:00:00.2563Z").timeIntervalSince(reference) - 0.2563) < 1e-6)
+        #expect(try parse("2030-05-02T16:00:00+22:00") == reference)
+        #expect(try parse("2030-05-01T12:30:00.5-05:30").timeIntervalSince(reference) == 0.5)
+        #expect(try parse("1343-09-27T03:17:55.2563+22:00") < reference)
+        for bad in ["next tuesday", "2030-02-30T00:00:00Z", "2030-05-01T18:00:00", "2030-05-01T18:00:00.Z", "2030-05-01T25:00:00Z", "2030-05-01T18:00:00+2:00"] {
+            #expect(throws: (any Error).self, "\(bad)") { try parse(bad) }
+        }
     }
 
     @Test("every length limit counts Unicode code points, as JSON Schema does")

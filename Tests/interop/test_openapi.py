@@ -37,7 +37,14 @@ def test_document_covers_every_route(server):
                      ("POST", "/api/rooms/{roomId}/leave"), ("GET", "/api/events"), ("POST", "/api/events"),
                      ("GET", "/api/events/{roomId}"), ("GET", "/api/messages/room/{roomId}"),
                      ("GET", "/api/messages/conversation/{userId1}/{userId2}"), ("PUT", "/api/messages/read/{roomId}"),
-                     ("GET", "/api/messages/{messageId}/status"), ("GET", "/healthz"), ("GET", "/metrics")]:
+                     ("GET", "/api/messages/{messageId}/status"), ("GET", "/healthz"), ("GET", "/metrics"),
+                     ("PATCH", "/api/rooms/{roomId}"), ("DELETE", "/api/rooms/{roomId}"), ("GET", "/api/rooms/{roomId}/members"),
+                     ("POST", "/api/rooms/{roomId}/members"), ("DELETE", "/api/rooms/{roomId}/members/{userId}"),
+                     ("PUT", "/api/rooms/{roomId}/members/{userId}/role"), ("GET", "/api/rooms/{roomId}/bans"), ("POST", "/api/rooms/{roomId}/bans"),
+                     ("DELETE", "/api/rooms/{roomId}/bans/{userId}"), ("POST", "/api/rooms/{roomId}/mutes"),
+                     ("DELETE", "/api/rooms/{roomId}/mutes/{userId}"), ("GET", "/api/rooms/{roomId}/invites"),
+                     ("POST", "/api/rooms/{roomId}/invites"), ("GET", "/api/rooms/{roomId}/audit"), ("POST", "/api/invites/{code}/accept"),
+                     ("DELETE", "/api/invites/{code}")]:
         assert expected in operations, expected
 
 
