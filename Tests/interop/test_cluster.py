@@ -165,6 +165,58 @@ def test_joins_and_leaves_reach_every_node(cluster):
         x.close()
 
 
+def test_a_removal_on_one_node_holds_on_every_node_and_parleyctl_reaches_them_too(cluster):
+    """A private room with members on nodes 1, 2 and 3. The owner (node 1) removes
+    Dan (node 2): Dan's sockets get room:removed and nothing more of the room, the
+    others hear who and why. Then parleyctl, a separate process, removes Erin
+    (node 3): her socket hears of it at once, through the one-shot signal batch."""
+    alice, dan, erin, bob = (cluster.user(p) for p in ("alice", "dan", "erin", "bob"))
+    auth = {"Authorization": "Bearer " + alice["token"]}
+    room = requests.post(cluster.proxy.url + "/api/rooms", json={"name": "crew", "memberIds": [dan["id"], erin["id"], bob["id"]]},
+                         headers=auth, timeout=10).json()["room"]["id"]
+    a, d, e, b = cluster.client("n1", alice), cluster.client("n2", dan), cluster.client("n3", erin), cluster.client("n2", bob)
+    acked = []
+    first = a.request("message:send", {"roomId": room, "text": "before", "clientId": "r1"})["data"]["message"]
+    acked.append(first["id"])
+    for x in (d, e, b):
+        x.wait_for("message:new", lambda m: m["message"]["id"] == first["id"])
+    r = requests.delete(f"{cluster.nodes['n1'].url}/api/rooms/{room}/members/{dan['id']}", json={"reason": "rotation"}, headers=auth, timeout=10)
+    assert r.status_code == 200, r.text
+    removed = d.wait_for("room:removed")["data"]
+    assert removed == {"roomId": room, "by": alice["id"], "reason": "rotation", "banned": False}
+    left = e.wait_for("room:user:left", lambda x: x["userId"] == dan["id"])["data"]
+    assert left["by"] == alice["id"] and left["reason"] == "rotation"
+    after = a.request("message:send", {"roomId": room, "text": "after", "clientId": "r2"})["data"]["message"]
+    acked.append(after["id"])
+    # Bob shares Dan's node: once Bob has it, Dan's copy would be queued ahead of his ping's ack.
+    b.wait_for("message:new", lambda m: m["message"]["id"] == after["id"])
+    d.request("ping", {})
+    assert all(f["data"]["message"]["id"] != after["id"] for f in d.frames if f["type"] == "message:new")
+    assert d.request("message:send", {"roomId": room, "text": "still here?", "clientId": "r3"})["error"]["code"] == "not_found"
+
+    # parleyctl removes Erin: a separate process, one signal batch, her node hears it.
+    env = dict(os.environ, MONGODB_URI=cluster.uri, MONGODB_DATABASE=cluster.database, MIGRATIONS_DIR=os.path.join(ROOT, "migrations"))
+    binary = os.path.join(os.path.dirname(os.environ.get("PARLEY_BINARY", os.path.join(ROOT, ".build", "debug", "parley"))), "parleyctl")
+    erin_name = requests.get(cluster.proxy.url + "/api/auth/profile", headers={"Authorization": "Bearer " + erin["token"]}, timeout=10).json()["user"]["username"]
+    run = subprocess.run([binary, "room", "remove", room, erin_name, "--reason", "by the operator"], capture_output=True, text=True, env=env, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert e.wait_for("room:removed")["data"]["reason"] == "by the operator"
+    assert b.wait_for("room:user:left", lambda x: x["userId"] == erin["id"])["data"]["reason"] == "by the operator"
+    last = a.request("message:send", {"roomId": room, "text": "two left", "clientId": "r4"})["data"]["message"]
+    acked.append(last["id"])
+    b.wait_for("message:new", lambda m: m["message"]["id"] == last["id"])
+    e.request("ping", {})
+    assert all(f["data"]["message"]["id"] != last["id"] for f in e.frames if f["type"] == "message:new")
+    # Bob, who stayed, got each acknowledged message once and in order.
+    tally = Tally()
+    for f in b.frames:
+        if f["type"] == "message:new" and f["data"]["message"]["roomId"] == room:
+            tally.add(f["data"]["message"])
+    assert (tally.duplicates, tally.missing(acked), tally.out_of_order) == (0, 0, 0)
+    for x in (a, d, e, b):
+        x.close()
+
+
 def test_socketio_long_polling_through_nginx(cluster):
     alice, bob = cluster.user("alice"), cluster.user("bob")
     room = cluster.room(alice, bob)
