@@ -153,6 +153,17 @@ struct SendPathUnitTests {
         #expect(!result.overlap)
     }
 
+    /// Waits until the heads have no raise waiting or running. Each wait has its own
+    /// guard against a hang (a loaded machine stretches the 500 ms interval and the
+    /// retry pause; what is checked is the outcome, never the time it took).
+    static func settle(_ heads: RoomHeads) async throws {
+        let guardTime = ContinuousClock.now + .seconds(60)
+        while !heads.isIdle {
+            try #require(ContinuousClock.now < guardTime, "the raise never settled")
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
     @Test("room heads: the counter covers a trailing lastSeq; raises are coalesced and retried until the store takes them")
     func roomHeads() async throws {
         let room = ObjectId()
@@ -165,13 +176,12 @@ struct SendPathUnitTests {
         // Three marks within one interval: one raise, to the highest.
         store.failRaises(1)
         for seq in 1...3 { heads.stored([room: seq]) }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !heads.isIdle, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        try await Self.settle(heads)
         #expect(store.recordedLastSeq(room) == 3)
         // The first attempt failed and was retried: two calls for three marks.
         #expect(store.raiseCount == 2)
         heads.learn([room: 9])
-        while !heads.isIdle, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        try await Self.settle(heads)
         #expect(store.recordedLastSeq(room) == 9)
     }
 
