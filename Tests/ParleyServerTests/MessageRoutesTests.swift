@@ -20,7 +20,12 @@ struct MessageRoutesTests {
             let latest = try await api.call(.get, "/api/messages/room/\(room)", token: token)
             #expect(try latest.status == 200 && Self.page(latest) == (Array(71...120), true))
             let message = try #require((latest["messages"] as? [[String: Any]])?.first)
-            #expect(Set(message.keys) == ["id", "roomId", "seq", "senderId", "senderName", "text", "clientId", "createdAt"])
+            // v1's fields and v2's, every one written (null when unset); nothing else (no
+            // search words, no internal update sequence).
+            #expect(Set(message.keys) == [
+                "id", "roomId", "seq", "senderId", "senderName", "text", "clientId", "createdAt", "editedAt", "deletedAt", "replyTo", "threadId",
+                "replyCount", "lastReplyAt", "reactions", "mentions", "pinned", "attachments", "rev",
+            ])
 
             let older = try await api.call(.get, "/api/messages/room/\(room)?before=71&limit=50", token: token)
             #expect(try Self.page(older) == (Array(21...70), true))

@@ -29,6 +29,18 @@ struct Cast {
         return Cast(owner: owner, moderator: moderator, member: member, outsider: outsider, admin: admin, room: room)
     }
 
+    /// A connection of one of the cast, past `sync:done`.
+    func connect(_ who: (token: String, id: String), port: Int) async throws -> WSTestClient {
+        let ws = WSTestClient(port: port, token: who.token)
+        _ = try await ws.sync()
+        return ws
+    }
+
+    /// A `message:send` to the cast's room; the ack.
+    func send(_ ws: WSTestClient, _ text: String, clientId: String) async throws -> Frame {
+        try await ws.request("message:send", #"{"roomId": "\#(room)", "text": "\#(text)", "clientId": "\#(clientId)"}"#)
+    }
+
     func members(_ api: Api) async throws -> [String: String] {
         let r = try await api.call(.get, "/api/rooms/\(room)/members", token: owner.token)
         return Dictionary(uniqueKeysWithValues: try r.decode(Wire.Members.self).members.map { ($0.user.id, $0.role) })
@@ -122,14 +134,14 @@ struct RoomAdminTests {
             }
             let left = try await ownerWS.waitFor("room:user:left", as: Wire.UserLeft.self)
             #expect(left.userId == cast.member.id && left.by == cast.moderator.id && left.reason == "spam")
-            _ = try await ownerWS.request("message:send", #"{"roomId": "\#(cast.room)", "text": "after", "clientId": "a1"}"#)
+            _ = try await cast.send(ownerWS, "after", clientId: "a1")
             _ = try await ownerWS.request("typing", #"{"roomId": "\#(cast.room)", "isTyping": true}"#)
             for ws in [memberWS, memberPhone] {
                 #expect(try await ws.receivedNone(of: "message:new"))
                 #expect(try await ws.receivedNone(of: "typing"))
             }
             // Their sends are refused; the room is invisible again (private).
-            let send = try await memberWS.request("message:send", #"{"roomId": "\#(cast.room)", "text": "still here?", "clientId": "m1"}"#)
+            let send = try await cast.send(memberWS, "still here?", clientId: "m1")
             #expect(send.errorCode == "not_found")
             #expect(try await api.call(.get, "/api/messages/room/\(cast.room)", token: cast.member.token).status == 404)
             // Reconnecting, the offline flush skips the room.
@@ -234,12 +246,12 @@ struct RoomAdminTests {
             _ = try await memberWS.sync()
             _ = try await ownerWS.sync()
             // Warm the gate: a send before the mute must not let one through after it.
-            #expect(try await memberWS.request("message:send", #"{"roomId": "\#(cast.room)", "text": "before", "clientId": "b1"}"#).ok)
+            #expect(try await cast.send(memberWS, "before", clientId: "b1").ok)
             let until = "2999-01-01T00:00:00.000Z"
             #expect(try await api.call(.post, "/api/rooms/\(cast.room)/mutes", token: cast.member.token, json: #"{"userId": "\#(cast.moderator.id)"}"#).status == 403)
             #expect(try await api.call(.post, "/api/rooms/\(cast.room)/mutes", token: cast.moderator.token, json: #"{"userId": "\#(cast.member.id)", "until": "\#(until)"}"#).status == 200)
             _ = try await ownerWS.waitFor(type: "room:muted")
-            let refused = try await memberWS.request("message:send", #"{"roomId": "\#(cast.room)", "text": "muted?", "clientId": "b2"}"#)
+            let refused = try await cast.send(memberWS, "muted?", clientId: "b2")
             #expect(refused.errorCode == "forbidden" && refused.error?.mutedUntil == until)
             #expect(try await memberWS.request("typing", #"{"roomId": "\#(cast.room)", "isTyping": true}"#).errorCode == "forbidden")
             #expect(try await cast.members(api)[cast.member.id] == "member")
@@ -247,7 +259,7 @@ struct RoomAdminTests {
             #expect(member.members.first { $0.user.id == cast.member.id }?.mutedUntil == until)
             #expect(try await api.call(.delete, "/api/rooms/\(cast.room)/mutes/\(cast.member.id)", token: cast.moderator.token).status == 200)
             _ = try await ownerWS.waitFor(type: "room:unmuted")
-            #expect(try await memberWS.request("message:send", #"{"roomId": "\#(cast.room)", "text": "back", "clientId": "b3"}"#).ok)
+            #expect(try await cast.send(memberWS, "back", clientId: "b3").ok)
             #expect(try await api.call(.post, "/api/rooms/\(cast.room)/mutes", token: cast.moderator.token, json: #"{"userId": "\#(cast.member.id)", "until": "2001-01-01T00:00:00Z"}"#).status == 400)
             let stored = try await api.call(.get, "/api/messages/room/\(cast.room)", token: cast.owner.token).decode(Wire.History.self).messages
             #expect(stored.map(\.text) == ["before", "back"])
@@ -260,9 +272,8 @@ struct RoomAdminTests {
     func settingsAndArchive() async throws {
         try await RestHarness.live { api, port in
             let cast = try await Cast.make(api)
-            let memberWS = WSTestClient(port: port, token: cast.member.token)
-            _ = try await memberWS.sync()
-            #expect(try await memberWS.request("message:send", #"{"roomId": "\#(cast.room)", "text": "kept", "clientId": "k1"}"#).ok)
+            let memberWS = try await cast.connect(cast.member, port: port)
+            #expect(try await cast.send(memberWS, "kept", clientId: "k1").ok)
             let path = "/api/rooms/\(cast.room)"
             #expect(try await api.call(.patch, path, token: cast.member.token, json: #"{"name": "mine"}"#).status == 403)
             let renamed = try await api.call(.patch, path, token: cast.moderator.token, json: #"{"name": "Crew 2", "topic": "ops"}"#)
@@ -277,13 +288,13 @@ struct RoomAdminTests {
             #expect(try cleared.decode(Wire.RoomData.self).room.topic == nil)
             #expect(try await api.call(.patch, path, token: cast.owner.token, json: #"{"archived": true}"#).decode(Wire.RoomData.self).room.archived)
             _ = try await memberWS.waitFor("room:updated", as: Wire.RoomData.self) { $0.room.archived }
-            let refused = try await memberWS.request("message:send", #"{"roomId": "\#(cast.room)", "text": "late", "clientId": "k2"}"#)
+            let refused = try await cast.send(memberWS, "late", clientId: "k2")
             #expect(refused.errorCode == "forbidden")
             #expect(try await api.call(.patch, path, token: cast.moderator.token, json: #"{"name": "x"}"#).status == 403)
             let history = try await api.call(.get, "/api/messages/room/\(cast.room)", token: cast.member.token).decode(Wire.History.self)
             #expect(history.messages.map(\.text) == ["kept"])
             #expect(try await api.call(.patch, path, token: cast.admin.token, json: #"{"archived": false}"#).status == 200)
-            #expect(try await memberWS.request("message:send", #"{"roomId": "\#(cast.room)", "text": "open again", "clientId": "k3"}"#).ok)
+            #expect(try await cast.send(memberWS, "open again", clientId: "k3").ok)
             await memberWS.close()
         }
     }
@@ -292,9 +303,8 @@ struct RoomAdminTests {
     func delete() async throws {
         try await RestHarness.live { api, port in
             let cast = try await Cast.make(api)
-            let memberWS = WSTestClient(port: port, token: cast.member.token)
-            _ = try await memberWS.sync()
-            #expect(try await memberWS.request("message:send", #"{"roomId": "\#(cast.room)", "text": "bye", "clientId": "d1"}"#).ok)
+            let memberWS = try await cast.connect(cast.member, port: port)
+            #expect(try await cast.send(memberWS, "bye", clientId: "d1").ok)
             #expect(try await api.call(.delete, "/api/rooms/\(cast.room)", token: cast.moderator.token).status == 403)
             #expect(try await api.call(.delete, "/api/rooms/\(cast.room)", token: cast.outsider.token).status == 404)
             #expect(try await api.call(.delete, "/api/rooms/\(cast.room)", token: cast.owner.token).status == 204)
@@ -303,7 +313,7 @@ struct RoomAdminTests {
             let id = ObjectId(cast.room)!
             #expect(try await api.database.collection("memberships").countDocuments(["roomId": .objectId(id)]) == 0)
             #expect(try await api.database.collection("messages").countDocuments(["roomId": .objectId(id)]) == 0)
-            #expect(try await memberWS.request("message:send", #"{"roomId": "\#(cast.room)", "text": "ghost", "clientId": "d2"}"#).errorCode == "not_found")
+            #expect(try await cast.send(memberWS, "ghost", clientId: "d2").errorCode == "not_found")
             // The audit entry outlives the room, for admins.
             let audit = try await api.call(.get, "/api/rooms/\(cast.room)/audit", token: cast.admin.token)
             #expect(audit.status == 404)
@@ -330,8 +340,7 @@ struct RoomAdminTests {
             #expect(made.status == 201)
             let invite = try made.decode(Wire.InviteData.self).invite
             #expect(invite.maxUses == 1 && invite.uses == 0 && invite.roomId == cast.room && invite.code.count == 12)
-            let ownerWS = WSTestClient(port: port, token: cast.owner.token)
-            _ = try await ownerWS.sync()
+            let ownerWS = try await cast.connect(cast.owner, port: port)
             // Two accept at once: one gets in, the other finds it used up.
             async let d = api.call(.post, "/api/invites/\(invite.code)/accept", token: dave.token)
             async let e = api.call(.post, "/api/invites/\(invite.code)/accept", token: erin.token)
@@ -402,7 +411,7 @@ struct RoomAdminTests {
             #expect(stored.map(\.seq) == Array(1...max(1, stored.count)).prefix(stored.count).map { $0 })
             #expect(acked.count + refused == 40)
             _ = try await memberWS.waitFor(type: "room:removed")
-            #expect(try await memberWS.request("message:send", #"{"roomId": "\#(cast.room)", "text": "late", "clientId": "late"}"#).errorCode == "not_found")
+            #expect(try await cast.send(memberWS, "late", clientId: "late").errorCode == "not_found")
             await memberWS.close()
             await ownerWS.close()
         }

@@ -116,15 +116,16 @@ final class WSTestClient: Sendable {
         try await waitFor(timeout: timeout) { $0.type == type && (try? $0.data(T.self)).map(match) == true }.data(T.self)
     }
 
-    /// Waits for `ready` and the offline flush; returns the `message:new` frames between
-    /// them and `sync:done`, taken out with them. Other frames stay unread.
+    /// Waits for `ready` and the offline flush; returns the `message:new` and
+    /// `message:updated` frames between them and `sync:done`, taken out with them.
+    /// Other frames stay unread.
     func sync(timeout: Duration = .seconds(10)) async throws -> (ready: Frame, messages: [Frame], done: Frame) {
         let deadline = ContinuousClock.now + timeout
         while true {
             let taken = inbox.state.withLock { s -> [String]? in
                 let types = s.unread.map(Self.typeOf)
                 guard let r = types.firstIndex(of: "ready"), let d = types[r...].firstIndex(of: "sync:done") else { return nil }
-                let flush = (r...d).filter { $0 == r || $0 == d || types[$0] == "message:new" }
+                let flush = (r...d).filter { $0 == r || $0 == d || types[$0] == "message:new" || types[$0] == "message:updated" }
                 defer { for i in flush.reversed() { s.unread.remove(at: i) } }
                 return flush.map { s.unread[$0] }
             }

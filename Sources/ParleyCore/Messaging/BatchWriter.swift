@@ -157,7 +157,7 @@ private struct Batch {
             next[s.roomId] = seq
             return MessageRecord(
                 roomId: s.roomId, seq: seq, senderId: s.sender.id, senderName: s.sender.displayName, text: s.text, clientId: s.clientId,
-                createdAt: now)
+                createdAt: now, extras: s.extras)
         }
     }
 

@@ -17,6 +17,8 @@ import Synchronization
 final class LastSeqRaiser: Sendable {
     private struct State {
         var marks: [ObjectId: Int] = [:]
+        /// Each room's latest stored message, for its `lastMessage`.
+        var latest: [ObjectId: MessageRecord] = [:]
         var at = Date.distantPast
         var running = false
     }
@@ -36,10 +38,11 @@ final class LastSeqRaiser: Sendable {
     var isIdle: Bool { state.withLock { $0.marks.isEmpty && !$0.running } }
 
     /// Records that `marks` (room → highest seq stored) were stored at `at`.
-    func raise(_ marks: [ObjectId: Int], at: Date) {
+    func raise(_ marks: [ObjectId: Int], latest: [MessageRecord] = [], at: Date) {
         guard !marks.isEmpty else { return }
         let start = state.withLock { s -> Bool in
             s.marks.merge(marks, uniquingKeysWith: max)
+            for m in latest where (s.latest[m.roomId]?.seq ?? 0) < m.seq { s.latest[m.roomId] = m }
             s.at = max(s.at, at)
             defer { s.running = true }
             return !s.running
@@ -51,12 +54,12 @@ final class LastSeqRaiser: Sendable {
         var failures = 0
         while true {
             try? await Task.sleep(for: failures == 0 ? interval : .milliseconds(min(250 * failures, 2_000)))
-            let (marks, at) = state.withLock { s -> ([ObjectId: Int], Date) in
-                defer { s.marks = [:] }
-                return (s.marks, s.at)
+            let (marks, latest, at) = state.withLock { s -> ([ObjectId: Int], [MessageRecord], Date) in
+                defer { (s.marks, s.latest) = ([:], [:]) }
+                return (s.marks, Array(s.latest.values), s.at)
             }
             do {
-                try await store.raiseLastSeq(marks, at: at)
+                try await store.raiseLastSeq(marks, latest: latest, at: at)
                 if failures > 0 { logger.info("lastSeq of \(marks.count) room(s) raised after \(failures) failed attempt(s)") }
                 failures = 0
             } catch let e as MongoError where e.isClientShutDown {
@@ -64,7 +67,7 @@ final class LastSeqRaiser: Sendable {
                 // process ending without one): nothing will ever take them.
                 logger.warning("lastSeq of \(marks.count) room(s) not raised: the database client is shut down")
                 state.withLock { s in
-                    s.marks = [:]
+                    (s.marks, s.latest) = ([:], [:])
                     s.running = false
                 }
                 return
@@ -73,7 +76,10 @@ final class LastSeqRaiser: Sendable {
                 if failures == 1 || failures % 20 == 0 {
                     logger.warning("lastSeq of \(marks.count) room(s) not raised yet (attempt \(failures)), retrying: \(error)")
                 }
-                state.withLock { $0.marks.merge(marks, uniquingKeysWith: max) }
+                state.withLock { s in
+                    s.marks.merge(marks, uniquingKeysWith: max)
+                    for m in latest where (s.latest[m.roomId]?.seq ?? 0) < m.seq { s.latest[m.roomId] = m }
+                }
             }
             let done = state.withLock { s -> Bool in
                 if s.marks.isEmpty { s.running = false }

@@ -44,6 +44,15 @@ public protocol MessageStore: Sendable {
     func lastSeqs(of rooms: [ObjectId]) async throws -> [ObjectId: Int]
     /// Raises rooms' `lastSeq` (and `lastMessageAt`) to at least the given values.
     func raiseLastSeq(_ marks: [ObjectId: Int], at time: Date) async throws
+    /// The same, and each room's `lastMessage` to the latest of these, where it is
+    /// newer than the one recorded.
+    func raiseLastSeq(_ marks: [ObjectId: Int], latest: [MessageRecord], at time: Date) async throws
+}
+
+extension MessageStore {
+    public func raiseLastSeq(_ marks: [ObjectId: Int], latest: [MessageRecord], at time: Date) async throws {
+        try await raiseLastSeq(marks, at: time)
+    }
 }
 
 /// `MessageStore` over the repositories. It alone knows how MongoDB reports a refusal:
@@ -92,5 +101,9 @@ public struct RepositoryMessageStore: MessageStore {
 
     public func raiseLastSeq(_ marks: [ObjectId: Int], at time: Date) async throws {
         try await repos.rooms.raiseLastSeq(marks, at: time)
+    }
+
+    public func raiseLastSeq(_ marks: [ObjectId: Int], latest: [MessageRecord], at time: Date) async throws {
+        try await repos.rooms.raiseLastSeq(marks, latest: latest, at: time)
     }
 }

@@ -53,5 +53,5 @@ public final class RoomHeads: Sendable {
     }
 
     /// The highest seq each room now has stored: `lastSeq` is raised to it.
-    func stored(_ marks: [ObjectId: Int]) { raiser.raise(marks, at: Date()) }
+    func stored(_ marks: [ObjectId: Int], latest: [MessageRecord] = []) { raiser.raise(marks, latest: latest, at: Date()) }
 }

@@ -25,13 +25,15 @@ public final class SendPipeline: Sendable {
         public let clientId: String
         /// Where it came from, so fan-out can skip the sending connection.
         public let origin: UInt64?
+        public let extras: MessageExtras
 
-        public init(roomId: ObjectId, sender: UserRecord, text: String, clientId: String, origin: UInt64?) {
+        public init(roomId: ObjectId, sender: UserRecord, text: String, clientId: String, origin: UInt64?, extras: MessageExtras? = nil) {
             self.roomId = roomId
             self.sender = sender
             self.text = text
             self.clientId = clientId
             self.origin = origin
+            self.extras = extras ?? MessageExtras(words: SearchWords.index(text))
         }
 
         var key: ClientKey { ClientKey(sender: sender.id, clientId: clientId) }
@@ -128,7 +130,7 @@ public final class SendPipeline: Sendable {
             let stored = await writer.write(plan.fresh.map { subs[$0] })
             plan.settle(fresh: stored)
             for case .success(let o) in stored { recent.remember(o.message) }
-            heads.stored(plan.marks)
+            heads.stored(plan.marks, latest: plan.announcements.compactMap { $0.value.last?.record })
             // In seq order already: a room's messages are numbered in queue order.
             for (roomId, messages) in plan.announcements { sink.stored(messages, in: roomId) }
             for (i, p) in batch.enumerated() { p.outcome.complete(plan.outcome(of: i).mapError { $0 as any Error }) }

@@ -33,10 +33,17 @@ public struct RoomRecord: Codable, Sendable, Equatable {
     /// How many members are owners; kept with `$inc` so that no two concurrent
     /// demotions or departures can leave a room without one (`MemberService`).
     public var ownerCount: Int?
+    /// The latest message as last recorded (raised with `lastSeq`, so it may trail it
+    /// as `lastSeq` does; edits and deletes of it replace it).
+    public var lastMessage: MessageRecord?
+    public var lastMessageSeq: Int?
+    /// Counts the changes to the room's stored messages (edits, deletes, reactions,
+    /// pins, thread replies): each changed message records the value (`useq`).
+    public var updateSeq: Int?
 
     enum CodingKeys: String, CodingKey {
         case id = "_id", name, kind, topic, isPrivate = "private", createdBy, createdAt, memberCount, lastSeq, startsAt, endsAt, directKey,
-            lastMessageAt, archived, guestAccess, ownerCount
+            lastMessageAt, archived, guestAccess, ownerCount, lastMessage, lastMessageSeq, updateSeq
     }
 
     public var isArchived: Bool { archived ?? false }
@@ -89,10 +96,25 @@ public struct MembershipRecord: Codable, Sendable, Equatable {
     public var mutedUntil: Date?
     /// Who added the member (nil: they joined, or created the room).
     public var addedBy: ObjectId?
+    /// The seqs of messages that mention the member, unread: `unreadMentions` counts
+    /// those above `readSeq` (the latest 100 kept).
+    public var mentionSeqs: [Int]?
+    /// The room's update sequence up to which this member's devices have seen the
+    /// changes (`message:updated`), advanced by the client's acknowledgement.
+    public var updatesSeen: Int?
 
-    enum CodingKeys: String, CodingKey { case id = "_id", roomId, userId, deliveredSeq, readSeq, joinedAt, role, mutedUntil, addedBy }
+    enum CodingKeys: String, CodingKey {
+        case id = "_id", roomId, userId, deliveredSeq, readSeq, joinedAt, role, mutedUntil, addedBy, mentionSeqs, updatesSeen
+    }
 
-    public init(roomId: ObjectId, userId: ObjectId, startingAt seq: Int, joinedAt: Date = Date(), role: RoomRole = .member, addedBy: ObjectId? = nil) {
+    public var unreadMentions: Int { (mentionSeqs ?? []).filter { $0 > readSeq }.count }
+
+    /// - Parameter updatesSeen: the room's update sequence now: a new member is owed
+    ///   no changes made before they came.
+    public init(
+        roomId: ObjectId, userId: ObjectId, startingAt seq: Int, joinedAt: Date = Date(), role: RoomRole = .member, addedBy: ObjectId? = nil,
+        updatesSeen: Int? = nil
+    ) {
         id = ObjectId()
         self.roomId = roomId
         self.userId = userId
@@ -102,6 +124,7 @@ public struct MembershipRecord: Codable, Sendable, Equatable {
         self.role = role
         self.mutedUntil = nil
         self.addedBy = addedBy
+        self.updatesSeen = updatesSeen
     }
 
     public var roomRole: RoomRole { role ?? .member }
@@ -134,10 +157,14 @@ public struct Room: Codable, Sendable, Equatable {
     public var unread: Int?
     public var role: RoomRole?
     public var mutedUntil: Date?
+    public var unreadMentions: Int?
+    public var lastMessage: Message?
+    /// The room's update sequence, for the flush's `sync:done` (not written in the room).
+    public var updateSeq: Int?
 
     enum CodingKeys: String, CodingKey {
         case id, name, kind, topic, isPrivate = "private", createdBy, createdAt, memberCount, lastSeq, startsAt, endsAt, archived, guestAccess,
-            readSeq, deliveredSeq, unread, role, mutedUntil
+            readSeq, deliveredSeq, unread, role, mutedUntil, unreadMentions, lastMessage
     }
 
     /// - Parameter head: the room's highest seq as the answering node knows it
@@ -158,12 +185,15 @@ public struct Room: Codable, Sendable, Equatable {
         endsAt = r.endsAt
         archived = r.isArchived
         guestAccess = r.kind == .event ? (r.guestAccess ?? false) : nil
+        lastMessage = r.lastMessage.map(Message.init)
+        updateSeq = (r.updateSeq ?? 0) > 0 ? r.updateSeq : nil
         if let m = membership {
             readSeq = m.readSeq
             deliveredSeq = m.deliveredSeq
             unread = max(0, lastSeq - m.readSeq)
             role = m.roomRole
             mutedUntil = m.muted()
+            unreadMentions = m.unreadMentions
         }
     }
 
@@ -171,7 +201,7 @@ public struct Room: Codable, Sendable, Equatable {
     /// every member alike.
     public var shared: Room {
         var r = self
-        (r.readSeq, r.deliveredSeq, r.unread, r.role, r.mutedUntil) = (nil, nil, nil, nil, nil)
+        (r.readSeq, r.deliveredSeq, r.unread, r.role, r.mutedUntil, r.unreadMentions) = (nil, nil, nil, nil, nil, nil)
         return r
     }
 
@@ -187,6 +217,7 @@ public struct Room: Codable, Sendable, Equatable {
         try c.encode(memberCount, forKey: .memberCount)
         try c.encode(lastSeq, forKey: .lastSeq)
         try c.encode(archived, forKey: .archived)
+        try c.encode(lastMessage, forKey: .lastMessage)
         if kind == .event {
             try c.encode(startsAt, forKey: .startsAt)
             try c.encode(endsAt, forKey: .endsAt)
@@ -198,6 +229,7 @@ public struct Room: Codable, Sendable, Equatable {
         if let role {
             try c.encode(role, forKey: .role)
             try c.encode(mutedUntil, forKey: .mutedUntil)
+            try c.encode(unreadMentions ?? 0, forKey: .unreadMentions)
         }
     }
 }

@@ -12,9 +12,12 @@ public protocol MembershipRepository: Sendable {
     /// Every membership of these users, in one read (a cluster repair, a dead node's users).
     func forUsers(_ userIds: [ObjectId]) async throws -> [MembershipRecord]
     func forRoom(_ roomId: ObjectId, limit: Int) async throws -> [MembershipRecord]
-    /// Moves cursors forward only (`$max`); reading implies delivery. Returns the
-    /// membership after the update, nil when the user is not a member.
-    func advance(roomId: ObjectId, userId: ObjectId, deliveredSeq: Int?, readSeq: Int?) async throws -> MembershipRecord?
+    /// Moves cursors forward only (`$max`); reading implies delivery and clears the
+    /// mentions read. Returns the membership after the update, nil when the user is
+    /// not a member.
+    func advance(roomId: ObjectId, userId: ObjectId, deliveredSeq: Int?, readSeq: Int?, updatesSeen: Int?) async throws -> MembershipRecord?
+    /// Records a message's seq among the unread mentions of these members of the room.
+    func addMention(roomId: ObjectId, userIds: [ObjectId], seq: Int) async throws
     /// The members whose cursor (`deliveredSeq` or `readSeq`) has reached `seq`.
     func userIds(roomId: ObjectId, cursor: DeliveryCursor, atLeast seq: Int) async throws -> [ObjectId]
     /// A page of a room's members in user id order, after `after` (exclusive).
@@ -78,14 +81,24 @@ public struct MongoMembershipRepository: MembershipRepository {
         try await memberships.find(["roomId": .objectId(roomId)], options: FindOptions(sort: ["joinedAt": 1], limit: limit)).toArray()
     }
 
-    public func advance(roomId: ObjectId, userId: ObjectId, deliveredSeq: Int?, readSeq: Int?) async throws -> MembershipRecord? {
+    public func advance(roomId: ObjectId, userId: ObjectId, deliveredSeq: Int?, readSeq: Int?, updatesSeen: Int?) async throws -> MembershipRecord? {
         var max = BSONDocument()
         let delivered = [deliveredSeq, readSeq].compactMap { $0 }.max()
         if let delivered { max["deliveredSeq"] = .int64(Int64(delivered)) }
         if let readSeq { max["readSeq"] = .int64(Int64(readSeq)) }
+        if let updatesSeen { max["updatesSeen"] = .int64(Int64(updatesSeen)) }
         let filter: BSONDocument = ["roomId": .objectId(roomId), "userId": .objectId(userId)]
         guard !max.isEmpty else { return try await find(roomId: roomId, userId: userId) }
-        return try await memberships.findOneAndUpdate(filter, ["$max": .document(max)])
+        var update: BSONDocument = ["$max": .document(max)]
+        if let readSeq { update["$pull"] = ["mentionSeqs": ["$lte": .int64(Int64(readSeq))]] }
+        return try await memberships.findOneAndUpdate(filter, update)
+    }
+
+    public func addMention(roomId: ObjectId, userIds: [ObjectId], seq: Int) async throws {
+        guard !userIds.isEmpty else { return }
+        try await memberships.updateMany(
+            ["roomId": .objectId(roomId), "userId": ["$in": .array(userIds.map { .objectId($0) })]],
+            ["$push": ["mentionSeqs": ["$each": [.int64(Int64(seq))], "$slice": -100]]])
     }
 
     public func page(roomId: ObjectId, after: ObjectId?, limit: Int) async throws -> [MembershipRecord] {

@@ -30,6 +30,21 @@ public protocol MessageRepository: Sendable {
     /// Messages of a room by seq: with `after`, the oldest `limit` above it; otherwise
     /// the newest `limit` below `before` (or the newest of all). Always ascending.
     func page(roomId: ObjectId, before: Int?, after: Int?, limit: Int) async throws -> MessagePage
+    /// Applies `update` when the message is still at revision `rev` (a compare-and-set);
+    /// the message after, nil when it changed meanwhile (or is gone).
+    func update(id: ObjectId, atRev rev: Int, _ update: BSONDocument) async throws -> MessageRecord?
+    /// A thread's replies by seq, after `after`, at most `limit` (+1 to tell `hasMore`).
+    func thread(rootId: ObjectId, after: Int, limit: Int) async throws -> [MessageRecord]
+    /// A room's pinned messages, by seq.
+    func pinned(roomId: ObjectId, limit: Int) async throws -> [MessageRecord]
+    /// A room's messages changed after update sequence `useq` and at most `maxSeq`
+    /// (what a member who was away already had), by `useq`.
+    func changed(roomId: ObjectId, after useq: Int, maxSeq: Int, limit: Int) async throws -> [MessageRecord]
+    /// Messages whose words hold every one of `words` and one starting with `prefix`,
+    /// in these rooms, newest first (`_id` descending), older than `before` when given.
+    /// With `beforeSeq` (one room) the order is seq descending.
+    func search(rooms: [ObjectId], words: [String], prefix: String?, sender: ObjectId?, before: ObjectId?, beforeSeq: Int?, limit: Int) async throws
+        -> [MessageRecord]
     /// Removes every message of a room (its deletion); how many there were.
     @discardableResult func removeAll(roomId: ObjectId) async throws -> Int
     /// Renames the sender of every message of `senderId` (a deleted user's messages
@@ -54,6 +69,42 @@ public struct MongoMessageRepository: MessageRepository {
     private var documents: MongoCollection<BSONDocument> { messages.database.collection(messages.name) }
 
     /// Ordered: a refused document stops the rest, so what landed is a prefix.
+    public func update(id: ObjectId, atRev rev: Int, _ update: BSONDocument) async throws -> MessageRecord? {
+        // Before migration 0005 a message had no rev: 0 matches it too.
+        let revFilter: BSONValue = rev == 0 ? ["$in": [.int64(0), .null]] : .int64(Int64(rev))
+        return try await messages.findOneAndUpdate(["_id": .objectId(id), "rev": revFilter], update)
+    }
+
+    public func thread(rootId: ObjectId, after: Int, limit: Int) async throws -> [MessageRecord] {
+        try await messages.find(
+            ["threadId": .objectId(rootId), "seq": ["$gt": .int64(Int64(after))]], options: FindOptions(sort: ["seq": 1], limit: limit)
+        ).toArray()
+    }
+
+    public func pinned(roomId: ObjectId, limit: Int) async throws -> [MessageRecord] {
+        try await messages.find(["roomId": .objectId(roomId), "pinned": true], options: FindOptions(sort: ["seq": 1], limit: limit)).toArray()
+    }
+
+    public func changed(roomId: ObjectId, after useq: Int, maxSeq: Int, limit: Int) async throws -> [MessageRecord] {
+        try await messages.find(
+            ["roomId": .objectId(roomId), "useq": ["$gt": .int64(Int64(useq))], "seq": ["$lte": .int64(Int64(maxSeq))]],
+            options: FindOptions(sort: ["useq": 1], limit: limit)
+        ).toArray()
+    }
+
+    public func search(rooms: [ObjectId], words: [String], prefix: String?, sender: ObjectId?, before: ObjectId?, beforeSeq: Int?, limit: Int)
+        async throws -> [MessageRecord]
+    {
+        var clauses: [BSONValue] = [["roomId": ["$in": .array(rooms.map { .objectId($0) })]]]
+        if !words.isEmpty { clauses.append(["words": ["$all": .array(words.map { .string($0) })]]) }
+        if let prefix { clauses.append(["words": ["$regex": .string("^" + NSRegularExpression.escapedPattern(for: prefix))]]) }
+        if let sender { clauses.append(["senderId": .objectId(sender)]) }
+        if let before { clauses.append(["_id": ["$lt": .objectId(before)]]) }
+        if let beforeSeq { clauses.append(["seq": ["$lt": .int64(Int64(beforeSeq))]]) }
+        let sort: BSONDocument = rooms.count == 1 ? ["seq": -1] : ["_id": -1]
+        return try await messages.find(["$and": .array(clauses)], options: FindOptions(sort: sort, limit: limit)).toArray()
+    }
+
     @discardableResult
     public func removeAll(roomId: ObjectId) async throws -> Int { try await messages.deleteMany(["roomId": .objectId(roomId)]).deletedCount }
 

@@ -15,6 +15,14 @@ public protocol RoomRepository: Sendable {
     /// Raises each room's `lastSeq` (and `lastMessageAt`) to at least the given values,
     /// in one command: `$max`, so a late or repeated call never lowers them.
     func raiseLastSeq(_ marks: [ObjectId: Int], at time: Date) async throws
+    /// The same, and each room's `lastMessage` (with `lastMessageSeq`) to the given
+    /// message where the recorded one is older, in the same command.
+    func raiseLastSeq(_ marks: [ObjectId: Int], latest: [MessageRecord], at time: Date) async throws
+    /// Replaces the room's `lastMessage` when it is this message (an edit or delete).
+    func refreshLastMessage(_ message: MessageRecord) async throws
+    /// The next value of the room's update sequence (`$inc`), for a change to one of
+    /// its messages.
+    func nextUpdateSeq(id: ObjectId) async throws -> Int
     /// Sets the given fields (`$set`) and returns the room after, nil when it is gone.
     func update(id: ObjectId, set fields: BSONDocument) async throws -> RoomRecord?
     /// Removes the topic; returns the room after.
@@ -85,8 +93,32 @@ public struct MongoRoomRepository: RoomRepository {
     public func delete(id: ObjectId) async throws -> Bool { try await rooms.deleteOne(["_id": .objectId(id)]).deletedCount == 1 }
 
     public func raiseLastSeq(_ marks: [ObjectId: Int], at time: Date) async throws {
-        try await rooms.updateEach(marks.map { room, seq in
+        try await raiseLastSeq(marks, latest: [], at: time)
+    }
+
+    public func raiseLastSeq(_ marks: [ObjectId: Int], latest: [MessageRecord], at time: Date) async throws {
+        var statements: [(filter: BSONDocument, update: BSONDocument)] = marks.map { room, seq in
             (["_id": .objectId(room)], ["$max": ["lastSeq": .int64(Int64(seq)), "lastMessageAt": .date(time)]])
-        })
+        }
+        for m in latest {
+            statements.append((
+                ["_id": .objectId(m.roomId), "lastMessageSeq": ["$not": ["$gte": .int64(Int64(m.seq))]]],
+                ["$set": ["lastMessage": .document(try BSONEncoder().encode(m)), "lastMessageSeq": .int64(Int64(m.seq))]]
+            ))
+        }
+        try await rooms.updateEach(statements)
+    }
+
+    public func refreshLastMessage(_ message: MessageRecord) async throws {
+        try await rooms.updateOne(
+            ["_id": .objectId(message.roomId), "lastMessageSeq": .int64(Int64(message.seq))],
+            ["$set": ["lastMessage": .document(try BSONEncoder().encode(message))]])
+    }
+
+    public func nextUpdateSeq(id: ObjectId) async throws -> Int {
+        guard let r = try await rooms.findOneAndUpdate(["_id": .objectId(id)], ["$inc": ["updateSeq": 1]]) else {
+            throw ParleyError(.notFound, "no such room")
+        }
+        return r.updateSeq ?? 1
     }
 }

@@ -47,7 +47,7 @@ public struct InviteService: Sendable {
         if try await repos.bans.active(roomId: room.id, userId: user.id) != nil { throw ParleyError(.forbidden, "you are banned from this room") }
         guard !room.isArchived else { throw ParleyError(.forbidden, "the room is archived (read-only)") }
         guard try await repos.invites.use(code: code) != nil else { throw ParleyError(.notFound, "the invite has expired or been used up") }
-        let m = MembershipRecord(roomId: room.id, userId: user.id, startingAt: try await members.rooms.settledHead(of: room), addedBy: invite.createdBy)
+        let m = MembershipRecord(roomId: room.id, userId: user.id, startingAt: try await members.rooms.settledHead(of: room), addedBy: invite.createdBy, updatesSeen: room.updateSeq)
         guard try await repos.memberships.join(m) else {
             try await repos.invites.giveBack(code: code)
             return (room, try await repos.memberships.find(roomId: room.id, userId: user.id) ?? m, false)

@@ -52,7 +52,7 @@ public struct MemberService: Sendable {
         let head = try await rooms.settledHead(of: actor.room)
         var added: [(UserRecord, MembershipRecord)] = []
         for u in users {
-            let m = MembershipRecord(roomId: actor.room.id, userId: u.id, startingAt: head, role: role, addedBy: actor.user.id)
+            let m = MembershipRecord(roomId: actor.room.id, userId: u.id, startingAt: head, role: role, addedBy: actor.user.id, updatesSeen: actor.room.updateSeq)
             guard try await repos.memberships.join(m) else { continue }
             try await repos.rooms.adjustMemberCount(id: actor.room.id, by: 1)
             if role == .owner { try await repos.rooms.addOwners(id: actor.room.id, 1) }

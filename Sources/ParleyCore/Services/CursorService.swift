@@ -14,6 +14,7 @@ public final class CursorService: Sendable {
     private struct Slot {
         var delivered: Int?
         var read: Int?
+        var updates: Int?
         var waiters: [CheckedContinuation<MembershipRecord?, any Error>] = []
         var writing = false
     }
@@ -25,13 +26,15 @@ public final class CursorService: Sendable {
 
     /// Advances the cursors (never backwards; reading implies delivery) and returns the
     /// membership after the write that included this request; nil for a non-member.
-    public func advance(roomId: ObjectId, userId: ObjectId, delivered: Int?, read: Int?) async throws -> MembershipRecord? {
+    /// `updates`: the room's update sequence the user's device has seen (`updatesSeen`).
+    public func advance(roomId: ObjectId, userId: ObjectId, delivered: Int?, read: Int?, updates: Int? = nil) async throws -> MembershipRecord? {
         let key = Key(roomId: roomId, userId: userId)
         return try await withCheckedThrowingContinuation { c in
             let start = slots.withLock { s -> Bool in
                 var slot = s[key] ?? Slot()
                 slot.delivered = [slot.delivered, delivered].compactMap { $0 }.max()
                 slot.read = [slot.read, read].compactMap { $0 }.max()
+                slot.updates = [slot.updates, updates].compactMap { $0 }.max()
                 slot.waiters.append(c)
                 defer { s[key] = slot }
                 if slot.writing { return false }
@@ -44,21 +47,23 @@ public final class CursorService: Sendable {
 
     private func drain(_ key: Key) async {
         while true {
-            let work = slots.withLock { s -> (Int?, Int?, [CheckedContinuation<MembershipRecord?, any Error>])? in
+            let work = slots.withLock { s -> (Int?, Int?, Int?, [CheckedContinuation<MembershipRecord?, any Error>])? in
                 guard var slot = s[key], !slot.waiters.isEmpty else {
                     s[key] = nil
                     return nil
                 }
-                let taken = (slot.delivered, slot.read, slot.waiters)
+                let taken = (slot.delivered, slot.read, slot.updates, slot.waiters)
                 slot.delivered = nil
                 slot.read = nil
+                slot.updates = nil
                 slot.waiters = []
                 s[key] = slot
                 return taken
             }
-            guard let (delivered, read, waiters) = work else { return }
+            guard let (delivered, read, updates, waiters) = work else { return }
             do {
-                let updated = try await memberships.advance(roomId: key.roomId, userId: key.userId, deliveredSeq: delivered, readSeq: read)
+                let updated = try await memberships.advance(
+                    roomId: key.roomId, userId: key.userId, deliveredSeq: delivered, readSeq: read, updatesSeen: updates)
                 for w in waiters { w.resume(returning: updated) }
             } catch {
                 let mapped = ParleyError.from(error)

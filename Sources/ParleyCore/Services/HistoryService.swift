@@ -73,15 +73,20 @@ public struct HistoryService: Sendable {
     /// confirm a message before `lastSeq` catches up). One read (the room) and one coalesced
     /// write, which also tells membership: a non-member gets `forbidden` for a room
     /// they can see and `not_found` for one they cannot.
-    public func moveCursor(roomId: ObjectId, user: UserRecord, seq: Int?, read: Bool) async throws -> MembershipRecord {
+    public func moveCursor(roomId: ObjectId, user: UserRecord, seq: Int?, read: Bool, updateSeq: Int? = nil) async throws -> MembershipRecord {
         if let seq, seq < 0 { throw ParleyError(.badRequest, "seq must be 0 or more") }
+        if let updateSeq, updateSeq < 0 { throw ParleyError(.badRequest, "updateSeq must be 0 or more") }
         guard let room = try await repos.rooms.find(id: roomId) else { throw ParleyError(.notFound, "no such room") }
         // Past what this node knows, the database says whether the seq is stored (a
         // message acked just before a crash); below it, no read is needed.
         let known = rooms.head(of: room)
         let head = seq.map { $0 <= known } == true ? known : try await rooms.settledHead(of: room)
         let target = min(seq ?? head, head)
-        guard let updated = try await cursors.advance(roomId: roomId, userId: user.id, delivered: read ? nil : target, read: read ? target : nil)
+        // An update sequence past the room's is capped to it, as a seq past the head is.
+        let updates = updateSeq.map { min($0, room.updateSeq ?? 0) }
+        guard
+            let updated = try await cursors.advance(
+                roomId: roomId, userId: user.id, delivered: read ? nil : target, read: read ? target : nil, updates: updates)
         else {
             throw room.isVisibleToNonMembers
                 ? ParleyError(.forbidden, "you are not a member of this room") : ParleyError(.notFound, "no such room")

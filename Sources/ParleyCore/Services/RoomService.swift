@@ -175,7 +175,7 @@ public struct RoomService: Sendable {
         if let existing { return (try await view(room, membership: existing), false) }
         guard room.kind != .direct else { throw ParleyError(.forbidden, "direct conversations cannot be joined") }
         if try await repos.bans.active(roomId: roomId, userId: user.id) != nil { throw ParleyError(.forbidden, "you are banned from this room") }
-        let membership = MembershipRecord(roomId: roomId, userId: user.id, startingAt: try await settledHead(of: room))
+        let membership = MembershipRecord(roomId: roomId, userId: user.id, startingAt: try await settledHead(of: room), updatesSeen: room.updateSeq)
         let inserted = try await repos.memberships.join(membership)
         if inserted { try await repos.rooms.adjustMemberCount(id: roomId, by: 1) }
         let fresh = try await repos.rooms.find(id: roomId) ?? room

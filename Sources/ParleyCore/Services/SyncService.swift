@@ -16,7 +16,13 @@ public struct SyncService: Sendable {
         public let rooms: [Room]
         /// The memberships with messages above their delivered cursor.
         public let owed: [MembershipRecord]
+        /// The memberships whose room changed messages since the member last saw.
+        public let changed: [MembershipRecord]
     }
+
+    /// At most this many changes per room go out in one flush (the newest changes of
+    /// a message replace its older ones: it is sent as it is now).
+    public static let maxChanges = 5_000
 
     /// The user's rooms now. Read once at connect; the hub subscribes the connection
     /// to `memberships`.
@@ -28,7 +34,15 @@ public struct SyncService: Sendable {
         let wire = memberships.compactMap { m in byId[m.roomId].map { Room($0, head: heads[$0.id], membership: m) } }
             .sorted { ($0.lastSeq, $0.id) > ($1.lastSeq, $1.id) }
         let owed = memberships.filter { m in (heads[m.roomId] ?? 0) > m.deliveredSeq }
-        return Snapshot(memberships: memberships, rooms: wire, owed: owed)
+        let changed = memberships.filter { m in (byId[m.roomId]?.updateSeq ?? 0) > (m.updatesSeen ?? 0) }
+        return Snapshot(memberships: memberships, rooms: wire, owed: owed, changed: changed)
+    }
+
+    /// What changed in a member's room since they last saw, among the messages they
+    /// already had (those above `deliveredSeq` go out whole in the backlog), by `useq`.
+    public func changes(of membership: MembershipRecord) async throws -> [MessageRecord] {
+        try await rooms.repos.messages.changed(
+            roomId: membership.roomId, after: membership.updatesSeen ?? 0, maxSeq: membership.deliveredSeq, limit: SyncService.maxChanges)
     }
 
     /// The offline queue of one membership: every message above its delivered cursor,

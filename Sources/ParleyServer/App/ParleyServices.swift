@@ -21,6 +21,8 @@ public struct ParleyServices: Sendable {
     public let invites: InviteService
     public let roomSettings: RoomSettingsService
     public let audit: AuditLog
+    public let changes: MessageChanges
+    public let search: SearchService
     /// Archived rooms and muted members, checked on every send (from memory).
     let gate: SendGate
     let hub: ConnectionHub
@@ -60,8 +62,10 @@ public struct ParleyServices: Sendable {
         fanout = MessageFanout(
             notifier: notifier, hub: hub, metrics: metrics, messages: repos.messages, outbox: outbox, gapFill: .milliseconds(config.gapFillMs),
             logger: logger)
+        let roomService = RoomService(repos: repos, presence: presence, heads: nil)
+        let followUps = MessageFollowUps(fanout: fanout, repos: repos, changes: MessageChanges(rooms: roomService), notifier: notifier, logger: logger)
         pipeline = SendPipeline(
-            repos: repos, sink: fanout, lastSeqInterval: .milliseconds(config.lastSeqRaiseMs), logger: logger)
+            repos: repos, sink: followUps, lastSeqInterval: .milliseconds(config.lastSeqRaiseMs), logger: logger)
         if let outbox {
             cluster = Cluster(
                 settings: .init(node: config.nodeId, heartbeat: .milliseconds(config.heartbeatMs), nodeTimeout: .milliseconds(config.nodeTimeoutMs)),
@@ -76,6 +80,8 @@ public struct ParleyServices: Sendable {
         moderation = ModerationService(members: members)
         invites = InviteService(members: members)
         roomSettings = RoomSettingsService(members: members)
+        changes = MessageChanges(rooms: rooms)
+        search = SearchService(rooms: rooms)
         cursors = CursorService(memberships: repos.memberships)
         history = HistoryService(rooms: rooms, cursors: cursors)
         sync = SyncService(rooms: rooms)

@@ -31,6 +31,11 @@ enum ClientEvent: Sendable {
     case roomUnmute(MemberRef)
     case roomInvite(InviteInput)
     case inviteAccept(InviteCode)
+    case messageEdit(EditBody)
+    case messageDelete(MessageRef)
+    case reactionAdd(ReactionBody)
+    case reactionRemove(ReactionBody)
+    case messagePin(PinBody)
 
     /// The events that store a message: their acks keep the order of the sends.
     static func isSend(_ type: String) -> Bool { type == "message:send" || type == "message:private" }
@@ -71,6 +76,11 @@ enum ClientEvent: Sendable {
             case "room:unmute": self = .roomUnmute(try data())
             case "room:invite": self = .roomInvite(try data())
             case "invite:accept": self = .inviteAccept(try data())
+            case "message:edit": self = .messageEdit(try data())
+            case "message:delete": self = .messageDelete(try data())
+            case "reaction:add": self = .reactionAdd(try data())
+            case "reaction:remove": self = .reactionRemove(try data())
+            case "message:pin": self = .messagePin(try data())
             default: throw ParleyError(.badRequest, "unknown event \"\(type.prefix(64))\"")
             }
         } catch let e as ParleyError {
@@ -155,17 +165,60 @@ struct SendBody: Decodable, Sendable, RoomPayload {
     let roomId: String
     let text: String
     let clientId: String
+    let replyTo: String?
+    let threadId: String?
+    let attachments: [String]?
+
+    var request: MessageSender.Request {
+        MessageSender.Request(text: text, clientId: clientId, replyTo: replyTo, threadId: threadId, attachments: attachments)
+    }
 }
 
 struct PrivateBody: Decodable, Sendable {
     let toUserId: String
     let text: String
     let clientId: String
+    let replyTo: String?
+    let attachments: [String]?
+
+    var request: MessageSender.Request {
+        MessageSender.Request(text: text, clientId: clientId, replyTo: replyTo, threadId: nil, attachments: attachments)
+    }
 }
 
 struct CursorBody: Decodable, Sendable, RoomPayload {
     let roomId: String
     let seq: Int
+    /// The room's update sequence of the latest `message:updated` the client has
+    /// (what it saw of the changes; optional).
+    let updateSeq: Int?
+}
+
+/// `message:edit`.
+struct EditBody: Decodable, Sendable {
+    let roomId: String?
+    let messageId: String
+    let text: String
+}
+
+/// `message:delete`.
+struct MessageRef: Decodable, Sendable {
+    let roomId: String?
+    let messageId: String
+}
+
+/// `reaction:add`, `reaction:remove`.
+struct ReactionBody: Decodable, Sendable {
+    let roomId: String?
+    let messageId: String
+    let emoji: String
+}
+
+/// `message:pin`.
+struct PinBody: Decodable, Sendable {
+    let roomId: String?
+    let messageId: String
+    let pinned: Bool
 }
 
 struct HistoryBody: Decodable, Sendable, RoomPayload {

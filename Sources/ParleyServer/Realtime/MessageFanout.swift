@@ -46,7 +46,14 @@ final class MessageFanout: StoredMessageSink {
     func stored(_ batch: [StoredMessage], in roomId: ObjectId) {
         metrics.messagesStored.increment(by: Int64(batch.count))
         guard let sequencer else { return notifier.deliver(batch, in: roomId) }
-        if let outbox, outbox.hasListeners { outbox.publish(.messages(batch.map(\.record))) }
+        if let outbox, outbox.hasListeners {
+            // The other nodes deliver them; the search words are no part of that.
+            outbox.publish(.messages(batch.map { r in
+                var record = r.record
+                record.words = nil
+                return record
+            }))
+        }
         sequencer.withLock { seq in
             notifier.deliver(seq.offer(batch.map { ($0.record.seq, $0) }, room: roomId, now: ContinuousClock.now), in: roomId)
         }

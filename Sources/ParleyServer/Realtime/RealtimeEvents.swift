@@ -10,6 +10,7 @@ struct RealtimeEvents: Sendable {
 
     private var notifier: RoomNotifier { services.notifier }
     private var rooms: RoomActions { RoomActions(services: services) }
+    private var messages: MessageActions { MessageActions(services: services) }
 
     /// An event's answer: the ack's `data` now, or a wait for it (a message send
     /// awaiting its database write) that the transport runs off its read loop.
@@ -70,31 +71,41 @@ struct RealtimeEvents: Sendable {
             return EmptyObject()
         case .roomInvite(let b): return try await rooms.createInvite(try b.roomId.roomId(), b, user: user)
         case .inviteAccept(let b): return try await rooms.acceptInvite(b.code, user: user)
+        case .messageEdit(let b): return try await messages.edit(b.messageId, in: b.roomId, text: b.text, user: user)
+        case .messageDelete(let b):
+            try await messages.delete(b.messageId, in: b.roomId, user: user)
+            return EmptyObject()
+        case .reactionAdd(let b): return try await messages.react(b.messageId, in: b.roomId, emoji: b.emoji, add: true, user: user)
+        case .reactionRemove(let b): return try await messages.react(b.messageId, in: b.roomId, emoji: b.emoji, add: false, user: user)
+        case .messagePin(let b): return try await messages.pin(b.messageId, in: b.roomId, pinned: b.pinned, user: user)
         default: throw ParleyError(.badRequest, "unknown event")
         }
     }
 
     // MARK: One handler per event
 
+    private var sender: MessageSender { MessageSender(services: services) }
+
     private func send(_ body: SendBody, connection: Connection) async throws -> Reply {
-        try services.messageLimiter.consume(connection.userId.hex)
-        try SendPipeline.validate(text: body.text, clientId: body.clientId, maxChars: services.config.messageMaxChars)
-        let roomId = try body.room()
-        try await requireMember(roomId, user: connection.user)
-        try await services.gate.check(roomId, user: connection.userId)
-        return try store(roomId: roomId, text: body.text, clientId: body.clientId, connection: connection)
+        let promise = try await sender.submit(body.request, to: try body.room(), from: connection.user, origin: connection.id)
+        return reply(to: promise)
     }
 
     private func sendPrivate(_ body: PrivateBody, connection: Connection) async throws -> Reply {
-        try services.messageLimiter.consume(connection.userId.hex)
-        try SendPipeline.validate(text: body.text, clientId: body.clientId, maxChars: services.config.messageMaxChars)
-        let roomId = try await directRoom(to: body.toUserId, from: connection.user)
-        try await services.gate.check(roomId, user: connection.userId)
-        return try store(roomId: roomId, text: body.text, clientId: body.clientId, connection: connection)
+        let promise = try await sender.submit(body.request, toUser: body.toUserId, from: connection.user, origin: connection.id)
+        return reply(to: promise)
+    }
+
+    /// The ack of a send: the stored message's bytes, once the database has it.
+    private func reply(to promise: Deferred<SendPipeline.Outcome>) -> Reply {
+        .later {
+            let outcome = try await promise.value()
+            return try WireFrames.message(outcome.message, in: outcome.encoded)
+        }
     }
 
     private func moveCursor(_ body: CursorBody, user: UserRecord, read: Bool) async throws -> EmptyObject {
-        let m = try await services.history.moveCursor(roomId: try body.room(), user: user, seq: body.seq, read: read)
+        let m = try await services.history.moveCursor(roomId: try body.room(), user: user, seq: body.seq, read: read, updateSeq: body.updateSeq)
         notifier.cursorMoved(m)
         return EmptyObject()
     }
@@ -141,34 +152,7 @@ struct RealtimeEvents: Sendable {
         return JoinReply(room: room, participants: participants, history: history.map(Message.init))
     }
 
-    private func store(roomId: ObjectId, text: String, clientId: String, connection: Connection) throws -> Reply {
-        // During a graceful shutdown nothing new is taken: the client retries the same
-        // clientId after reconnecting, so nothing is lost and nothing stored twice.
-        guard !services.hub.isDraining else { throw ParleyError(.unavailable, "the server is restarting; send again after reconnecting") }
-        let promise = services.pipeline.enqueue(
-            SendPipeline.Submission(roomId: roomId, sender: connection.user, text: text, clientId: clientId, origin: connection.id))
-        return .later {
-            let outcome = try await promise.value()
-            return try WireFrames.message(outcome.message, in: outcome.encoded)
-        }
-    }
-
-    /// The direct room with another user, opened on the first private message; both
-    /// users' connections are subscribed to it.
-    private func directRoom(to toUserId: String, from user: UserRecord) async throws -> ObjectId {
-        let (room, other) = try await services.rooms.directRoom(from: user, to: toUserId)
-        services.membershipEffects.opened(direct: room.id, between: user.id, and: other.id)
-        return room.id
-    }
-
-    /// Membership, from the hub when the user's connections know the room, otherwise
-    /// from the database (then the hub learns it). `not_found` for rooms the user
-    /// cannot see, `forbidden` for visible rooms they are not in.
-    private func requireMember(_ roomId: ObjectId, user: UserRecord) async throws {
-        if services.hub.isSubscribed(user.id, to: roomId) { return }
-        _ = try await services.rooms.memberRoom(roomId, for: user)
-        services.membershipEffects.confirmed(user.id, in: roomId)
-    }
+    private func requireMember(_ roomId: ObjectId, user: UserRecord) async throws { try await sender.requireMember(roomId, user: user) }
 }
 
 // MARK: Replies and pushes

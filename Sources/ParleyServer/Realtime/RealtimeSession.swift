@@ -22,6 +22,12 @@ struct RealtimeSession: Sendable {
     struct SyncDone: Encodable {
         let rooms: Int
         let messages: Int
+        /// `message:updated` pushes of the flush: what changed while the user was away.
+        let updates: Int
+        /// Per room with changes, the update sequence the flush covers: the client
+        /// acknowledges it (`message:delivered {roomId, seq, updateSeq}`) once it has
+        /// the flush, and is sent none of those changes again.
+        let updateSeqs: [String: Int]
     }
 
     /// Registers the connection and sends `ready`, the offline queue and `sync:done`.
@@ -67,8 +73,21 @@ struct RealtimeSession: Sendable {
             }
             flushedUpTo[m.roomId] = cursor
         }
-        let roomCount = snapshot.owed.count
-        connection.sendDuringSync(try PushFrame(type: "sync:done", data: SyncDone(rooms: roomCount, messages: messageCount)))
+        // Then what changed meanwhile among the messages they had (at least once: the
+        // client acknowledges with `updateSeq`).
+        var updateCount = 0
+        for m in snapshot.changed {
+            for changed in try await services.sync.changes(of: m) {
+                let push = MessageActions.Updated(message: Message(changed), updateSeq: changed.useq ?? 0)
+                connection.sendDuringSync(try PushFrame(type: "message:updated", data: push))
+                updateCount += 1
+            }
+            await connection.outbound.waitForRoom()
+        }
+        let roomCount = Set(snapshot.owed.map(\.roomId)).union(snapshot.changed.map(\.roomId)).count
+        let covered = Dictionary(snapshot.rooms.compactMap { r in r.updateSeq.map { (r.id, $0) } }, uniquingKeysWith: max)
+        connection.sendDuringSync(
+            try PushFrame(type: "sync:done", data: SyncDone(rooms: roomCount, messages: messageCount, updates: updateCount, updateSeqs: covered)))
         connection.finishSync(flushedUpTo: flushedUpTo)
     }
 

@@ -1,0 +1,67 @@
+import Foundation
+import Mongo
+
+/// Message search over the caller's rooms only: every query word must be among a
+/// message's folded words, the last one as a prefix (so a query typed so far finds
+/// as it goes); newest first; paged. Served by the `words` index, which any
+/// MongoDB-wire server keeps (no text index).
+public struct SearchService: Sendable {
+    public let rooms: RoomService
+    var repos: ParleyRepositories { rooms.repos }
+
+    public init(rooms: RoomService) { self.rooms = rooms }
+
+    public struct Query: Sendable {
+        public var q: String
+        public var roomId: String?
+        public var senderId: String?
+        /// With `roomId`: a seq (older messages only); otherwise a message id.
+        public var before: String?
+        public var limit: Int?
+
+        public init(q: String, roomId: String? = nil, senderId: String? = nil, before: String? = nil, limit: Int? = nil) {
+            self.q = q
+            self.roomId = roomId
+            self.senderId = senderId
+            self.before = before
+            self.limit = limit
+        }
+    }
+
+    public func search(_ query: Query, for user: UserRecord) async throws -> (messages: [MessageRecord], hasMore: Bool) {
+        guard (1...200).contains(query.q.unicodeScalars.count) else { throw ParleyError(.badRequest, "q must be 1 to 200 characters") }
+        var terms = SearchWords.words(query.q)
+        guard let last = terms.popLast() else { throw ParleyError(.badRequest, "q has no words to search for") }
+        let n = try Paging.limit(query.limit, default: 20, max: 100)
+        var roomIds: [ObjectId]
+        if let roomId = query.roomId {
+            guard let id = ObjectId(roomId) else { throw ParleyError(.notFound, "no such room") }
+            _ = try await rooms.memberRoom(id, for: user)
+            roomIds = [id]
+        } else {
+            roomIds = try await repos.memberships.forUser(user.id).map(\.roomId)
+        }
+        var sender: ObjectId?
+        if let s = query.senderId {
+            guard let id = ObjectId(s) else { throw ParleyError(.badRequest, "senderId must be a user id") }
+            sender = id
+        }
+        var beforeId: ObjectId?
+        var beforeSeq: Int?
+        if let b = query.before {
+            if let seq = Int(b), query.roomId != nil, seq >= 0 {
+                beforeSeq = seq
+            } else if let id = ObjectId(b) {
+                beforeId = id
+            } else {
+                throw ParleyError(.badRequest, "before must be a seq (with roomId) or a message id")
+            }
+        }
+        guard !roomIds.isEmpty else { return ([], false) }
+        // A word repeated in the query need not appear twice; the prefix covers itself.
+        terms = Array(Set(terms)).sorted()
+        let found = try await repos.messages.search(
+            rooms: roomIds, words: terms, prefix: last, sender: sender, before: beforeId, beforeSeq: beforeSeq, limit: n + 1)
+        return (Array(found.prefix(n)), found.count > n)
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+
+/// The words a message is found by: runs of letters, marks and digits (Unicode
+/// properties; an apostrophe or a period between two letters or digits stays inside,
+/// as UAX #29 keeps `don't` and `3.14`; each Han, Hiragana or Katakana character is
+/// a word of its own, as UAX #29 breaks between them), case and accents folded, the
+/// inner apostrophes and periods dropped (`don't` is `dont`, for the query too)
+/// (`Café` and `cafe` are one word), each at most 40 characters, each once, at most
+/// 200 per message. The same folding applies to a query, so any MongoDB-wire server
+/// finds messages through a plain index on this array (no text index needed).
+public enum SearchWords {
+    public static let maxWordLength = 40
+    public static let maxWords = 200
+
+    /// One word or query term folded.
+    public static func fold(_ word: some StringProtocol) -> String {
+        String(word).folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: Locale(identifier: "en_US_POSIX"))
+            .lowercased()
+    }
+
+    /// The words of `text`, folded, in order of first appearance.
+    public static func words(_ text: String) -> [String] {
+        var seen = Set<String>()
+        var out: [String] = []
+        for word in split(text) {
+            let folded = String(String.UnicodeScalarView(fold(word).unicodeScalars.filter(isWordScalar).prefix(maxWordLength)))
+            guard !folded.isEmpty, seen.insert(folded).inserted else { continue }
+            out.append(folded)
+            if out.count >= maxWords { break }
+        }
+        return out
+    }
+
+    /// The raw words of `text` (unfolded), by the rules above.
+    static func split(_ text: String) -> [String] {
+        let scalars = Array(text.unicodeScalars)
+        var words: [String] = []
+        var current = String.UnicodeScalarView()
+        func flush() {
+            if !current.isEmpty { words.append(String(current)) }
+            current = String.UnicodeScalarView()
+        }
+        for (i, s) in scalars.enumerated() {
+            if isIdeographic(s) {
+                flush()
+                current.append(s)
+                flush()
+            } else if isWordScalar(s) {
+                current.append(s)
+            } else if (s == "'" || s == "\u{2019}" || s == "."), !current.isEmpty, i + 1 < scalars.count, isWordScalar(scalars[i + 1]),
+                !isIdeographic(scalars[i + 1])
+            {
+                current.append(s)
+            } else {
+                flush()
+            }
+        }
+        flush()
+        return words
+    }
+
+    static func isWordScalar(_ s: Unicode.Scalar) -> Bool {
+        let p = s.properties
+        return p.isAlphabetic || p.numericType != nil || p.generalCategory == .nonspacingMark || p.generalCategory == .spacingMark
+    }
+
+    static func isIdeographic(_ s: Unicode.Scalar) -> Bool {
+        s.properties.isIdeographic || (0x3040...0x30FF).contains(s.value)
+    }
+
+    /// What a message stores: its words, or nil when it has none.
+    public static func index(_ text: String) -> [String]? {
+        let w = words(text)
+        return w.isEmpty ? nil : w
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Mongo
+import ParleyCore
+
+/// The one way a message is sent, for `/ws`, Socket.IO and REST alike: the rate
+/// limit, the text's rules, membership (from the hub when it knows, otherwise the
+/// database), the send gate (archived, muted), the reply, thread and mentions
+/// settled, then the send pipeline. Returns the pipeline's promise; the caller
+/// awaits it off its read loop (sockets) or at once (REST).
+struct MessageSender: Sendable {
+    let services: ParleyServices
+
+    /// A send as a client asked for it.
+    struct Request: Sendable {
+        var text: String
+        var clientId: String
+        var replyTo: String?
+        var threadId: String?
+        var attachments: [String]?
+    }
+
+    func submit(_ r: Request, to roomId: ObjectId, from user: UserRecord, origin: UInt64?) async throws -> Deferred<SendPipeline.Outcome> {
+        try check(r, from: user)
+        try await requireMember(roomId, user: user)
+        return try await enqueue(r, to: roomId, from: user, origin: origin)
+    }
+
+    /// A private message: the direct room with `toUserId`, opened on first use.
+    func submit(_ r: Request, toUser toUserId: String, from user: UserRecord, origin: UInt64?) async throws -> Deferred<SendPipeline.Outcome> {
+        try check(r, from: user)
+        let (room, other) = try await services.rooms.directRoom(from: user, to: toUserId)
+        services.membershipEffects.opened(direct: room.id, between: user.id, and: other.id)
+        return try await enqueue(r, to: room.id, from: user, origin: origin)
+    }
+
+    private func check(_ r: Request, from user: UserRecord) throws {
+        try services.messageLimiter.consume(user.id.hex)
+        try SendPipeline.validate(text: r.text, clientId: r.clientId, maxChars: services.config.messageMaxChars)
+        if let a = r.attachments, !a.isEmpty {
+            throw ParleyError(.badRequest, "attachments are not accepted yet: send the text alone")
+        }
+    }
+
+    private func enqueue(_ r: Request, to roomId: ObjectId, from user: UserRecord, origin: UInt64?) async throws -> Deferred<SendPipeline.Outcome> {
+        try await services.gate.check(roomId, user: user.id)
+        // During a graceful shutdown nothing new is taken: the client retries the same
+        // clientId after reconnecting, so nothing is lost and nothing stored twice.
+        guard !services.hub.isDraining else { throw ParleyError(.unavailable, "the server is restarting; send again after reconnecting") }
+        let extras = try await SendExtras(repos: services.repos).resolve(roomId: roomId, text: r.text, replyTo: r.replyTo, threadId: r.threadId)
+        return services.pipeline.enqueue(
+            SendPipeline.Submission(roomId: roomId, sender: user, text: r.text, clientId: r.clientId, origin: origin, extras: extras))
+    }
+
+    /// Membership, from the hub when the user's connections know the room, otherwise
+    /// from the database (then the hub learns it). `not_found` for rooms the user
+    /// cannot see, `forbidden` for visible rooms they are not in.
+    func requireMember(_ roomId: ObjectId, user: UserRecord) async throws {
+        if services.hub.isSubscribed(user.id, to: roomId) { return }
+        _ = try await services.rooms.memberRoom(roomId, for: user)
+        services.membershipEffects.confirmed(user.id, in: roomId)
+    }
+}
