@@ -44,7 +44,10 @@ def test_document_covers_every_route(server):
                      ("DELETE", "/api/rooms/{roomId}/bans/{userId}"), ("POST", "/api/rooms/{roomId}/mutes"),
                      ("DELETE", "/api/rooms/{roomId}/mutes/{userId}"), ("GET", "/api/rooms/{roomId}/invites"),
                      ("POST", "/api/rooms/{roomId}/invites"), ("GET", "/api/rooms/{roomId}/audit"), ("POST", "/api/invites/{code}/accept"),
-                     ("DELETE", "/api/invites/{code}")]:
+                     ("DELETE", "/api/invites/{code}"), ("POST", "/api/rooms/{roomId}/messages"), ("GET", "/api/rooms/{roomId}/pins"),
+                     ("GET", "/api/messages/search"), ("PATCH", "/api/messages/{messageId}"), ("DELETE", "/api/messages/{messageId}"),
+                     ("PUT", "/api/messages/{messageId}/reactions/{emoji}"), ("DELETE", "/api/messages/{messageId}/reactions/{emoji}"),
+                     ("GET", "/api/messages/{messageId}/thread")]:
         assert expected in operations, expected
 
 

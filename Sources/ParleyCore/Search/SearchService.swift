@@ -15,7 +15,8 @@ public struct SearchService: Sendable {
         public var q: String
         public var roomId: String?
         public var senderId: String?
-        /// With `roomId`: a seq (older messages only); otherwise a message id.
+        /// A seq (in each room, older messages only; with `roomId`, a page of one room)
+        /// or a message id (older messages than it, across the rooms).
         public var before: String?
         public var limit: Int?
 
@@ -29,9 +30,12 @@ public struct SearchService: Sendable {
     }
 
     public func search(_ query: Query, for user: UserRecord) async throws -> (messages: [MessageRecord], hasMore: Bool) {
-        guard (1...200).contains(query.q.unicodeScalars.count) else { throw ParleyError(.badRequest, "q must be 1 to 200 characters") }
+        guard (1...200).contains(query.q.unicodeScalars.count), !query.q.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw ParleyError(.badRequest, "q must be 1 to 200 characters and not only whitespace")
+        }
         var terms = SearchWords.words(query.q)
-        guard let last = terms.popLast() else { throw ParleyError(.badRequest, "q has no words to search for") }
+        // Punctuation alone finds nothing (no message is indexed by it).
+        guard let last = terms.popLast() else { return ([], false) }
         let n = try Paging.limit(query.limit, default: 20, max: 100)
         var roomIds: [ObjectId]
         if let roomId = query.roomId {
@@ -49,12 +53,12 @@ public struct SearchService: Sendable {
         var beforeId: ObjectId?
         var beforeSeq: Int?
         if let b = query.before {
-            if let seq = Int(b), query.roomId != nil, seq >= 0 {
+            if let seq = Int(b), seq >= 0 {
                 beforeSeq = seq
             } else if let id = ObjectId(b) {
                 beforeId = id
             } else {
-                throw ParleyError(.badRequest, "before must be a seq (with roomId) or a message id")
+                throw ParleyError(.badRequest, "before must be a seq or a message id")
             }
         }
         guard !roomIds.isEmpty else { return ([], false) }

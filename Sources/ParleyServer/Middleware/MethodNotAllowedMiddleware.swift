@@ -14,6 +14,10 @@ struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
         func matches(_ segments: [Substring]) -> Bool {
             segments.count == path.components.count && zip(path.components, segments).allSatisfy { $0 ~= $1 }
         }
+
+        /// Where this path has literals, by position: the router takes a literal over
+        /// a capture at each segment (`messages/search` before `messages/:messageId`).
+        var literals: [Bool] { path.components.map { "\($0)".first != ":" && "\($0)".first != "{" } }
     }
 
     private let patterns: [Pattern]
@@ -27,12 +31,22 @@ struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
         patterns = Array(byPath.values)
     }
 
+    /// True when `a` has a literal at the first position where the two differ.
+    static func moreLiteral(_ a: [Bool], than b: [Bool]) -> Bool {
+        guard let i = a.indices.first(where: { $0 < b.count && a[$0] != b[$0] }) else { return false }
+        return a[i]
+    }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound {
             let path = request.uri.path.split(separator: "/")
-            let allowed = Set(patterns.filter { $0.matches(path) }.flatMap(\.methods))
+            let matching = patterns.filter { $0.matches(path) }
+            // Only the paths the router would have taken: the most literal at the first
+            // segment where they differ.
+            let chosen = matching.filter { p in !matching.contains { q in Self.moreLiteral(q.literals, than: p.literals) } }
+            let allowed = Set(chosen.flatMap(\.methods))
             guard !allowed.isEmpty, !allowed.contains(request.method) else { throw error }
             let allow = allowed.map(\.rawValue).sorted().joined(separator: ", ")
             return try ErrorMiddleware<Context>.response(
