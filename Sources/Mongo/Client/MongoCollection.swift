@@ -156,9 +156,11 @@ public struct MongoCollection<T: Codable & Sendable>: Sendable {
     /// first document its filter matches. A refused statement throws a `MongoError`
     /// whose `writeErrors` name it; unordered, the others are still applied.
     @discardableResult
-    public func updateEach(_ statements: [(filter: BSONDocument, update: BSONDocument)], ordered: Bool = false) async throws -> UpdateResult {
+    public func updateEach(_ statements: [(filter: BSONDocument, update: BSONDocument)], ordered: Bool = false, upsert: Bool = false) async throws
+        -> UpdateResult
+    {
         guard !statements.isEmpty else { return UpdateResult(matchedCount: 0, modifiedCount: 0, upsertedId: nil) }
-        let updates: [BSONValue] = statements.map { .document(["q": .document($0.filter), "u": .document($0.update)]) }
+        let updates: [BSONValue] = statements.map { .document(["q": .document($0.filter), "u": .document($0.update), "upsert": .bool(upsert)]) }
         let reply = try await command(["update": .string(name), "updates": .array(updates), "ordered": .bool(ordered)])
         let errors = MongoError.writeErrors(in: reply)
         if let first = errors.first {

@@ -8,6 +8,13 @@ public struct MessagePage: Sendable {
     public let hasMore: Bool
 }
 
+/// What a search reads its candidates by: one whole word, or any of the words a
+/// prefix expands to.
+public enum MessageSearchKey: Sendable {
+    case word(String)
+    case anyOf([String])
+}
+
 /// Storage of messages.
 public protocol MessageRepository: Sendable {
     /// Inserts in order; on a refusal, everything before it is stored and nothing after.
@@ -40,11 +47,10 @@ public protocol MessageRepository: Sendable {
     /// A room's messages changed after update sequence `useq` and at most `maxSeq`
     /// (what a member who was away already had), by `useq`.
     func changed(roomId: ObjectId, after useq: Int, maxSeq: Int, limit: Int) async throws -> [MessageRecord]
-    /// Messages whose words hold every one of `words` and one starting with `prefix`,
-    /// in these rooms, newest first (`_id` descending), older than `before` when given.
-    /// With `beforeSeq` (one room) the order is seq descending.
-    func search(rooms: [ObjectId], words: [String], prefix: String?, sender: ObjectId?, before: ObjectId?, beforeSeq: Int?, limit: Int) async throws
-        -> [MessageRecord]
+    /// Candidates of a search, newest first (seq descending within one room), as a
+    /// cursor: those holding `key` in their words, in these rooms.
+    func search(key: MessageSearchKey, rooms: [ObjectId], sender: ObjectId?, before: ObjectId?, beforeSeq: Int?) async throws
+        -> MongoCursor<MessageRecord>
     /// Removes every message of a room (its deletion); how many there were.
     @discardableResult func removeAll(roomId: ObjectId) async throws -> Int
     /// Renames the sender of every message of `senderId` (a deleted user's messages
@@ -92,17 +98,22 @@ public struct MongoMessageRepository: MessageRepository {
         ).toArray()
     }
 
-    public func search(rooms: [ObjectId], words: [String], prefix: String?, sender: ObjectId?, before: ObjectId?, beforeSeq: Int?, limit: Int)
-        async throws -> [MessageRecord]
+    public func search(key: MessageSearchKey, rooms: [ObjectId], sender: ObjectId?, before: ObjectId?, beforeSeq: Int?) async throws
+        -> MongoCursor<MessageRecord>
     {
-        var clauses: [BSONValue] = [["roomId": ["$in": .array(rooms.map { .objectId($0) })]]]
-        if !words.isEmpty { clauses.append(["words": ["$all": .array(words.map { .string($0) })]]) }
-        if let prefix { clauses.append(["words": ["$regex": .string("^" + NSRegularExpression.escapedPattern(for: prefix))]]) }
-        if let sender { clauses.append(["senderId": .objectId(sender)]) }
-        if let before { clauses.append(["_id": ["$lt": .objectId(before)]]) }
-        if let beforeSeq { clauses.append(["seq": ["$lt": .int64(Int64(beforeSeq))]]) }
+        // One implicit AND of equalities: the embedded database serves it from the
+        // `words` index, where an `$and` of clauses is a collection scan.
+        var filter: BSONDocument = [:]
+        switch key {
+        case .word(let w): filter["words"] = .string(w)
+        case .anyOf(let ws): filter["words"] = ["$in": .array(ws.map { .string($0) })]
+        }
+        filter["roomId"] = rooms.count == 1 ? .objectId(rooms[0]) : ["$in": .array(rooms.map { .objectId($0) })]
+        if let sender { filter["senderId"] = .objectId(sender) }
+        if let before { filter["_id"] = ["$lt": .objectId(before)] }
+        if let beforeSeq { filter["seq"] = ["$lt": .int64(Int64(beforeSeq))] }
         let sort: BSONDocument = rooms.count == 1 ? ["seq": -1] : ["_id": -1]
-        return try await messages.find(["$and": .array(clauses)], options: FindOptions(sort: sort, limit: limit)).toArray()
+        return try await messages.find(filter, options: FindOptions(sort: sort, batchSize: 500))
     }
 
     @discardableResult

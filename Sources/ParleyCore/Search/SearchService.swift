@@ -7,9 +7,17 @@ import Mongo
 /// MongoDB-wire server keeps (no text index).
 public struct SearchService: Sendable {
     public let rooms: RoomService
+    public let vocabulary: Vocabulary
     var repos: ParleyRepositories { rooms.repos }
 
-    public init(rooms: RoomService) { self.rooms = rooms }
+    /// How many candidates one page may read before it answers with what it found
+    /// (and `hasMore`, with the last read as the next `before`).
+    public static let maxScan = 20_000
+
+    public init(rooms: RoomService, vocabulary: Vocabulary) {
+        self.rooms = rooms
+        self.vocabulary = vocabulary
+    }
 
     public struct Query: Sendable {
         public var q: String
@@ -62,10 +70,28 @@ public struct SearchService: Sendable {
             }
         }
         guard !roomIds.isEmpty else { return ([], false) }
-        // A word repeated in the query need not appear twice; the prefix covers itself.
-        terms = Array(Set(terms)).sorted()
-        let found = try await repos.messages.search(
-            rooms: roomIds, words: terms, prefix: last, sender: sender, before: beforeId, beforeSeq: beforeSeq, limit: n + 1)
-        return (Array(found.prefix(n)), found.count > n)
+        terms = Array(Set(terms))
+        // One indexed equality reads the candidates: the longest whole word (the
+        // likeliest to be rare), or the words the prefix expands to; the rest of the
+        // query is checked on each candidate's words.
+        let expansion = Set(try await vocabulary.expand(last))
+        guard !expansion.isEmpty else { return ([], false) }
+        let key: MessageSearchKey = terms.max(by: { $0.unicodeScalars.count < $1.unicodeScalars.count }).map { .word($0) } ?? .anyOf(Array(expansion))
+        var matches: [MessageRecord] = []
+        var scanned = 0
+        let cursor = try await repos.messages.search(
+            key: key, rooms: roomIds, sender: sender, before: beforeId, beforeSeq: beforeSeq)
+        while matches.count <= n, scanned < SearchService.maxScan {
+            let batch = try await cursor.nextBatch()
+            if batch.isEmpty { break }
+            for m in batch {
+                scanned += 1
+                let words = Set(m.words ?? [])
+                guard terms.allSatisfy(words.contains), !words.isDisjoint(with: expansion) else { continue }
+                matches.append(m)
+                if matches.count > n { break }
+            }
+        }
+        return (Array(matches.prefix(n)), matches.count > n || scanned >= SearchService.maxScan)
     }
 }

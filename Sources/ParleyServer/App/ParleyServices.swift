@@ -23,6 +23,8 @@ public struct ParleyServices: Sendable {
     public let audit: AuditLog
     public let changes: MessageChanges
     public let search: SearchService
+    /// Every word messages are indexed by, for the search's prefix (`Vocabulary`).
+    public let vocabulary: Vocabulary
     /// Archived rooms and muted members, checked on every send (from memory).
     let gate: SendGate
     let hub: ConnectionHub
@@ -62,8 +64,11 @@ public struct ParleyServices: Sendable {
         fanout = MessageFanout(
             notifier: notifier, hub: hub, metrics: metrics, messages: repos.messages, outbox: outbox, gapFill: .milliseconds(config.gapFillMs),
             logger: logger)
+        vocabulary = Vocabulary(database: database)
         let roomService = RoomService(repos: repos, presence: presence, heads: nil)
-        let followUps = MessageFollowUps(fanout: fanout, repos: repos, changes: MessageChanges(rooms: roomService), notifier: notifier, logger: logger)
+        let followUps = MessageFollowUps(
+            fanout: fanout, repos: repos, changes: MessageChanges(rooms: roomService), notifier: notifier,
+            logger: logger)
         pipeline = SendPipeline(
             repos: repos, sink: followUps, lastSeqInterval: .milliseconds(config.lastSeqRaiseMs), logger: logger)
         if let outbox {
@@ -81,7 +86,7 @@ public struct ParleyServices: Sendable {
         invites = InviteService(members: members)
         roomSettings = RoomSettingsService(members: members)
         changes = MessageChanges(rooms: rooms)
-        search = SearchService(rooms: rooms)
+        search = SearchService(rooms: rooms, vocabulary: vocabulary)
         cursors = CursorService(memberships: repos.memberships)
         history = HistoryService(rooms: rooms, cursors: cursors)
         sync = SyncService(rooms: rooms)

@@ -27,7 +27,9 @@ struct MessageActions: Sendable {
     struct Messages: Encodable, Sendable { let messages: [Message] }
 
     func edit(_ messageId: String, in roomId: String?, text: String, user: UserRecord) async throws -> MessageReply {
-        try await answer(try await changes.edit(messageId, in: roomId, text: text, user: user, maxChars: services.config.messageMaxChars), messageId)
+        let changed = try await changes.edit(messageId, in: roomId, text: text, user: user, maxChars: services.config.messageMaxChars)
+        if let words = changed?.message.words { try await services.vocabulary.learn(words) }
+        return try await answer(changed, messageId)
     }
 
     func delete(_ messageId: String, in roomId: String?, user: UserRecord) async throws {

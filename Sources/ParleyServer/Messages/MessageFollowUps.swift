@@ -4,8 +4,7 @@ import Mongo
 import ParleyCore
 
 /// What follows a stored message besides its delivery, on the node that stored it:
-/// the members it mentions get it among their unread mentions, and a thread reply
-/// counts on its root (`message:updated` of the root to the room). Run after the
+/// the members it mentions get it among their unread mentions, and a thread reply counts on its root (`message:updated` of the root to the room). Run after the
 /// store, off the send path; a failure is logged (the message itself is stored and
 /// delivered either way).
 struct MessageFollowUps: StoredMessageSink {

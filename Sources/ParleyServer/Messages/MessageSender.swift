@@ -47,6 +47,9 @@ struct MessageSender: Sendable {
         // clientId after reconnecting, so nothing is lost and nothing stored twice.
         guard !services.hub.isDraining else { throw ParleyError(.unavailable, "the server is restarting; send again after reconnecting") }
         let extras = try await SendExtras(repos: services.repos).resolve(roomId: roomId, text: r.text, replyTo: r.replyTo, threadId: r.threadId)
+        // The search vocabulary learns the words first (nothing to write for words
+        // this node has seen), so a message found by its words is found by prefix too.
+        if let words = extras.words { try await services.vocabulary.learn(words) }
         return services.pipeline.enqueue(
             SendPipeline.Submission(roomId: roomId, sender: user, text: r.text, clientId: r.clientId, origin: origin, extras: extras))
     }
