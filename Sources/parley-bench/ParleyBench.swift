@@ -13,7 +13,7 @@ struct ParleyBench: AsyncParsableCommand {
             Run the server with generous limits for load (RATE_LIMIT_MESSAGES_PER_SECOND, AUTH_RATE_LIMIT_PER_MINUTE, \
             BCRYPT_COST=4); scripts/bench.sh does all of it. Results print as a table; --json appends them to a file.
             """,
-        subcommands: [Throughput.self, Fanout.self, Offline.self, Connections.self, Cluster.self, DBCeiling.self]
+        subcommands: [Throughput.self, Fanout.self, Offline.self, Connections.self, Cluster.self, DBCeiling.self, Search.self]
     )
 
     struct Common: ParsableArguments {
@@ -139,6 +139,25 @@ struct ParleyBench: AsyncParsableCommand {
                 try await Scenarios.dbCeiling(
                     uri: mongodbUri, documents: documents, batch: batch, concurrency: concurrency, padding: common.padding,
                     validator: try Scenarios.messagesValidator(migrations: migrations)), common)
+        }
+    }
+
+    struct Search: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Message search query time (p50, p99) over rooms holding many stored messages, written straight to the server's database.")
+        @OptionGroup var common: Common
+        @Option(help: "MongoDB URI of the server's database.") var mongodbUri = ProcessInfo.processInfo.environment["MONGODB_URI"] ?? "mongodb://127.0.0.1:27017"
+        @Option(help: "The server's database name.") var database = ProcessInfo.processInfo.environment["MONGODB_DATABASE"] ?? "parley"
+        @Option var messages = 1_000_000
+        @Option var rooms = 100
+        @Option var vocabulary = 50_000
+        @Option var queries = 400
+        @Option var batch = 1_000
+        func run() async throws {
+            try ParleyBench.finish(
+                try await SearchScenario.run(
+                    BenchTarget(url: common.url), uri: mongodbUri, database: database, messages: messages, rooms: rooms, vocabulary: vocabulary,
+                    queries: queries, batch: batch), common)
         }
     }
 }

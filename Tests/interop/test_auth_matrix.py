@@ -237,7 +237,10 @@ def cast(server, world):
     people = {r: server.register(r[:6]) for r in ("non_member", "member", "moderator", "owner", "banned", "muted")}
     people["admin"] = {"token": world["tokens"]["admin"], "id": world["admin"]}
     spare = {f"spare{i}": server.register(f"spare{i}") for i in range(3)}
-    return {"people": people, "room": cast_room(server, people), "spare": spare}
+    room = cast_room(server, people)
+    r = api(server, "POST", f"/api/rooms/{room}/messages", people["owner"]["token"], {"text": "hello crew", "clientId": "cast-1"})
+    assert r.status_code == 201, r.text
+    return {"people": people, "room": room, "spare": spare, "message": r.json()["message"]["id"]}
 
 
 def identities(cast, world):
@@ -266,6 +269,15 @@ ROOM_REST = [
     ("PATCH", "/api/rooms/{room}", lambda c: {"private": True}, {**A, "member": 403, "moderator": 403, "owner": 200, "admin": 200, "muted": 403}),
     ("GET", "/api/rooms/{room}/audit", None, {**A, "member": 403, "moderator": 403, "owner": 200, "admin": 200, "muted": 403}),
     ("GET", "/api/messages/room/{room}", None, {**A, "member": 200, "moderator": 200, "owner": 200, "admin": 404, "muted": 200}),
+    # Messages (contract v2): the owner's message {msg} in the room.
+    ("POST", "/api/rooms/{room}/messages", lambda c: {"text": "hi", "clientId": uuid.uuid4().hex},
+     {**A, "member": 201, "moderator": 201, "owner": 201, "admin": 404, "muted": 403}),
+    ("GET", "/api/rooms/{room}/pins", None, {**A, "member": 200, "moderator": 200, "owner": 200, "admin": 404, "muted": 200}),
+    ("GET", "/api/messages/search?q=hello&roomId={room}", None, {**A, "member": 200, "moderator": 200, "owner": 200, "admin": 404, "muted": 200}),
+    ("GET", "/api/messages/{msg}/thread", None, {**A, "member": 200, "moderator": 200, "owner": 200, "admin": 404, "muted": 200}),
+    ("PATCH", "/api/messages/{msg}", lambda c: {"text": "hello crew"}, {**A, "member": 403, "moderator": 403, "owner": 200, "admin": 404, "muted": 403}),
+    ("PUT", "/api/messages/{msg}/reactions/%F0%9F%91%8D", None, {**A, "member": 200, "moderator": 200, "owner": 200, "admin": 404, "muted": 403}),
+    ("DELETE", "/api/messages/{msg}", None, {**A, "member": 403, "moderator": 204, "owner": 204, "admin": 204, "muted": 403}),
     ("DELETE", "/api/rooms/{room}", "fresh", {**A, "member": 403, "moderator": 403, "owner": 204, "admin": 204, "muted": 403}),
     ("POST", "/api/invites/{invite}/accept", "fresh", {"bad": 401, "non_member": 200, "member": 200, "moderator": 200, "owner": 200, "admin": 200,
                                                         "banned": 403, "muted": 200}),
@@ -276,7 +288,7 @@ ROOM_REST = [
 
 def fill_cast(text, cast, room, invite=None):
     people, spare = cast["people"], cast["spare"]
-    return text.format(room=room, member=people["member"]["id"], muted=people["muted"]["id"], invite=invite,
+    return text.format(room=room, member=people["member"]["id"], muted=people["muted"]["id"], invite=invite, msg=cast["message"],
                        **{k: v["id"] for k, v in spare.items()})
 
 

@@ -49,12 +49,14 @@ public final class Vocabulary: Sendable {
             if k.count + new.count > maxKnown { k.removeAll(keepingCapacity: true) }
             return new
         }
-        guard !fresh.isEmpty else { return }
-        try await collection.updateEach(
-            fresh.map { w in
-                (["_id": .string(w)], ["$setOnInsert": ["p": .array(Vocabulary.prefixes(w).map { .string($0) })]])
-            }, upsert: true)
-        known.withLock { $0.formUnion(fresh) }
+        for start in stride(from: 0, to: fresh.count, by: 500) {
+            let chunk = fresh[start..<min(start + 500, fresh.count)]
+            try await collection.updateEach(
+                chunk.map { w in
+                    (["_id": .string(w)], ["$setOnInsert": ["p": .array(Vocabulary.prefixes(w).map { .string($0) })]])
+                }, upsert: true)
+            known.withLock { $0.formUnion(chunk) }
+        }
     }
 
     /// The words that begin with `prefix` (itself included when it is a word), at
