@@ -179,4 +179,40 @@ struct MigrationTests {
             #expect(m4.steps.count > 5)
         }
     }
+
+    @Test("0005 upgrades a database filled by the previous version: old messages edit, react and delete; nothing lost")
+    func messageFeaturesUpgrade() async throws {
+        try await TestDatabase.with { db in
+            let all = try Migration.load(directory: RepoPaths.migrations)
+            try await MigrationRunner(database: db, migrations: all.filter { $0.version < 5 }).apply()
+            let room = ObjectId(), sender = ObjectId()
+            try await db.collection("rooms").insertOne([
+                "_id": .objectId(room), "name": "old", "kind": "group", "private": false, "createdBy": .objectId(sender), "createdAt": .date(Date()),
+                "memberCount": 1, "lastSeq": 2, "ownerCount": 1, "archived": false,
+            ])
+            // As the previous version stored them: no rev, no words, no useq.
+            let old: [BSONDocument] = (1...2).map { seq in
+                ["_id": .objectId(ObjectId()), "roomId": .objectId(room), "seq": .int64(Int64(seq)), "senderId": .objectId(sender), "senderName": "s",
+                 "text": .string("old message \(seq)"), "clientId": .string("c\(seq)"), "createdAt": .date(Date())]
+            }
+            try await db.collection("messages").insertMany(old)
+            // Before 0005 an empty text is refused by the validator.
+            await #expect(throws: MongoError.self) {
+                try await db.collection("messages").insertOne(
+                    ["roomId": .objectId(room), "seq": 3, "senderId": .objectId(sender), "text": "", "clientId": "c3", "createdAt": .date(Date())])
+            }
+            try await MigrationRunner(database: db, migrations: all).apply()
+            let repos = ParleyRepositories.mongo(db)
+            let records = try await repos.messages.page(roomId: room, before: nil, after: nil, limit: 10).messages
+            #expect(records.map(\.text) == ["old message 1", "old message 2"] && records.allSatisfy { $0.revision == 0 && $0.words == nil })
+            // The compare-and-set takes a message without rev as revision 0.
+            let first = records[0]
+            let changed = try #require(try await repos.messages.update(id: first.id, atRev: 0, ["$set": ["text": "", "deletedAt": .date(Date())], "$inc": ["rev": 1]]))
+            #expect(changed.revision == 1 && changed.text.isEmpty)
+            let indexes = try await db.collection("messages").listIndexes().compactMap { $0["name"]?.stringValue }
+            #expect(["roomId_useq", "threadId_seq", "roomId_pinned", "words"].allSatisfy(indexes.contains))
+            #expect(try await db.collection("words").listIndexes().contains { $0["name"]?.stringValue == "p" })
+            #expect(try await db.collection("messages").countDocuments() == 2)
+        }
+    }
 }

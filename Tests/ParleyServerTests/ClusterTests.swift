@@ -142,4 +142,30 @@ struct ClusterTests {
             for ws in [owner, member, moderator, daveB] { await ws.close() }
         }
     }
+
+    @Test("message changes made on one node reach the other live: a reply, an edit, a reaction, a delete, a thread count")
+    func messageChangesAcrossNodes() async throws {
+        try await Self.pair { api, portA, portB in
+            let pair = try await Pair.make(api)
+            let a = WSTestClient(port: portA, token: pair.alice.token)
+            let b = WSTestClient(port: portB, token: pair.bob.token)
+            _ = try await a.sync()
+            _ = try await b.sync()
+            let root = try await pair.send(a, "root", clientId: "x1").message()
+            _ = try await b.waitFor("message:new", as: Wire.MessageData.self) { $0.message.id == root.id }
+            let reply = try await b.request("message:send", #"{"roomId": "\#(pair.room)", "text": "a reply", "clientId": "x2", "replyTo": "\#(root.id)", "threadId": "\#(root.id)"}"#)
+            let replyId = try reply.data(V2MessageData.self).message.id
+            let seen = try await a.waitFor("message:new", as: V2MessageData.self) { $0.message.id == replyId }
+            #expect(seen.message.replyTo?.id == root.id && seen.message.threadId == root.id)
+            _ = try await b.waitFor("message:updated", as: V2Updated.self) { $0.message.id == root.id && $0.message.replyCount == 1 }
+            #expect(try await a.request("message:edit", #"{"messageId": "\#(root.id)", "text": "root, edited"}"#).ok)
+            _ = try await b.waitFor("message:updated", as: V2Updated.self) { $0.message.id == root.id && $0.message.text == "root, edited" }
+            #expect(try await b.request("reaction:add", #"{"messageId": "\#(root.id)", "emoji": "🚀"}"#).ok)
+            _ = try await a.waitFor("message:updated", as: V2Updated.self) { $0.message.reactions.first?.emoji == "🚀" }
+            #expect(try await b.request("message:delete", #"{"messageId": "\#(replyId)"}"#).ok)
+            _ = try await a.waitFor("message:updated", as: V2Updated.self) { $0.message.id == replyId && $0.message.deletedAt != nil }
+            await a.close()
+            await b.close()
+        }
+    }
 }

@@ -358,4 +358,40 @@ struct MessageFeaturesTests {
             await outsiderWS.close()
         }
     }
+
+    @Test("race: edits racing a delete end as a tombstone, every time; a reaction flood is counted exactly within the rate limit")
+    func editsRacingDeletesAndFloods() async throws {
+        try await RestHarness.live(configure: { $0.eventRateLimitPerSecond = 50 }) { api, port in
+            let cast = try await Cast.make(api)
+            let owner = try await cast.connect(cast.owner, port: port)
+            for round in 0..<5 {
+                let m = try await Self.send(owner, cast.room, "round \(round)", "race\(round)")
+                async let edits: [Int] = withThrowingTaskGroup(of: Int.self) { group in
+                    for i in 0..<4 {
+                        group.addTask { try await api.call(.patch, "/api/messages/\(m.id)", token: cast.owner.token, json: #"{"text": "edit \#(i)"}"#).status }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                async let deleted = api.call(.delete, "/api/messages/\(m.id)", token: cast.moderator.token)
+                let (statuses, d) = try await (edits, deleted)
+                #expect(d.status == 204 && statuses.allSatisfy { $0 == 200 || $0 == 400 }, "round \(round): \(statuses) \(d.status)")
+                let stored = try #require(try await api.repos.messages.find(id: ObjectId(m.id)!))
+                #expect(stored.isDeleted && stored.text.isEmpty && stored.words == nil, "round \(round)")
+                // rev counts every change that landed: the delete and the edits before it.
+                #expect(stored.revision == 1 + statuses.filter { $0 == 200 }.count, "round \(round)")
+            }
+            // A flood of reactions from one user: within the limit (50 a second, bursts
+            // of 100) all counted; past it refused with rate_limited, none lost or doubled.
+            let target = try await Self.send(owner, cast.room, "flood", "flood")
+            var ok = 0, limited = 0
+            for i in 0..<120 {
+                let ack = try await owner.request("reaction:add", #"{"messageId": "\#(target.id)", "emoji": "e\#(i % 20)"}"#)
+                if ack.ok { ok += 1 } else if ack.errorCode == "rate_limited" { limited += 1 }
+            }
+            let final = try #require(try await api.repos.messages.find(id: ObjectId(target.id)!))
+            #expect(ok + limited == 120 && ok >= 20)
+            #expect((final.reactions ?? []).count == 20 && (final.reactions ?? []).allSatisfy { $0.users == [ObjectId(cast.owner.id)!] })
+            await owner.close()
+        }
+    }
 }
