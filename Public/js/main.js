@@ -12,6 +12,7 @@ import {
 } from "./store.js";
 import { setActions, setConnection, renderRooms, renderMessages, renderTyping, renderPeople, renderHangout } from "./views.js";
 import { wireManage, setManageHooks, handleRoomPush, updateRoomNotice, resolveUsernames, acceptInviteFromLocation } from "./manage.js";
+import { wireMessages, setMessageHooks, updated, sendExtras, submitEdit, clearContext } from "./messages.js";
 
 // For the browser tests and the console: the state, read-only by convention.
 window.parley = { state };
@@ -83,7 +84,16 @@ function handleFrame(frame) {
       renderRooms();
       return;
     case "message:new": received(d.message); return;
+    case "message:updated":
+      updated(d.message);
+      // What we saw of the room's changes, acknowledged with the delivery cursor.
+      socket.fire("message:delivered", { roomId: d.message.roomId, seq: (state.rooms.get(d.message.roomId) || {}).deliveredSeq || d.message.seq, updateSeq: d.updateSeq });
+      return;
     case "sync:done":
+      for (const [roomId, updateSeq] of Object.entries(d.updateSeqs || {})) {
+        const room = state.rooms.get(roomId);
+        socket.fire("message:delivered", { roomId, seq: room ? room.deliveredSeq || 0 : 0, updateSeq });
+      }
       state.ready = true;
       state.retry = 0;
       setConnection("Online", "online");
@@ -208,6 +218,7 @@ function markRead(roomId) {
   const room = state.rooms.get(roomId);
   if (!room || !room.lastSeq || (room.readSeq || 0) >= room.lastSeq) return;
   room.readSeq = room.lastSeq;
+  room.unreadMentions = 0;
   room.deliveredSeq = Math.max(room.deliveredSeq || 0, room.lastSeq);
   socket.request("message:read", { roomId, seq: room.lastSeq }).catch(() => {});
   renderRooms();
@@ -229,7 +240,9 @@ async function send(event) {
   const input = $("composer-input");
   const text = input.value;
   if (!text.trim() || !state.current) return;
-  const item = { text, clientId: newClientId(), createdAt: new Date().toISOString() };
+  if (await submitEdit(text)) { input.value = ""; return; }
+  const item = { text, clientId: newClientId(), createdAt: new Date().toISOString(), ...sendExtras() };
+  clearContext();
   if (openRoomId()) item.roomId = state.current; else item.toUserId = state.current.draftTo.id;
   state.pending.push(item);
   input.value = "";
@@ -243,7 +256,7 @@ async function send(event) {
 async function deliver(item) {
   try {
     const ack = item.roomId
-      ? await socket.request("message:send", { roomId: item.roomId, text: item.text, clientId: item.clientId })
+      ? await socket.request("message:send", { roomId: item.roomId, text: item.text, clientId: item.clientId, replyTo: item.replyTo, threadId: item.threadId })
       : await socket.request("message:private", { toUserId: item.toUserId, text: item.text, clientId: item.clientId });
     dropPending(item.clientId);
     const m = ack.message;
@@ -505,6 +518,8 @@ function wire() {
   setActions({ openRoom, loadOlder, openDirect, selectHangoutItem });
   setManageHooks({ openRoom, closeRoom, renderRooms });
   wireManage();
+  setMessageHooks({ openRoom, renderMessages: () => renderMessages(), renderRooms });
+  wireMessages();
   onUnauthorized(() => signOut("Your session ended. Please sign in again."));
   $("tab-login").addEventListener("click", () => setAuthMode(false));
   $("tab-register").addEventListener("click", () => setAuthMode(true));

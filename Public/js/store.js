@@ -61,7 +61,9 @@ export function messageArrived(message) {
   if (!room) return false;
   room.lastSeq = Math.max(room.lastSeq || 0, message.seq);
   room.lastText = `${message.senderName}: ${message.text}`;
+  room.lastMessage = message;
   room.lastActivity = message.createdAt;
+  if (state.me && (message.mentions || []).includes(state.me.id) && message.roomId !== state.current) room.unreadMentions = (room.unreadMentions || 0) + 1;
   if (state.me && message.senderId === state.me.id) room.readSeq = Math.max(room.readSeq || 0, message.seq);
   return true;
 }

@@ -3,6 +3,7 @@
 // controllers given to `setActions`.
 import { $, el, reconcile, timeFmt, dayFmt, dayKey, lastSeen } from "./dom.js";
 import { state, openRoomId, roomLabel, unreadOf, tickFor, HANGOUT_ITEMS, HANGOUT_PAGE } from "./store.js";
+import { messageExtras, textNodes, roomPreview } from "./messages.js";
 
 let actions = { openRoom() {}, loadOlder() {}, openDirect() {}, selectHangoutItem() {} };
 export function setActions(a) { actions = { ...actions, ...a }; }
@@ -20,17 +21,20 @@ export function renderRooms() {
   reconcile($("room-list"), rooms.map((room) => {
     const unread = unreadOf(room);
     const label = roomLabel(room);
-    const preview = room.lastText || room.topic || "";
+    const preview = roomPreview(room);
     const current = room.id === state.current;
+    const mentions = room.unreadMentions || 0;
     return {
       key: room.id,
-      signature: JSON.stringify([label, room.kind, unread, preview, current]),
+      signature: JSON.stringify([label, room.kind, unread, preview, current, mentions]),
       create: () => el("li", {}, el("button", {
         type: "button", "data-room": room.id, "aria-current": current ? "true" : "false",
         "aria-label": `${label}${unread ? `, ${unread} unread` : ""}`, onclick: () => actions.openRoom(room.id),
       },
         el("span", { class: "room-name" }, label, room.kind !== "group" ? el("span", { class: "kind-tag", text: room.kind === "event" ? "event" : "direct" }) : null),
-        unread ? el("span", { class: "badge", "data-unread": String(unread), text: String(unread) }) : el("span"),
+        el("span", {},
+          mentions ? el("span", { class: "badge mentions", "data-mentions": String(mentions), "aria-label": `${mentions} mention${mentions === 1 ? "" : "s"}`, text: `@${mentions}` }) : null,
+          unread ? el("span", { class: "badge", "data-unread": String(unread), text: String(unread) }) : null),
         el("span", { class: "room-preview", text: preview }))),
     };
   }));
@@ -63,11 +67,19 @@ export function renderMessages({ toBottom = false } = {}) {
     items.push({
       // A queued message keeps its row when it is stored: keyed by clientId.
       key: `m-${m.clientId}-${m.senderId}`,
-      signature: JSON.stringify([m.seq, m.text, m.senderName, tickState, m.createdAt]),
-      create: () => el("li", { class: `message${mine ? " mine" : ""}`, "data-seq": m.seq, "data-client-id": m.clientId, "data-state": tickState },
+      signature: JSON.stringify([m.seq, m.text, m.senderName, tickState, m.createdAt, m.rev, state.current && (state.rooms.get(state.current) || {}).role]),
+      create: () => el("li", {
+        class: `message${mine ? " mine" : ""}${state.me && (m.mentions || []).includes(state.me.id) ? " mentions-me" : ""}`,
+        "data-seq": m.seq, "data-client-id": m.clientId, "data-state": tickState, "data-id": m.id || "", tabindex: m.id ? "0" : null,
+      },
         mine ? null : el("div", { class: "from", text: m.senderName }),
-        el("div", { class: "text", text: m.text }),
+        m.replyTo ? el("div", { class: "quote", text: `${m.replyTo.senderName}: ${m.replyTo.excerpt || "(deleted)"}` }) : null,
+        m.deletedAt ? el("div", { class: "text deleted", text: "This message was deleted." }) : el("div", { class: "text" }, ...textNodes(m.text)),
+        ...(m.state === "queued" ? [] : messageExtras(m)),
         el("div", { class: "meta" }, el("time", { datetime: m.createdAt, text: timeFmt.format(when) }),
+          m.editedAt && !m.deletedAt ? el("span", { class: "edited", text: "(edited)" }) : null,
+          m.pinned ? el("span", { class: "pin-tag", text: "📌 pinned" }) : null,
+          m.threadId ? el("span", { class: "thread-tag", text: "in a thread" }) : null,
           mine ? el("span", { class: "tick", "aria-label": tickLabel, title: tickLabel, text: tick }) : null)),
     });
   }
