@@ -217,6 +217,27 @@ def test_a_removal_on_one_node_holds_on_every_node_and_parleyctl_reaches_them_to
         x.close()
 
 
+def test_replies_edits_and_reactions_reach_every_node(cluster):
+    """A reply in a thread on node 3 to a message from node 1, an edit and a
+    reaction: each client sees the others' changes live, whichever node it is on."""
+    alice, bob, carol = (cluster.user(p) for p in ("alice", "bob", "carol"))
+    room = cluster.room(alice, bob, carol)
+    a, b, c = cluster.client("n1", alice), cluster.client("n3", bob), cluster.client("n2", carol)
+    root = a.request("message:send", {"roomId": room, "text": "ship friday?", "clientId": "q1"})["data"]["message"]
+    b.wait_for("message:new", lambda m: m["message"]["id"] == root["id"])
+    reply = b.request("message:send", {"roomId": room, "text": "yes", "clientId": "q2", "replyTo": root["id"], "threadId": root["id"]})["data"]["message"]
+    seen = c.wait_for("message:new", lambda m: m["message"]["id"] == reply["id"])["data"]["message"]
+    assert seen["replyTo"]["id"] == root["id"] and seen["replyTo"]["excerpt"] == "ship friday?" and seen["threadId"] == root["id"]
+    counted = a.wait_for("message:updated", lambda u: u["message"]["id"] == root["id"] and u["message"]["replyCount"] == 1)["data"]
+    assert counted["updateSeq"] >= 1
+    assert a.request("message:edit", {"messageId": root["id"], "text": "ship friday at noon?"})["ok"]
+    assert c.wait_for("message:updated", lambda u: u["message"]["text"] == "ship friday at noon?")["data"]["message"]["rev"] >= 2
+    assert c.request("reaction:add", {"messageId": root["id"], "emoji": "+1"})["ok"]
+    assert b.wait_for("message:updated", lambda u: u["message"]["reactions"] and u["message"]["reactions"][0]["emoji"] == "+1")
+    for x in (a, b, c):
+        x.close()
+
+
 def test_socketio_long_polling_through_nginx(cluster):
     alice, bob = cluster.user("alice"), cluster.user("bob")
     room = cluster.room(alice, bob)
