@@ -71,21 +71,12 @@ struct MessageController {
 
     struct EditBody: Decodable { let text: String }
 
-    struct SendBody: Decodable {
-        let text: String
-        let clientId: String
-        let replyTo: String?
-        let threadId: String?
-        let attachments: [String]?
-    }
-
     /// Contract v2: REST send, edits, deletes, reactions, threads, pins, search.
     private func addMessageFeatures(to group: RouterGroup<ParleyRequestContext>) {
         let actions = MessageActions(services: services)
         group.post("rooms/:roomId/messages") { request, context in
             let roomId = try context.objectIdParameter("roomId", what: "room")
-            let body = try await request.decodeJSON(SendBody.self, limit: services.config.maxBodyBytes)
-            let r = MessageSender.Request(text: body.text, clientId: body.clientId, replyTo: body.replyTo, threadId: body.threadId, attachments: body.attachments)
+            let r = try await request.decodeJSON(MessageSender.Request.self, limit: services.config.maxBodyBytes)
             let outcome = try await MessageSender(services: services).submit(r, to: roomId, from: try context.requireUser(), origin: nil).value()
             let data = try WireFrames.message(outcome.message, in: outcome.encoded)
             return try JSONResponse.make(data, status: outcome.isNew ? .created : .ok)

@@ -10,8 +10,8 @@ import ParleyCore
 struct MessageSender: Sendable {
     let services: ParleyServices
 
-    /// A send as a client asked for it.
-    struct Request: Sendable {
+    /// A send as a client asked for it (also the body of `POST /api/rooms/:roomId/messages`).
+    struct Request: Decodable, Sendable {
         var text: String
         var clientId: String
         var replyTo: String?
