@@ -50,4 +50,28 @@ struct SignalBatchTests {
         #expect(SignalOutbox.batchEnd(small) == 10_000)
         #expect(SignalOutbox.batchEnd([]) == 0)
     }
+
+    @Test("one writer per room: every node picks the same writer, rooms spread over the nodes, a dead node moves only its own rooms")
+    func roomWriters() {
+        let nodes = ["n1", "n2", "n3"]
+        let rooms = (0..<3000).map { _ in ObjectId() }
+        let writers = rooms.map { SendRouter.writer(of: $0, among: nodes)! }
+        // The same answer whatever order a node lists its peers in.
+        #expect(rooms.map { SendRouter.writer(of: $0, among: nodes.reversed())! } == writers)
+        let share = Dictionary(grouping: writers, by: { $0 }).mapValues(\.count)
+        #expect(nodes.allSatisfy { (800...1200).contains(share[$0] ?? 0) }, "\(share)")
+        // n2 dies: its rooms go elsewhere, the others' stay where they were.
+        let after = rooms.map { SendRouter.writer(of: $0, among: ["n1", "n3"])! }
+        #expect(zip(writers, after).allSatisfy { $0 == "n2" || $0 == $1 })
+        #expect(SendRouter.writer(of: rooms[0], among: []) == nil)
+    }
+
+    @Test("a forwarded send's origin names its node's connection, and no other node's")
+    func remoteOrigins() {
+        let o = SendRouter.remoteOrigin(node: "n1", connection: 4242)
+        #expect(SendRouter.isRemote(o) && o < UInt64(Int64.max))
+        #expect(SendRouter.localOrigin(o, node: "n1") == 4242)
+        #expect(SendRouter.localOrigin(o, node: "n2") == nil)
+        #expect(!SendRouter.isRemote(4242) && SendRouter.localOrigin(4242, node: "n1") == nil)
+    }
 }

@@ -24,6 +24,11 @@ public struct Signal: Codable, Sendable, Equatable {
         case gate
         /// `user` has a connection on the sending node (`online`) or no longer has one.
         case presence
+        /// A send forwarded to `to`, the node that writes `room` (`SendRouter`): `send`
+        /// holds it, `request` numbers it at the sending node.
+        case send
+        /// The answer to a forwarded send, to `to`: `message` stored, or `error`.
+        case sent
         /// `messages` were stored by the sending node (one room's, in seq order). They
         /// ride in the batch so the others watch one collection with one event per
         /// batch, not every insert into `messages` (docs/ARCHITECTURE.md, "Cluster").
@@ -38,6 +43,15 @@ public struct Signal: Codable, Sendable, Equatable {
     public var json: String?
     public var online: Bool?
     public var messages: [MessageRecord]?
+    /// With `messages`: where each came from (`SendRouter.remoteOrigin`; 0: none), so
+    /// the node a forwarded send came from skips its sending connection.
+    public var origins: [UInt64]?
+    /// The node a `send` or `sent` is for.
+    public var to: String?
+    public var request: Int?
+    public var send: ForwardedSend?
+    public var message: MessageRecord?
+    public var error: SignalError?
 
     public init(
         kind: Kind, room: ObjectId? = nil, rooms: [ObjectId]? = nil, user: ObjectId? = nil, type: String? = nil, json: String? = nil,
@@ -58,7 +72,11 @@ public struct Signal: Codable, Sendable, Equatable {
     public static func drop(_ room: ObjectId) -> Signal { Signal(kind: .drop, room: room) }
     public static func gate(_ room: ObjectId, user: ObjectId?) -> Signal { Signal(kind: .gate, room: room, user: user) }
     public static func presence(_ user: ObjectId, online: Bool) -> Signal { Signal(kind: .presence, user: user, online: online) }
-    public static func messages(_ records: [MessageRecord]) -> Signal { Signal(kind: .messages, messages: records) }
+    public static func messages(_ records: [MessageRecord], origins: [UInt64]? = nil) -> Signal {
+        var s = Signal(kind: .messages, messages: records)
+        s.origins = origins
+        return s
+    }
 
     /// A push of `data` (encoded with the wire format) to a room's connections.
     public static func push(_ type: String, _ data: some Encodable, to room: ObjectId, except user: ObjectId? = nil) throws -> Signal {
@@ -72,6 +90,52 @@ public struct Signal: Codable, Sendable, Equatable {
 
     private static let encoder = WireFormat.makeEncoder()
     static func json(_ data: some Encodable) throws -> String { String(decoding: try encoder.encode(data), as: UTF8.self) }
+}
+
+/// A send another node validated and forwards to the room's writer.
+public struct ForwardedSend: Codable, Sendable, Equatable {
+    public var senderId: ObjectId
+    public var senderName: String
+    public var text: String
+    public var clientId: String
+    public var replyTo: ReplyRef?
+    public var threadId: ObjectId?
+    public var mentions: [ObjectId]?
+    /// The sending connection, as `SendRouter.remoteOrigin` encodes it.
+    public var origin: UInt64?
+
+    public init(
+        senderId: ObjectId, senderName: String, text: String, clientId: String, replyTo: ReplyRef?, threadId: ObjectId?, mentions: [ObjectId]?,
+        origin: UInt64?
+    ) {
+        self.senderId = senderId
+        self.senderName = senderName
+        self.text = text
+        self.clientId = clientId
+        self.replyTo = replyTo
+        self.threadId = threadId
+        self.mentions = mentions
+        self.origin = origin
+    }
+}
+
+/// A refusal carried back to the node a send came from.
+public struct SignalError: Codable, Sendable, Equatable {
+    public var code: String
+    public var message: String
+    public var retryAfterMs: Int?
+    public var mutedUntil: Date?
+
+    public init(_ e: ParleyError) {
+        code = e.code.rawValue
+        message = e.message
+        retryAfterMs = e.retryAfterMs
+        mutedUntil = e.mutedUntil
+    }
+
+    public var error: ParleyError {
+        ParleyError(ParleyError.Code(rawValue: code), message, retryAfterMs: retryAfterMs, mutedUntil: mutedUntil)
+    }
 }
 
 /// What a node writes to `signals`: everything it signalled since its last write, as

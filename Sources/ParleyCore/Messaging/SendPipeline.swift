@@ -51,6 +51,9 @@ public final class SendPipeline: Sendable {
         /// The message's wire bytes, made once for its push and its ack.
         public let encoded: WireBytes
 
+        /// A send another node stored (a forwarded send's answer): announced there.
+        public static func stored(elsewhere message: MessageRecord) -> Outcome { Outcome(message: message, isNew: true, announce: false) }
+
         init(message: MessageRecord, isNew: Bool, announce: Bool? = nil, encoded: WireBytes = WireBytes()) {
             self.message = message
             self.isNew = isNew

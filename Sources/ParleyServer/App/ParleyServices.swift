@@ -33,6 +33,8 @@ public struct ParleyServices: Sendable {
     let fanout: MessageFanout
     /// Cluster mode (`CLUSTER`); nil for a single node.
     let cluster: Cluster?
+    /// One writer per room (cluster mode): where sends go.
+    let router: SendRouter?
     /// The only way room subscriptions change (REST and sockets alike).
     let membershipEffects: MembershipEffects
     /// Login and register attempts per client IP, and per username.
@@ -63,7 +65,7 @@ public struct ParleyServices: Sendable {
         membershipEffects = MembershipEffects(hub: hub, notifier: notifier, gate: gate, outbox: outbox)
         fanout = MessageFanout(
             notifier: notifier, hub: hub, metrics: metrics, messages: repos.messages, outbox: outbox, gapFill: .milliseconds(config.gapFillMs),
-            logger: logger)
+            node: config.nodeId, logger: logger)
         vocabulary = Vocabulary(database: database)
         let roomService = RoomService(repos: repos, presence: presence, heads: nil)
         let followUps = MessageFollowUps(
@@ -72,12 +74,17 @@ public struct ParleyServices: Sendable {
         pipeline = SendPipeline(
             repos: repos, sink: followUps, lastSeqInterval: .milliseconds(config.lastSeqRaiseMs), logger: logger)
         if let outbox {
-            cluster = Cluster(
+            let router = SendRouter(node: config.nodeId, pipeline: pipeline, outbox: outbox, logger: logger)
+            let made = Cluster(
                 settings: .init(node: config.nodeId, heartbeat: .milliseconds(config.heartbeatMs), nodeTimeout: .milliseconds(config.nodeTimeoutMs)),
                 outbox: outbox, database: database, presence: presence, hub: hub, fanout: fanout, heads: pipeline.heads, effects: membershipEffects,
-                notifier: notifier, repos: repos, metrics: metrics, logger: logger)
+                notifier: notifier, repos: repos, metrics: metrics, router: router, logger: logger)
+            router.knowPeers { [weak made] in made?.aliveNodes ?? [] }
+            cluster = made
+            self.router = router
         } else {
             cluster = nil
+            router = nil
         }
         rooms = RoomService(repos: repos, presence: presence, heads: pipeline.heads)
         audit = AuditLog(repository: repos.audit, retentionDays: config.auditRetentionDays)

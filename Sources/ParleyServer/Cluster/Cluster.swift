@@ -59,8 +59,10 @@ final class Cluster: Service, Sendable {
 
     init(
         settings: Settings, outbox: SignalOutbox, database: MongoDatabase, presence: PresenceRegistry, hub: ConnectionHub, fanout: MessageFanout,
-        heads: RoomHeads, effects: MembershipEffects, notifier: RoomNotifier, repos: ParleyRepositories, metrics: ParleyMetrics, logger: Logger
+        heads: RoomHeads, effects: MembershipEffects, notifier: RoomNotifier, repos: ParleyRepositories, metrics: ParleyMetrics,
+        router: SendRouter? = nil, logger: Logger
     ) {
+        self.router = router
         self.settings = settings
         self.outbox = outbox
         self.database = database
@@ -74,6 +76,12 @@ final class Cluster: Service, Sendable {
         self.metrics = metrics
         self.logger = logger
     }
+
+    /// The other nodes alive, as this one hears them.
+    var aliveNodes: [String] { peers.alive }
+
+    /// Where forwarded sends go (one writer per room); set at start.
+    let router: SendRouter?
 
     /// True while the change stream is open: `/healthz` is 503 otherwise.
     var isStreamOpen: Bool { streamOpen.load(ordering: .relaxed) }
@@ -210,13 +218,15 @@ final class Cluster: Service, Sendable {
                 hub.broadcast(frame, toRooms: rooms, exceptUser: signal.user)
             case .subscribe, .unsubscribe, .user, .drop, .gate:
                 effects.apply(signal)
+            case .send, .sent:
+                router?.received(signal, from: batch.node)
             case .presence:
                 guard let user = signal.user, let online = signal.online else { continue }
                 if online { presence.remoteOnline(user, node: batch.node) } else { presence.remoteOffline(user, node: batch.node) }
             case .messages:
                 guard let records = signal.messages, let last = records.last else { continue }
                 heads.seen(last.roomId, seq: last.seq)
-                fanout.remote(records)
+                fanout.remote(records, origins: signal.origins)
             }
         }
     }

@@ -148,6 +148,12 @@ final class SignalOutbox: Sendable {
                     logger.warning("signal batch \(batch.n) not written before stopping: \(error)")
                     return
                 }
+                // A batch that cannot be encoded never will be: retrying it would hold
+                // every later signal behind it. Dropped, it is a gap the others repair.
+                if let e = error as? MongoError, e.code == .invalidDocument {
+                    logger.error("signal batch \(batch.n) cannot be written and is dropped (the other nodes repair): \(error)")
+                    return
+                }
                 logger.warning("signal batch \(batch.n) not written yet, retrying: \(error)")
                 try? await Task.sleep(for: pause)
                 pause = min(pause * 2, .seconds(2))

@@ -50,8 +50,9 @@ struct MessageSender: Sendable {
         // The search vocabulary learns the words first (nothing to write for words
         // this node has seen), so a message found by its words is found by prefix too.
         if let words = extras.words { try await services.vocabulary.learn(words) }
-        return services.pipeline.enqueue(
-            SendPipeline.Submission(roomId: roomId, sender: user, text: r.text, clientId: r.clientId, origin: origin, extras: extras))
+        let submission = SendPipeline.Submission(roomId: roomId, sender: user, text: r.text, clientId: r.clientId, origin: origin, extras: extras)
+        // In a cluster the room's one writer stores it (`SendRouter`).
+        return services.router?.submit(submission) ?? services.pipeline.enqueue(submission)
     }
 
     /// Membership, from the hub when the user's connections know the room, otherwise

@@ -132,7 +132,7 @@ struct MembershipEffects: Sendable {
         case .gate:
             guard let room = signal.room else { return }
             gate.invalidate(room, user: signal.user)
-        case .push, .rooms, .presence, .messages: return
+        case .push, .rooms, .presence, .messages, .send, .sent: return
         }
     }
 

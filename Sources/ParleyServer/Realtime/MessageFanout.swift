@@ -17,6 +17,8 @@ final class MessageFanout: StoredMessageSink {
     private let messages: any MessageRepository
     private let gapFill: Duration
     private let outbox: SignalOutbox?
+    /// This node's id, to recognise its own connections in a forwarded send's origin.
+    private let node: String
     private let logger: Logger
     /// The sequencer behind its lock. Deliveries happen under the lock, so two sources
     /// never interleave a room's messages out of order.
@@ -30,8 +32,9 @@ final class MessageFanout: StoredMessageSink {
 
     init(
         notifier: RoomNotifier, hub: ConnectionHub, metrics: ParleyMetrics, messages: any MessageRepository, outbox: SignalOutbox?, gapFill: Duration,
-        logger: Logger
+        node: String = "", logger: Logger
     ) {
+        self.node = node
         self.notifier = notifier
         self.hub = hub
         self.metrics = metrics
@@ -48,11 +51,13 @@ final class MessageFanout: StoredMessageSink {
         guard let sequencer else { return notifier.deliver(batch, in: roomId) }
         if let outbox, outbox.hasListeners {
             // The other nodes deliver them; the search words are no part of that.
+            // A forwarded send's origin goes with it: its node skips the sending connection.
+            let origins = batch.map { SendRouter.isRemote($0.origin ?? 0) ? $0.origin ?? 0 : 0 }
             outbox.publish(.messages(batch.map { r in
                 var record = r.record
                 record.words = nil
                 return record
-            }))
+            }, origins: origins.contains { $0 != 0 } ? origins : nil))
         }
         sequencer.withLock { seq in
             notifier.deliver(seq.offer(batch.map { ($0.record.seq, $0) }, room: roomId, now: ContinuousClock.now), in: roomId)
@@ -61,7 +66,7 @@ final class MessageFanout: StoredMessageSink {
 
     /// Another node stored `records`, one room's in seq order (they came in that
     /// node's signal batch).
-    func remote(_ records: [MessageRecord]) {
+    func remote(_ records: [MessageRecord], origins: [UInt64]? = nil) {
         guard let sequencer, let roomId = records.first?.roomId else { return }
         guard hub.hasSubscribers(roomId) else {
             // No one here listens: nothing to order. A later listener starts afresh.
@@ -69,7 +74,10 @@ final class MessageFanout: StoredMessageSink {
             return
         }
         metrics.clusterMessagesReceived.increment(by: Int64(records.count))
-        let items = records.map { ($0.seq, StoredMessage(record: $0, origin: nil)) }
+        let items = records.enumerated().map { i, r in
+            let origin = origins.flatMap { i < $0.count ? SendRouter.localOrigin($0[i], node: node) : nil }
+            return (r.seq, StoredMessage(record: r, origin: origin))
+        }
         sequencer.withLock { seq in
             notifier.deliver(seq.offer(items, room: roomId, now: ContinuousClock.now), in: roomId)
         }
