@@ -33,7 +33,8 @@ node_pids=""
 cleanup() {
   for pid in $server_pid $node_pids; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
   bash scripts/db.sh stop "$work/db.pid"
-  bash scripts/db.sh stop "$work/db2.pid"
+  bash scripts/db.sh stop "$work/db2.pid" || true
+  [ -f "$work/db3.pid" ] && bash scripts/db.sh stop "$work/db3.pid" || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -123,4 +124,17 @@ one = t[-3]['figures']['messages stored per s']
 for x in t[-2:]:
     three = x['figures']['messages stored per s']
     print(f\"3 nodes, {x['parameters']['rooms']} rooms: {three:.0f} stored/s = {three / one:.2f} of one node ({one:.0f}/s) on the same database\")"
+# Search: query time over SEARCH_MESSAGES (default 1,000,000) messages stored
+# straight into a database of its own (about 1,000 a second on the embedded one).
+for pid in $node_pids; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
+node_pids=""
+db3_port=$(bash scripts/db.sh free-port)
+bash scripts/db.sh start "$db3_port" "$work/storage3" "$work/db3.pid" "$work/db3.log"
+export MONGODB_URI="mongodb://127.0.0.1:$db3_port"
+search_port=$(bash scripts/db.sh free-port)
+start_node "$search_port" "$work/search.log"
+node_pids="$!"
+wait_healthy "$search_port"
+MONGODB_DATABASE=bench "$bin/parley-bench" search --url "http://127.0.0.1:$search_port" --messages "${SEARCH_MESSAGES:-1000000}" --json "$OUT"
+bash scripts/db.sh stop "$work/db3.pid" || true
 echo "results: $OUT"
