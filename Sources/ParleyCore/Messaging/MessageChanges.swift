@@ -36,7 +36,10 @@ public struct MessageChanges: Sendable {
             guard !m.isDeleted else { throw ParleyError(.badRequest, "a deleted message cannot be edited") }
             guard m.text != text else { return nil }
             var set: BSONDocument = ["text": .string(text), "editedAt": .date(Date().bsonPrecision)]
-            set["words"] = SearchWords.index(text).map { .array($0.map { .string($0) }) } ?? .null
+            // No words (punctuation, symbols): none indexed, the field removed (the
+            // validator takes an array or nothing).
+            guard let words = SearchWords.index(text) else { return (set, ["words"]) }
+            set["words"] = .array(words.map { .string($0) })
             return (set, [])
         }
     }

@@ -42,6 +42,11 @@ public final class Vocabulary: Sendable {
         return n >= minPrefix && !(n > 4 && word.unicodeScalars.allSatisfy { $0.properties.numericType != nil })
     }
 
+    /// Whether any of these words would be written (not known to this process yet).
+    public func hasNew(_ words: [String]) -> Bool {
+        known.withLock { k in words.contains { Vocabulary.isExpandable($0) && !k.contains($0) } }
+    }
+
     /// Records the words not known yet (upserts, one command).
     public func learn(_ words: [String]) async throws {
         let fresh = known.withLock { k -> [String] in

@@ -25,6 +25,8 @@ public struct ParleyServices: Sendable {
     public let search: SearchService
     /// Every word messages are indexed by, for the search's prefix (`Vocabulary`).
     public let vocabulary: Vocabulary
+    /// For what the services log outside a request.
+    let logger: Logger
     /// Archived rooms and muted members, checked on every send (from memory).
     let gate: SendGate
     let hub: ConnectionHub
@@ -49,6 +51,7 @@ public struct ParleyServices: Sendable {
 
     public init(config: ParleyConfiguration, database: MongoDatabase, metrics: ParleyMetrics, logger: Logger = Logger(label: "parley")) async {
         self.config = config
+        self.logger = logger
         self.database = database
         self.metrics = metrics
         repos = .mongo(database)

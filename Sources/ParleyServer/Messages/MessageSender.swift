@@ -47,12 +47,30 @@ struct MessageSender: Sendable {
         // clientId after reconnecting, so nothing is lost and nothing stored twice.
         guard !services.hub.isDraining else { throw ParleyError(.unavailable, "the server is restarting; send again after reconnecting") }
         let extras = try await SendExtras(repos: services.repos).resolve(roomId: roomId, text: r.text, replyTo: r.replyTo, threadId: r.threadId)
-        // The search vocabulary learns the words first (nothing to write for words
-        // this node has seen), so a message found by its words is found by prefix too.
-        if let words = extras.words { try await services.vocabulary.learn(words) }
         let submission = SendPipeline.Submission(roomId: roomId, sender: user, text: r.text, clientId: r.clientId, origin: origin, extras: extras)
         // In a cluster the room's one writer stores it (`SendRouter`).
-        return services.router?.submit(submission) ?? services.pipeline.enqueue(submission)
+        let stored = services.router?.submit(submission) ?? services.pipeline.enqueue(submission)
+        guard let words = extras.words, services.vocabulary.hasNew(words) else { return stored }
+        // The search vocabulary learns the new words beside the store, off the
+        // connection's read loop (a database that does not answer must not hold the
+        // frames behind this one), and the ack waits for both: a message acknowledged
+        // is found by the prefixes of its words. A vocabulary that could not be
+        // written only costs prefix matches of those words (logged).
+        let answer = Deferred<SendPipeline.Outcome>()
+        let vocabulary = services.vocabulary, logger = services.logger
+        Task {
+            do {
+                try await vocabulary.learn(words)
+            } catch {
+                logger.warning("search vocabulary not written for a message's new words: \(error)")
+            }
+            do {
+                answer.complete(.success(try await stored.value()))
+            } catch {
+                answer.complete(.failure(error))
+            }
+        }
+        return answer
     }
 
     /// Membership, from the hub when the user's connections know the room, otherwise

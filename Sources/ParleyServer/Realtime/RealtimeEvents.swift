@@ -119,7 +119,7 @@ struct RealtimeEvents: Sendable {
         try services.eventLimiter.consume(user.id.hex)
         let roomId = try body.room()
         try await requireMember(roomId, user: user)
-        try await services.gate.check(roomId, user: user.id)
+        try await services.gate.check(roomId, user: user.id, ephemeral: true)
         notifier.ephemeral("typing", TypingPush(roomId: roomId.hex, userId: user.id.hex, username: user.username, isTyping: body.isTyping), to: roomId, from: user.id)
         return EmptyObject()
     }
@@ -131,7 +131,7 @@ struct RealtimeEvents: Sendable {
         guard try WireFrames.json(data).count <= 4096 else { throw ParleyError(.tooLarge, "activity data must be at most 4 KiB") }
         let roomId = try body.room()
         try await requireMember(roomId, user: user)
-        try await services.gate.check(roomId, user: user.id)
+        try await services.gate.check(roomId, user: user.id, ephemeral: true)
         notifier.ephemeral("room:activity", ActivityPush(roomId: roomId.hex, userId: user.id.hex, kind: body.kind, data: data), to: roomId, from: user.id)
         return EmptyObject()
     }
