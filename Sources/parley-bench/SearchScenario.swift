@@ -5,7 +5,7 @@ import ParleyCore
 /// `parley-bench search`: query time of `GET /api/messages/search` over a room set
 /// holding `messages` stored messages. The messages are written straight into the
 /// server's database (as the send pipeline stores them: their folded words, the
-/// vocabulary with its prefixes), which takes minutes where sending them would take
+/// vocabulary with its prefixes and counts), which takes minutes where sending them would take
 /// an hour; the queries go through the server's REST API, as a client's do.
 enum SearchScenario {
     static func run(
@@ -25,7 +25,10 @@ enum SearchScenario {
             return words[min(vocabulary - 1, Int(pow(Double(vocabulary), u)) - 1)]
         }
         progress("search: storing \(messages) messages in \(rooms) rooms, vocabulary \(vocabulary)")
-        try await Vocabulary(database: db).learn(words.map { SearchWords.fold($0) })
+        let vocabularyStore = Vocabulary(database: db)
+        try await vocabularyStore.learn(words.map { SearchWords.fold($0) })
+        // The counts the nodes keep as messages are sent (`WordCounts`), written once.
+        let counts = WordCounts(threshold: 1, capacity: .max)
         let typed = db.collection("messages", withType: MessageRecord.self)
         let sender = ObjectId(user.id)!
         let start = ContinuousClock.now
@@ -37,6 +40,7 @@ enum SearchScenario {
                 let r = stored % rooms
                 next[r] += 1
                 let text = (0..<Int.random(in: 4...14, using: &rng)).map { _ in pick() }.joined(separator: " ")
+                counts.count(SearchWords.words(text))
                 docs.append(
                     MessageRecord(
                         roomId: roomIds[r], seq: next[r], senderId: sender, senderName: "bench", text: text, clientId: "s\(stored)",
@@ -48,6 +52,7 @@ enum SearchScenario {
         }
         try await db.collection("rooms").updateEach(
             roomIds.enumerated().map { i, r in (["_id": .objectId(r)], ["$max": ["lastSeq": .int64(Int64(next[i]))]]) })
+        try await vocabularyStore.flush(everything: true)
         let loadSeconds = Self.seconds(ContinuousClock.now - start)
         try await client.shutdown()
 

@@ -28,6 +28,14 @@ public struct ObjectId: Hashable, Comparable, Sendable, CustomStringConvertible 
                  UInt8((count >> 16) & 0xFF), UInt8((count >> 8) & 0xFF), UInt8(count & 0xFF))
     }
 
+    /// The lowest id of the second `date` falls in (the rest zero): a bound of a time
+    /// window over ids, `{_id: {$gte: ObjectId(floorOf: from), $lt: ObjectId(floorOf: to)}}`.
+    public init(floorOf date: Date) {
+        let seconds = UInt32(clamping: max(0, Int(date.timeIntervalSince1970.rounded(.down))))
+        bytes = (UInt8(seconds >> 24), UInt8((seconds >> 16) & 0xFF), UInt8((seconds >> 8) & 0xFF), UInt8(seconds & 0xFF),
+                 0, 0, 0, 0, 0, 0, 0, 0)
+    }
+
     /// An id from exactly 12 bytes; nil for any other length.
     public init?(bytes raw: some Collection<UInt8>) {
         guard raw.count == 12 else { return nil }

@@ -10,7 +10,7 @@ public struct MessagePage: Sendable {
 
 /// What a search reads its candidates by: one whole word, or any of the words a
 /// prefix expands to.
-public enum MessageSearchKey: Sendable {
+public enum MessageSearchKey: Sendable, Equatable {
     case word(String)
     case anyOf([String])
 }
@@ -51,6 +51,9 @@ public protocol MessageRepository: Sendable {
     /// cursor: those holding `key` in their words, in these rooms.
     func search(key: MessageSearchKey, rooms: [ObjectId], sender: ObjectId?, before: ObjectId?, beforeSeq: Int?) async throws
         -> MongoCursor<MessageRecord>
+    /// A room's messages whose ids lie in `[from, to)` (a time window: an id begins
+    /// with its second), newest first, read through `{roomId, _id}`.
+    func window(roomId: ObjectId, from: ObjectId, to: ObjectId) async throws -> [MessageRecord]
     /// Removes every message of a room (its deletion); how many there were.
     @discardableResult func removeAll(roomId: ObjectId) async throws -> Int
     /// Renames the sender of every message of `senderId` (a deleted user's messages
@@ -114,6 +117,12 @@ public struct MongoMessageRepository: MessageRepository {
         if let beforeSeq { filter["seq"] = ["$lt": .int64(Int64(beforeSeq))] }
         let sort: BSONDocument = rooms.count == 1 ? ["seq": -1] : ["_id": -1]
         return try await messages.find(filter, options: FindOptions(sort: sort, batchSize: 500))
+    }
+
+    public func window(roomId: ObjectId, from: ObjectId, to: ObjectId) async throws -> [MessageRecord] {
+        try await messages.find(
+            ["roomId": .objectId(roomId), "_id": ["$gte": .objectId(from), "$lt": .objectId(to)]], options: FindOptions(sort: ["_id": -1])
+        ).toArray()
     }
 
     @discardableResult

@@ -4,7 +4,8 @@ import Mongo
 /// Message search over the caller's rooms only: every query word must be among a
 /// message's folded words, the last one as a prefix (so a query typed so far finds
 /// as it goes); newest first; paged. Served by the `words` index, which any
-/// MongoDB-wire server keeps (no text index).
+/// MongoDB-wire server keeps (no text index): a rare word through that index, a
+/// common one by reading the newest messages (`SearchPlan`, `RecentScan`).
 public struct SearchService: Sendable {
     public let rooms: RoomService
     public let vocabulary: Vocabulary
@@ -13,10 +14,24 @@ public struct SearchService: Sendable {
     /// How many candidates one page may read before it answers with what it found
     /// (and `hasMore`, with the last read as the next `before`).
     public static let maxScan = 20_000
+    /// A key with at most this many entries is read from the index whatever its
+    /// share (`SearchPlan`).
+    public let directLimit: Int
+    /// Which reader a search uses.
+    public enum Strategy: Sendable {
+        /// The one `SearchPlan` chooses from the counts.
+        case automatic
+        /// Always the index, or always the newest messages: for comparing the two
+        /// readers on the same data (tests, benchmarks).
+        case index, recent
+    }
+    public let strategy: Strategy
 
-    public init(rooms: RoomService, vocabulary: Vocabulary) {
+    public init(rooms: RoomService, vocabulary: Vocabulary, directLimit: Int = 3_000, strategy: Strategy = .automatic) {
         self.rooms = rooms
         self.vocabulary = vocabulary
+        self.directLimit = directLimit
+        self.strategy = strategy
     }
 
     public struct Query: Sendable {
@@ -71,27 +86,50 @@ public struct SearchService: Sendable {
         }
         guard !roomIds.isEmpty else { return ([], false) }
         terms = Array(Set(terms))
-        // One indexed equality reads the candidates: the longest whole word (the
-        // likeliest to be rare), or the words the prefix expands to; the rest of the
-        // query is checked on each candidate's words.
-        let expansion = Set(try await vocabulary.expand(last))
-        guard !expansion.isEmpty else { return ([], false) }
-        let key: MessageSearchKey = terms.max(by: { $0.unicodeScalars.count < $1.unicodeScalars.count }).map { .word($0) } ?? .anyOf(Array(expansion))
-        var matches: [MessageRecord] = []
-        var scanned = 0
-        let cursor = try await repos.messages.search(
-            key: key, rooms: roomIds, sender: sender, before: beforeId, beforeSeq: beforeSeq)
-        while matches.count <= n, scanned < SearchService.maxScan {
-            let batch = try await cursor.nextBatch()
-            if batch.isEmpty { break }
-            for m in batch {
-                scanned += 1
-                let words = Set(m.words ?? [])
-                guard terms.allSatisfy(words.contains), !words.isDisjoint(with: expansion) else { continue }
-                matches.append(m)
-                if matches.count > n { break }
-            }
+        let expansion = try await vocabulary.expand(last)
+        guard !expansion.words.isEmpty else { return ([], false) }
+        let counted = try await vocabulary.counts(of: terms)
+        var plan = SearchPlan.choose(
+            terms: counted.words, expansion: expansion, messages: counted.messages, wanted: n + 1, rooms: roomIds.count, directLimit: directLimit)
+        switch (strategy, plan) {
+        case (.recent, .index): plan = .recent(share: 0.01)
+        case (.index, .recent):
+            plan = .index(terms.max { $0.unicodeScalars.count < $1.unicodeScalars.count }.map { .word($0) } ?? .anyOf(expansion.words.keys.sorted()))
+        default: break
         }
-        return (Array(matches.prefix(n)), matches.count > n || scanned >= SearchService.maxScan)
+        // The rest of the query is checked on each candidate's words.
+        let matches: @Sendable (MessageRecord) -> Bool = { [terms, sender, beforeSeq] m in
+            let words = m.words ?? []
+            return terms.allSatisfy(words.contains) && words.contains { $0.hasPrefix(last) }
+                && (sender == nil || m.senderId == sender) && (beforeSeq == nil || m.seq < beforeSeq!)
+        }
+        switch plan {
+        case .index(let key):
+            var found: [MessageRecord] = []
+            var scanned = 0
+            let cursor = try await repos.messages.search(key: key, rooms: roomIds, sender: sender, before: beforeId, beforeSeq: beforeSeq)
+            while found.count <= n, scanned < SearchService.maxScan {
+                let batch = try await cursor.nextBatch()
+                if batch.isEmpty { break }
+                for m in batch {
+                    scanned += 1
+                    guard matches(m) else { continue }
+                    found.append(m)
+                    if found.count > n { break }
+                }
+            }
+            return (Array(found.prefix(n)), found.count > n || scanned >= SearchService.maxScan)
+        case .recent(let share):
+            let rooms = try await repos.rooms.find(ids: roomIds)
+            var before = beforeId
+            if let beforeSeq, let below = try await repos.messages.page(roomId: roomIds[0], before: beforeSeq, after: nil, limit: 1).messages.last {
+                // Just past the second of the newest message below the seq (the seq is checked on each).
+                before = ObjectId(floorOf: below.id.timestamp.addingTimeInterval(1))
+            }
+            var (found, stoppedShort) = try await RecentScan(messages: repos.messages, rooms: rooms).run(
+                before: before, share: share, wanted: n + 1, maxScan: SearchService.maxScan, matches: matches)
+            if query.roomId != nil { found.sort { $0.seq > $1.seq } }
+            return (Array(found.prefix(n)), found.count > n || stoppedShort)
+        }
     }
 }

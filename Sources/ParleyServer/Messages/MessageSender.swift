@@ -50,7 +50,10 @@ struct MessageSender: Sendable {
         let submission = SendPipeline.Submission(roomId: roomId, sender: user, text: r.text, clientId: r.clientId, origin: origin, extras: extras)
         // In a cluster the room's one writer stores it (`SendRouter`).
         let stored = services.router?.submit(submission) ?? services.pipeline.enqueue(submission)
-        guard let words = extras.words, services.vocabulary.hasNew(words) else { return stored }
+        guard let words = extras.words else { return stored }
+        // Counted for search's plan (coalesced, off this path: `WordCounts`).
+        services.vocabulary.note(words)
+        guard services.vocabulary.hasNew(words) else { return stored }
         // The search vocabulary learns the new words beside the store, off the
         // connection's read loop (a database that does not answer must not hold the
         // frames behind this one), and the ack waits for both: a message acknowledged
