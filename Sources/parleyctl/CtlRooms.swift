@@ -14,6 +14,7 @@ struct CtlRooms {
     let rooms: RoomService
     let members: MemberService
     let settings: RoomSettingsService
+    let uploads: UploadService
 
     /// The administrator `parleyctl` acts as.
     static let system: UserRecord = {
@@ -28,6 +29,7 @@ struct CtlRooms {
         rooms = RoomService(repos: repos, presence: PresenceRegistry())
         members = MemberService(rooms: rooms, audit: AuditLog(repository: repos.audit, retentionDays: config.auditRetentionDays))
         settings = RoomSettingsService(members: members)
+        uploads = UploadService(records: db, bucket: GridFSBucket(database: db), memberships: repos.memberships, limits: .init(config))
     }
 
     /// The room, as its administrator sees it; exit 1 when unknown.

@@ -185,7 +185,7 @@ struct RoomCommand: AsyncParsableCommand {
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete a room with its memberships, messages, invites and bans.")
+        static let configuration = CommandConfiguration(abstract: "Delete a room with its memberships, messages, files, invites and bans.")
         @Argument(help: "The room id.") var roomId: String
 
         func run() async throws {
@@ -194,6 +194,7 @@ struct RoomCommand: AsyncParsableCommand {
                 let members = try await ctl.settings.delete(actor)
                 await ctl.tell([try .push("room:deleted", RoomPushes.Deleted(roomId: actor.room.id.hex), to: actor.room.id), .drop(actor.room.id), .gate(actor.room.id, user: nil)])
                 try await ctl.settings.purge(actor.room.id)
+                try await ctl.uploads.roomDeleted(actor.room.id)
                 print("deleted \(actor.room.name) (\(members.count) member(s))")
             }
         }

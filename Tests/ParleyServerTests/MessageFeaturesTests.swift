@@ -31,8 +31,20 @@ struct WireV2Message: Decodable, Equatable {
     let reactions: [Reaction]
     let mentions: [String]
     let pinned: Bool
-    let attachments: [String]
+    let attachments: [WireUpload]
     let rev: Int
+}
+
+/// An upload as the contract shows it (and a message's attachment).
+struct WireUpload: Decodable, Equatable {
+    let id: String
+    let name: String
+    let contentType: String
+    let size: Int
+    let sha256: String
+    let width: Int?
+    let height: Int?
+    let url: String
 }
 
 struct V2MessageData: Decodable { let message: WireV2Message }

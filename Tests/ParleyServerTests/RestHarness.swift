@@ -51,6 +51,15 @@ struct Api {
         }
     }
 
+    /// Sends raw bytes (an upload), with whatever headers the test gives.
+    func send(_ method: HTTPRequest.Method, _ uri: String, token: String?, bytes: [UInt8], headers: HTTPFields = [:]) async throws -> Reply {
+        var fields = headers
+        if let token { fields[.authorization] = "Bearer \(token)" }
+        return try await client.execute(uri: uri, method: method, headers: fields, body: ByteBuffer(bytes: bytes)) { r in
+            Reply(status: Int(r.status.code), headers: r.headers, body: Data(buffer: r.body))
+        }
+    }
+
     /// Registers a user and returns its token and id.
     @discardableResult
     func register(_ username: String, password: String = "password123", displayName: String? = nil) async throws -> (token: String, id: String) {

@@ -103,10 +103,11 @@ public struct ForwardedSend: Codable, Sendable, Equatable {
     public var mentions: [ObjectId]?
     /// The sending connection, as `SendRouter.remoteOrigin` encodes it.
     public var origin: UInt64?
+    public var attachments: [Attachment]?
 
     public init(
         senderId: ObjectId, senderName: String, text: String, clientId: String, replyTo: ReplyRef?, threadId: ObjectId?, mentions: [ObjectId]?,
-        origin: UInt64?
+        origin: UInt64?, attachments: [Attachment]? = nil
     ) {
         self.senderId = senderId
         self.senderName = senderName
@@ -116,6 +117,7 @@ public struct ForwardedSend: Codable, Sendable, Equatable {
         self.threadId = threadId
         self.mentions = mentions
         self.origin = origin
+        self.attachments = attachments
     }
 }
 

@@ -89,6 +89,21 @@ public struct ParleyConfiguration: Sendable {
     public var bcryptCost = 10
     /// How long the audit trail keeps an entry (`AUDIT_RETENTION_DAYS`).
     public var auditRetentionDays = 365
+    /// The largest upload (`MAX_UPLOAD_BYTES`); larger ones get 413.
+    public var maxUploadBytes = 10 * 1024 * 1024
+    /// The bytes one user's uploads may hold in all (`UPLOAD_QUOTA_BYTES`).
+    public var uploadQuotaBytes = 1024 * 1024 * 1024
+    /// The file types uploads may be, as sniffed from their bytes (`UPLOAD_TYPES`,
+    /// comma separated; `*` for any known type).
+    public var uploadTypes: Set<String> = [
+        "image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain", "application/zip", "application/gzip",
+        "video/mp4", "video/webm", "audio/mpeg", "audio/ogg", "audio/wav",
+    ]
+    /// How long an upload attached to no message is kept (`UPLOAD_ORPHAN_SECONDS`).
+    public var uploadOrphanSeconds = 86_400
+    /// Uploads in progress at once on a node (`UPLOAD_CONCURRENCY`): each holds a
+    /// database client of the uploads' own pool until it ends.
+    public var uploadConcurrency = 32
 
     /// The insecure secret used only in development when none is set.
     public static let developmentSecret = "parley-development-secret-do-not-use-in-production"
@@ -101,6 +116,16 @@ public struct ParleyConfiguration: Sendable {
             uri: mongoURI, threadCount: mongoThreads, extraClients: mongoExtraClients,
             serverSelectionTimeoutMS: mongoServerSelectionTimeoutMS, operationTimeoutMS: mongoOperationTimeoutMS
         )
+    }
+
+    /// The settings of the uploads' own client: an upload holds a client of its pool
+    /// from its first chunk to its last (`UploadService`).
+    public var uploadMongo: MongoConfiguration {
+        var m = mongo
+        m.threadCount = 2
+        m.extraClients = uploadConcurrency
+        m.appName = "parley-uploads"
+        return m
     }
 
     /// The settings of the client that applies migrations: index builds on a large
@@ -202,6 +227,17 @@ public struct ParleyConfiguration: Sendable {
         c.socketIOPingTimeoutMs = try int(source, "SOCKETIO_PING_TIMEOUT_MS", c.socketIOPingTimeoutMs, 100...600_000)
         c.bcryptCost = try int(source, "BCRYPT_COST", c.bcryptCost, 4...31)
         c.auditRetentionDays = try int(source, "AUDIT_RETENTION_DAYS", c.auditRetentionDays, 1...36_500)
+        c.maxUploadBytes = try int(source, "MAX_UPLOAD_BYTES", c.maxUploadBytes, 1...1_073_741_824)
+        c.uploadQuotaBytes = try int(source, "UPLOAD_QUOTA_BYTES", c.uploadQuotaBytes, 0...Int(Int32.max) * 512)
+        if let v = source["UPLOAD_TYPES"] {
+            let types = Set(v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty })
+            guard !types.isEmpty, types.allSatisfy({ $0 == "*" || $0.range(of: #"^[a-z]+/[a-z0-9.+-]+$"#, options: .regularExpression) != nil }) else {
+                throw ConfigurationError(key: "UPLOAD_TYPES", "must be a comma-separated list of types such as image/png,application/pdf, or *")
+            }
+            c.uploadTypes = types
+        }
+        c.uploadOrphanSeconds = try int(source, "UPLOAD_ORPHAN_SECONDS", c.uploadOrphanSeconds, 60...31_536_000)
+        c.uploadConcurrency = try int(source, "UPLOAD_CONCURRENCY", c.uploadConcurrency, 1...1_000)
         return c
     }
 

@@ -51,7 +51,7 @@ public struct MessageChanges: Sendable {
         if message.senderId != user.id { try actor.require(.moderator, to: "delete others' messages") }
         return try await change(message.id) { m in
             guard !m.isDeleted else { return nil }
-            return (["text": "", "deletedAt": .date(Date().bsonPrecision), "pinned": false], ["reactions", "words", "mentions"])
+            return (["text": "", "deletedAt": .date(Date().bsonPrecision), "pinned": false], ["reactions", "words", "mentions", "attachments"])
         }
     }
 

@@ -101,8 +101,10 @@ public final class SendPipeline: Sendable {
     public func head(of room: RoomRecord) -> Int { heads.head(of: room) }
 
     /// The contract's limits on a message, checked before it is queued.
-    public static func validate(text: String, clientId: String, maxChars: Int) throws {
-        guard (1...maxChars).contains(text.unicodeScalars.count), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+    /// A message with attachments may have no text.
+    public static func validate(text: String, clientId: String, maxChars: Int, withAttachments: Bool = false) throws {
+        if withAttachments, text.isEmpty {
+        } else if !(1...maxChars).contains(text.unicodeScalars.count) || text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             throw ParleyError(.badRequest, "text must be 1 to \(maxChars) characters and not only whitespace")
         }
         guard (1...64).contains(clientId.unicodeScalars.count) else { throw ParleyError(.badRequest, "clientId must be 1 to 64 characters") }

@@ -34,10 +34,12 @@ public struct MessageRecord: Codable, Sendable, Equatable {
     public var useq: Int?
     /// The folded words of `text`, for search (`SearchWords`).
     public var words: [String]?
+    /// The uploads it carries, as they were when it was sent.
+    public var attachments: [Attachment]?
 
     enum CodingKeys: String, CodingKey {
         case id = "_id", roomId, seq, senderId, senderName, text, clientId, createdAt, editedAt, deletedAt, replyTo, threadId, replyCount,
-            lastReplyAt, reactions, mentions, pinned, rev, useq, words
+            lastReplyAt, reactions, mentions, pinned, rev, useq, words, attachments
     }
 
     public init(
@@ -56,6 +58,7 @@ public struct MessageRecord: Codable, Sendable, Equatable {
         self.threadId = extras.threadId
         self.mentions = extras.mentions.isEmpty ? nil : extras.mentions
         self.words = extras.words
+        self.attachments = extras.attachments.isEmpty ? nil : extras.attachments
     }
 
     public var revision: Int { rev ?? 0 }
@@ -70,12 +73,16 @@ public struct MessageExtras: Sendable, Equatable {
     public var threadId: ObjectId?
     public var mentions: [ObjectId]
     public var words: [String]?
+    public var attachments: [Attachment]
 
-    public init(replyTo: ReplyRef? = nil, threadId: ObjectId? = nil, mentions: [ObjectId] = [], words: [String]? = nil) {
+    public init(
+        replyTo: ReplyRef? = nil, threadId: ObjectId? = nil, mentions: [ObjectId] = [], words: [String]? = nil, attachments: [Attachment] = []
+    ) {
         self.replyTo = replyTo
         self.threadId = threadId
         self.mentions = mentions
         self.words = words
+        self.attachments = attachments
     }
 }
 
@@ -145,7 +152,7 @@ public struct Message: Codable, Sendable, Equatable {
     public var reactions: [Reaction]
     public var mentions: [String]
     public var pinned: Bool
-    public var attachments: [String]
+    public var attachments: [Attachment]
     public var rev: Int
 
     public init(_ m: MessageRecord) {
@@ -166,7 +173,7 @@ public struct Message: Codable, Sendable, Equatable {
         reactions = (m.reactions ?? []).map { Reaction(emoji: $0.emoji, count: $0.users.count, userIds: $0.users.prefix(20).map(\.hex)) }
         mentions = (m.mentions ?? []).map(\.hex)
         pinned = m.pinned ?? false
-        attachments = []
+        attachments = m.isDeleted ? [] : m.attachments ?? []
         rev = m.revision
     }
 

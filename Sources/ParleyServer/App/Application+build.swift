@@ -44,8 +44,10 @@ private func makeApplication(
     }
     let mongo = try MongoClient(configuration: config.mongo, logger: logger, observer: metrics.recordDatabaseOperation)
     let database = mongo.database(config.mongoDatabase)
+    let files = try MongoClient(configuration: config.uploadMongo, logger: logger)
 
-    let services = await ParleyServices(config: config, database: database, metrics: metrics, logger: logger)
+    let services = await ParleyServices(
+        config: config, database: database, files: files.database(config.mongoDatabase), metrics: metrics, logger: logger)
     let router = buildRouter(services)
     let socketIO = SocketIOGateway(services: services, logger: logger)
     socketIO.addRoutes(http: router)
@@ -60,7 +62,7 @@ private func makeApplication(
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "parley"),
         logger: logger
     )
-    app.addServices(mongo)
+    app.addServices(mongo, files, OrphanUploadSweeper(uploads: services.uploads, logger: logger))
     // After the client, so it stops first at shutdown.
     if let cluster = services.cluster { app.addServices(cluster) }
     return (app, services)
@@ -95,6 +97,7 @@ func buildRouter(_ services: ParleyServices) -> Router<ParleyRequestContext> {
     UserController(services: services).addRoutes(to: authenticated)
     RoomController(services: services).addRoutes(to: authenticated)
     MessageController(services: services).addRoutes(to: authenticated)
+    UploadController(services: services).addRoutes(to: authenticated)
     // Last, so innermost: it sees the router's own 404 for a path it knows.
     router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
     return router

@@ -25,6 +25,8 @@ public struct ParleyServices: Sendable {
     public let search: SearchService
     /// Every word messages are indexed by, for the search's prefix (`Vocabulary`).
     public let vocabulary: Vocabulary
+    /// Files in conversations (GridFS).
+    public let uploads: UploadService
     /// For what the services log outside a request.
     let logger: Logger
     /// Archived rooms and muted members, checked on every send (from memory).
@@ -49,7 +51,12 @@ public struct ParleyServices: Sendable {
     /// Realtime connections per client address.
     let connectionsByAddress: ConnectionLimiter
 
-    public init(config: ParleyConfiguration, database: MongoDatabase, metrics: ParleyMetrics, logger: Logger = Logger(label: "parley")) async {
+    /// `files`: where uploads are stored, through a client of their own (the same
+    /// database when nil).
+    public init(
+        config: ParleyConfiguration, database: MongoDatabase, files: MongoDatabase? = nil, metrics: ParleyMetrics,
+        logger: Logger = Logger(label: "parley")
+    ) async {
         self.config = config
         self.logger = logger
         self.database = database
@@ -97,6 +104,8 @@ public struct ParleyServices: Sendable {
         roomSettings = RoomSettingsService(members: members)
         changes = MessageChanges(rooms: rooms)
         search = SearchService(rooms: rooms, vocabulary: vocabulary)
+        uploads = UploadService(
+            records: database, bucket: GridFSBucket(database: files ?? database), memberships: repos.memberships, limits: .init(config))
         cursors = CursorService(memberships: repos.memberships)
         history = HistoryService(rooms: rooms, cursors: cursors)
         sync = SyncService(rooms: rooms)

@@ -95,7 +95,8 @@ final class SendRouter: Sendable {
         signal.send = ForwardedSend(
             senderId: s.sender.id, senderName: s.sender.displayName, text: s.text, clientId: s.clientId, replyTo: s.extras.replyTo,
             threadId: s.extras.threadId, mentions: s.extras.mentions.isEmpty ? nil : s.extras.mentions,
-            origin: s.origin.map { SendRouter.remoteOrigin(node: node, connection: $0) })
+            origin: s.origin.map { SendRouter.remoteOrigin(node: node, connection: $0) },
+            attachments: s.extras.attachments.isEmpty ? nil : s.extras.attachments)
         outbox.publish(signal)
         Task { [timeout] in
             try? await Task.sleep(for: timeout)
@@ -120,7 +121,8 @@ final class SendRouter: Sendable {
         user.displayName = f.senderName
         let submission = SendPipeline.Submission(
             roomId: room, sender: user, text: f.text, clientId: f.clientId, origin: f.origin,
-            extras: MessageExtras(replyTo: f.replyTo, threadId: f.threadId, mentions: f.mentions ?? [], words: SearchWords.index(f.text)))
+            extras: MessageExtras(
+                replyTo: f.replyTo, threadId: f.threadId, mentions: f.mentions ?? [], words: SearchWords.index(f.text), attachments: f.attachments ?? []))
         let stored = pipeline.enqueue(submission)
         Task {
             var answer = Signal(kind: .sent, room: room)

@@ -32,8 +32,11 @@ struct MessageActions: Sendable {
         return try await answer(changed, messageId)
     }
 
+    /// A tombstone; the files only it carried are deleted with it.
     func delete(_ messageId: String, in roomId: String?, user: UserRecord) async throws {
-        _ = try await answer(try await changes.delete(messageId, in: roomId, user: user), messageId)
+        let changed = try await changes.delete(messageId, in: roomId, user: user)
+        _ = try await answer(changed, messageId)
+        if let changed { try await services.uploads.messageDeleted(changed.message.id) }
     }
 
     func react(_ messageId: String, in roomId: String?, emoji: String, add: Bool, user: UserRecord) async throws -> MessageReply {

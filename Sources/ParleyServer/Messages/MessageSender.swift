@@ -35,10 +35,8 @@ struct MessageSender: Sendable {
 
     private func check(_ r: Request, from user: UserRecord) throws {
         try services.messageLimiter.consume(user.id.hex)
-        try SendPipeline.validate(text: r.text, clientId: r.clientId, maxChars: services.config.messageMaxChars)
-        if let a = r.attachments, !a.isEmpty {
-            throw ParleyError(.badRequest, "attachments are not accepted yet: send the text alone")
-        }
+        try SendPipeline.validate(
+            text: r.text, clientId: r.clientId, maxChars: services.config.messageMaxChars, withAttachments: !(r.attachments ?? []).isEmpty)
     }
 
     private func enqueue(_ r: Request, to roomId: ObjectId, from user: UserRecord, origin: UInt64?) async throws -> Deferred<SendPipeline.Outcome> {
@@ -46,29 +44,35 @@ struct MessageSender: Sendable {
         // During a graceful shutdown nothing new is taken: the client retries the same
         // clientId after reconnecting, so nothing is lost and nothing stored twice.
         guard !services.hub.isDraining else { throw ParleyError(.unavailable, "the server is restarting; send again after reconnecting") }
-        let extras = try await SendExtras(repos: services.repos).resolve(roomId: roomId, text: r.text, replyTo: r.replyTo, threadId: r.threadId)
+        var extras = try await SendExtras(repos: services.repos).resolve(roomId: roomId, text: r.text, replyTo: r.replyTo, threadId: r.threadId)
+        extras.attachments = try await services.uploads.attachments(r.attachments ?? [], by: user)
         let submission = SendPipeline.Submission(roomId: roomId, sender: user, text: r.text, clientId: r.clientId, origin: origin, extras: extras)
         // In a cluster the room's one writer stores it (`SendRouter`).
         let stored = services.router?.submit(submission) ?? services.pipeline.enqueue(submission)
-        guard let words = extras.words else { return stored }
         // Counted for search's plan (coalesced, off this path: `WordCounts`).
-        services.vocabulary.note(words)
-        guard services.vocabulary.hasNew(words) else { return stored }
-        // The search vocabulary learns the new words beside the store, off the
-        // connection's read loop (a database that does not answer must not hold the
-        // frames behind this one), and the ack waits for both: a message acknowledged
-        // is found by the prefixes of its words. A vocabulary that could not be
-        // written only costs prefix matches of those words (logged).
+        if let words = extras.words { services.vocabulary.note(words) }
+        let newWords = extras.words.flatMap { services.vocabulary.hasNew($0) ? $0 : nil }
+        guard newWords != nil || !extras.attachments.isEmpty else { return stored }
+        // Off the connection's read loop (a database that does not answer must not
+        // hold the frames behind this one), and before the ack: the search vocabulary
+        // learns the new words beside the store (a message acknowledged is found by
+        // the prefixes of its words; one not written only costs prefix matches,
+        // logged), and the uploads learn the message that carries them (a member
+        // who sees it can read its files).
         let answer = Deferred<SendPipeline.Outcome>()
-        let vocabulary = services.vocabulary, logger = services.logger
+        let vocabulary = services.vocabulary, uploads = services.uploads, logger = services.logger
         Task {
-            do {
-                try await vocabulary.learn(words)
-            } catch {
-                logger.warning("search vocabulary not written for a message's new words: \(error)")
+            if let newWords {
+                do {
+                    try await vocabulary.learn(newWords)
+                } catch {
+                    logger.warning("search vocabulary not written for a message's new words: \(error)")
+                }
             }
             do {
-                answer.complete(.success(try await stored.value()))
+                let outcome = try await stored.value()
+                try await uploads.attached(outcome.message)
+                answer.complete(.success(outcome))
             } catch {
                 answer.complete(.failure(error))
             }

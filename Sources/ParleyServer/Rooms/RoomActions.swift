@@ -64,6 +64,7 @@ struct RoomActions: Sendable {
         _ = try await services.roomSettings.delete(actor)
         effects.deleted(roomId)
         try await services.roomSettings.purge(roomId)
+        try await services.uploads.roomDeleted(roomId)
     }
 
     func members(_ roomId: ObjectId, after: String?, limit: Int?, user: UserRecord) async throws -> MembersPage {
