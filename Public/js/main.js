@@ -13,6 +13,7 @@ import {
 import { setActions, setConnection, renderRooms, renderMessages, renderTyping, renderPeople, renderHangout } from "./views.js";
 import { wireManage, setManageHooks, handleRoomPush, updateRoomNotice, resolveUsernames, acceptInviteFromLocation } from "./manage.js";
 import { wireMessages, setMessageHooks, updated, sendExtras, submitEdit, clearContext } from "./messages.js";
+import { initUploads, readyAttachments, hasAttachments, clearTray } from "./uploads.js";
 
 // For the browser tests and the console: the state, read-only by convention.
 window.parley = { state };
@@ -239,9 +240,13 @@ async function send(event) {
   event.preventDefault();
   const input = $("composer-input");
   const text = input.value;
-  if (!text.trim() || !state.current) return;
-  if (await submitEdit(text)) { input.value = ""; return; }
-  const item = { text, clientId: newClientId(), createdAt: new Date().toISOString(), ...sendExtras() };
+  if ((!text.trim() && !hasAttachments()) || !state.current) return;
+  if (text.trim() && await submitEdit(text)) { input.value = ""; return; }
+  const attachments = readyAttachments();
+  if (attachments === null) { banner("Wait for the files to finish uploading, then send.", true); return; }
+  const item = { text: text.trim() ? text : "", clientId: newClientId(), createdAt: new Date().toISOString(), ...sendExtras() };
+  if (attachments.length) item.attachments = attachments;
+  clearTray();
   clearContext();
   if (openRoomId()) item.roomId = state.current; else item.toUserId = state.current.draftTo.id;
   state.pending.push(item);
@@ -256,8 +261,10 @@ async function send(event) {
 async function deliver(item) {
   try {
     const ack = item.roomId
-      ? await socket.request("message:send", { roomId: item.roomId, text: item.text, clientId: item.clientId, replyTo: item.replyTo, threadId: item.threadId })
-      : await socket.request("message:private", { toUserId: item.toUserId, text: item.text, clientId: item.clientId });
+      ? await socket.request("message:send", {
+        roomId: item.roomId, text: item.text, clientId: item.clientId, replyTo: item.replyTo, threadId: item.threadId, attachments: item.attachments,
+      })
+      : await socket.request("message:private", { toUserId: item.toUserId, text: item.text, clientId: item.clientId, attachments: item.attachments });
     dropPending(item.clientId);
     const m = ack.message;
     if (!state.rooms.has(m.roomId)) {
@@ -526,6 +533,7 @@ function wire() {
   $("auth-form").addEventListener("submit", submitAuth);
   $("logout").addEventListener("click", () => signOut());
   $("composer").addEventListener("submit", send);
+  initUploads();
   $("composer-input").addEventListener("input", onComposerInput);
   $("composer-input").addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("composer").requestSubmit(); }

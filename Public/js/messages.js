@@ -235,7 +235,9 @@ export function roomPreview(room) {
   if (room.lastText) return room.lastText;
   const m = room.lastMessage;
   if (!m) return room.topic || "";
-  return m.deletedAt ? `${m.senderName}: (deleted)` : `${m.senderName}: ${m.text}`;
+  if (m.deletedAt) return `${m.senderName}: (deleted)`;
+  const files = (m.attachments || []).length;
+  return `${m.senderName}: ${m.text || (files ? `📎 ${files} file${files === 1 ? "" : "s"}` : "")}`;
 }
 
 export { mergeRoom };

@@ -4,6 +4,7 @@
 import { $, el, reconcile, timeFmt, dayFmt, dayKey, lastSeen } from "./dom.js";
 import { state, openRoomId, roomLabel, unreadOf, tickFor, HANGOUT_ITEMS, HANGOUT_PAGE } from "./store.js";
 import { messageExtras, textNodes, roomPreview } from "./messages.js";
+import { attachmentNodes } from "./uploads.js";
 
 let actions = { openRoom() {}, loadOlder() {}, openDirect() {}, selectHangoutItem() {} };
 export function setActions(a) { actions = { ...actions, ...a }; }
@@ -67,14 +68,16 @@ export function renderMessages({ toBottom = false } = {}) {
     items.push({
       // A queued message keeps its row when it is stored: keyed by clientId.
       key: `m-${m.clientId}-${m.senderId}`,
-      signature: JSON.stringify([m.seq, m.text, m.senderName, tickState, m.createdAt, m.rev, state.current && (state.rooms.get(state.current) || {}).role]),
+      signature: JSON.stringify([m.seq, m.text, m.senderName, tickState, m.createdAt, m.rev, state.current && (state.rooms.get(state.current) || {}).role,
+        (m.attachments || []).map((a) => a.id || a)]),
       create: () => el("li", {
         class: `message${mine ? " mine" : ""}${state.me && (m.mentions || []).includes(state.me.id) ? " mentions-me" : ""}`,
         "data-seq": m.seq, "data-client-id": m.clientId, "data-state": tickState, "data-id": m.id || "", tabindex: m.id ? "0" : null,
       },
         mine ? null : el("div", { class: "from", text: m.senderName }),
         m.replyTo ? el("div", { class: "quote", text: `${m.replyTo.senderName}: ${m.replyTo.excerpt || "(deleted)"}` }) : null,
-        m.deletedAt ? el("div", { class: "text deleted", text: "This message was deleted." }) : el("div", { class: "text" }, ...textNodes(m.text)),
+        m.deletedAt ? el("div", { class: "text deleted", text: "This message was deleted." }) : m.text ? el("div", { class: "text" }, ...textNodes(m.text)) : null,
+        ...(m.state === "queued" ? [] : attachmentNodes(m)),
         ...(m.state === "queued" ? [] : messageExtras(m)),
         el("div", { class: "meta" }, el("time", { datetime: m.createdAt, text: timeFmt.format(when) }),
           m.editedAt && !m.deletedAt ? el("span", { class: "edited", text: "(edited)" }) : null,

@@ -15,7 +15,9 @@ enum SearchScenario {
         let user = try await rest.user("bench_search_\(UUID().uuidString.prefix(6))")
         var roomIds: [ObjectId] = []
         for i in 0..<rooms { roomIds.append(ObjectId(try await rest.createRoom(user.token, name: "search \(i)"))!) }
-        let client = try MongoClient(configuration: MongoConfiguration(uri: uri, threadCount: 2, extraClients: 2))
+        // A bulk load: a batch may take seconds on a database this full (the default
+        // deadline is a request's).
+        let client = try MongoClient(configuration: MongoConfiguration(uri: uri, threadCount: 2, extraClients: 2, operationTimeoutMS: 300_000))
         let db = client.database(database)
         // A vocabulary with a Zipf-like use: a few words everywhere, most rare.
         var rng = SystemRandomNumberGenerator()

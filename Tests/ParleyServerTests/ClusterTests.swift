@@ -172,4 +172,30 @@ struct ClusterTests {
             await b.close()
         }
     }
+
+    @Test("a file uploaded on one node and sent from the other reaches a member on the first, who reads it; deleting it there frees it")
+    func filesAcrossNodes() async throws {
+        try await Self.pair { api, portA, portB in
+            let pair = try await Pair.make(api)
+            let bytes = Fixture.png(width: 12, height: 9, size: 300_000)
+            let made = try await UploadTests.upload(api, pair.alice.token, bytes, name: "shot.png", type: "image/png")
+            let upload = try made.decode(UploadTests.Made.self).upload
+            let aliceOnB = WSTestClient(port: portB, token: pair.alice.token)
+            let bobOnA = WSTestClient(port: portA, token: pair.bob.token)
+            _ = try await aliceOnB.sync()
+            _ = try await bobOnA.sync()
+            let ack = try await aliceOnB.request(
+                "message:send", #"{"roomId": "\#(pair.room)", "text": "see", "clientId": "x1", "attachments": ["\#(upload.id)"]}"#)
+            try #require(ack.ok, "\(ack.raw)")
+            let seen = try await bobOnA.waitFor("message:new", as: V2MessageData.self)
+            #expect(seen.message.attachments == [upload])
+            let got = try await api.call(.get, upload.url, token: pair.bob.token)
+            #expect(got.status == 200 && Array(got.body) == bytes)
+            #expect(try await aliceOnB.request("message:delete", #"{"roomId": "\#(pair.room)", "messageId": "\#(seen.message.id)"}"#).ok)
+            _ = try await bobOnA.waitFor("message:updated", as: V2Updated.self) { $0.message.id == seen.message.id && $0.message.deletedAt != nil }
+            #expect(try await api.call(.get, upload.url, token: pair.alice.token).status == 404)
+            await aliceOnB.close()
+            await bobOnA.close()
+        }
+    }
 }

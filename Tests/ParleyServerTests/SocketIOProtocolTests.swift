@@ -136,7 +136,7 @@ struct SocketIOProtocolTests {
             try await p.post(#"429[42,{}]"#)
             #expect(try await p.waitFor { $0.hasPrefix("439") }.contains("bad_request"))
             try await p.post(#"451-12["upload",{"_placeholder":true,"num":0}]"#)
-            #expect(try await p.waitFor { $0.hasPrefix("4312") }.contains("binary attachments are not supported"))
+            #expect(try await p.waitFor { $0.hasPrefix("4312") }.contains("POST /api/uploads"))
             try await p.post("40/admin,{}")
             #expect(try await p.waitFor { $0.hasPrefix("44/admin,") }.contains("Invalid namespace"))
             try await p.post("x")

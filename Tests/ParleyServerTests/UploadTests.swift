@@ -213,7 +213,7 @@ struct UploadTests {
             #expect(again.status == 201)
             let notMine = try await member.request(
                 "message:send", #"{"roomId": "\#(cast.room)", "text": "x", "clientId": "f3", "attachments": ["\#(theirs.id)"]}"#)
-            #expect(notMine.errorCode == "bad_request")
+            #expect(notMine.errorCode == "not_found")
             let eleven = (0..<11).map { _ in "\"\(a.id)\"" }.joined(separator: ",")
             #expect(try await member.request("message:send", #"{"roomId": "\#(cast.room)", "text": "x", "clientId": "f4", "attachments": [\#(eleven)]}"#).errorCode == "bad_request")
             #expect(try await member.request("message:send", #"{"roomId": "\#(cast.room)", "text": "x", "clientId": "f5", "attachments": [{"$ne": 1}]}"#).errorCode == "bad_request")

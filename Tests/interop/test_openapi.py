@@ -13,9 +13,11 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DOCUMENT = os.path.join(ROOT, "docs", "openapi.yaml")
 
 # `endsAt` must follow `startsAt`: a rule across two fields that JSON Schema cannot
-# state, so a schema-valid body may rightly be 400 there. Room and event creation run
-# every check but "schema-valid request accepted"; all other operations run them all.
-CROSS_FIELD_RULES = ["createRoom", "createEvent"]
+# state, so a schema-valid body may rightly be 400 there; and an upload's type is its
+# bytes' (magic numbers), which no schema states either. Room and event creation and
+# uploads run every check but "schema-valid request accepted"; all other operations
+# run them all.
+CROSS_FIELD_RULES = ["createRoom", "createEvent", "uploadFile"]
 
 
 def test_served_document_is_the_one_in_docs(server):
@@ -47,7 +49,7 @@ def test_document_covers_every_route(server):
                      ("DELETE", "/api/invites/{code}"), ("POST", "/api/rooms/{roomId}/messages"), ("GET", "/api/rooms/{roomId}/pins"),
                      ("GET", "/api/messages/search"), ("PATCH", "/api/messages/{messageId}"), ("DELETE", "/api/messages/{messageId}"),
                      ("PUT", "/api/messages/{messageId}/reactions/{emoji}"), ("DELETE", "/api/messages/{messageId}/reactions/{emoji}"),
-                     ("GET", "/api/messages/{messageId}/thread")]:
+                     ("GET", "/api/messages/{messageId}/thread"), ("POST", "/api/uploads"), ("GET", "/api/uploads/{uploadId}")]:
         assert expected in operations, expected
 
 

@@ -191,7 +191,8 @@ public struct UploadService: Sendable {
         }
         let found = Dictionary(uniqueKeysWithValues: try await repository.find(ids: parsed).map { ($0.id, $0) })
         return try parsed.map { id in
-            guard let u = found[id], u.ownerId == user.id else { throw ParleyError(.badRequest, "attachment \(id.hex) is not an upload of yours") }
+            // Someone else's upload is as unknown as one that does not exist.
+            guard let u = found[id], u.ownerId == user.id else { throw ParleyError(.notFound, "no such upload of yours: \(id.hex)") }
             return u.attachment
         }
     }

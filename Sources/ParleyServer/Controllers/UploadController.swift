@@ -31,6 +31,14 @@ struct UploadController {
         let contentType = request.headers[.contentType]
         let declaredLength = request.headers[.contentLength].flatMap(Int.init)
         var body = request.body.makeAsyncIterator()
+        // A client gone before its last byte is a cut upload, not a server fault.
+        func nextChunk() async throws -> [UInt8]? {
+            do {
+                return try await body.next().map { Array(buffer: $0) }
+            } catch {
+                throw ParleyError(.badRequest, "the upload ended before its last byte")
+            }
+        }
         let limits = services.uploads.limits
         guard let boundary = contentType.flatMap(MultipartReader.boundary(contentType:)) else {
             if contentType?.lowercased().hasPrefix("multipart/") == true {
@@ -39,7 +47,7 @@ struct UploadController {
             return try await services.uploads.store(
                 name: request.uri.queryParameters.get("name"), declaredType: contentType, declaredLength: declaredLength, owner: user
             ) {
-                try await body.next().map { Array(buffer: $0) }
+                try await nextChunk()
             }
         }
         if let n = declaredLength, n > limits.maxBytes + Self.multipartSlack { throw ParleyError(.tooLarge, "uploads are at most \(limits.maxBytes) bytes") }
@@ -50,11 +58,11 @@ struct UploadController {
         var inFile = false, seenFile = false
         func nextEvent() async throws -> MultipartReader.Event? {
             while queued.isEmpty {
-                guard let chunk = try await body.next() else {
+                guard let chunk = try await nextChunk() else {
                     guard reader.isComplete else { throw ParleyError(.badRequest, "the multipart body ended before its closing boundary") }
                     return nil
                 }
-                queued = try reader.feed(Array(buffer: chunk))
+                queued = try reader.feed(chunk)
             }
             return queued.removeFirst()
         }

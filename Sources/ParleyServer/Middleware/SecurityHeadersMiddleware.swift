@@ -3,10 +3,11 @@ import Hummingbird
 
 /// Security headers on every response. The content security policy lets the web page
 /// load only its own scripts and styles and talk only to this server (HTTP and
-/// WebSocket); nothing may frame it.
+/// WebSocket); images may also be `blob:` URLs (attachments, fetched with the token);
+/// nothing may frame it.
 struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     static var contentSecurityPolicy: String {
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; "
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self' ws: wss:; "
             + "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     }
 

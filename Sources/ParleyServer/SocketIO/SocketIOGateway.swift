@@ -242,7 +242,8 @@ final class SocketIOGateway: Sendable {
     }
 
     private func refuseBinary(session: EngineSession, ackId: Int?) {
-        let e = ParleyError(.badRequest, "binary attachments are not supported: send JSON")
+        let e = ParleyError(
+            .badRequest, "binary attachments are not taken over Socket.IO: upload files with POST /api/uploads and send their ids in attachments")
         let dialect = SocketIODialect()
         session.transmit(ackId.map { dialect.ackError(id: .number(Double($0)), e) } ?? dialect.error(e))
     }
