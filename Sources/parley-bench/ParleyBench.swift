@@ -13,7 +13,7 @@ struct ParleyBench: AsyncParsableCommand {
             Run the server with generous limits for load (RATE_LIMIT_MESSAGES_PER_SECOND, AUTH_RATE_LIMIT_PER_MINUTE, \
             BCRYPT_COST=4); scripts/bench.sh does all of it. Results print as a table; --json appends them to a file.
             """,
-        subcommands: [Throughput.self, Fanout.self, Offline.self, Connections.self, Cluster.self, DBCeiling.self, Search.self]
+        subcommands: [Throughput.self, Fanout.self, Offline.self, Connections.self, Cluster.self, DBCeiling.self, Search.self, Uploads.self]
     )
 
     struct Common: ParsableArguments {
@@ -158,6 +158,22 @@ struct ParleyBench: AsyncParsableCommand {
                 try await SearchScenario.run(
                     BenchTarget(url: common.url), uri: mongodbUri, database: database, messages: messages, rooms: rooms, vocabulary: vocabulary,
                     queries: queries, batch: batch), common)
+        }
+    }
+
+    struct Uploads: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Upload and download MiB/s through the server against the database's own GridFS rate, in the same run.")
+        @OptionGroup var common: Common
+        @Option(help: "MongoDB URI of the server's database.") var mongodbUri = ProcessInfo.processInfo.environment["MONGODB_URI"] ?? "mongodb://127.0.0.1:27017"
+        @Option(help: "The server's database name.") var database = ProcessInfo.processInfo.environment["MONGODB_DATABASE"] ?? "parley"
+        @Option var files = 24
+        @Option(help: "MiB per file.") var mib = 4
+        @Option var concurrency = 4
+        func run() async throws {
+            try ParleyBench.finish(
+                try await UploadScenario.run(BenchTarget(url: common.url), uri: mongodbUri, database: database, files: files, mib: mib, concurrency: concurrency),
+                common)
         }
     }
 }
