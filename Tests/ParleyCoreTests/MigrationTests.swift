@@ -243,4 +243,25 @@ struct MigrationTests {
             #expect(try await db.collection("messages").countDocuments() == 5)
         }
     }
+
+    @Test("0007 makes the uploads' collection and the GridFS indexes on a database of the previous version; messages untouched")
+    func uploadsUpgrade() async throws {
+        try await TestDatabase.with { db in
+            let all = try Migration.load(directory: RepoPaths.migrations)
+            try await MigrationRunner(database: db, migrations: all.filter { $0.version < 7 }).apply()
+            let room = ObjectId(), sender = ObjectId()
+            try await db.collection("messages").insertOne(
+                ["roomId": .objectId(room), "seq": 1, "senderId": .objectId(sender), "senderName": "s", "text": "before files", "clientId": "c1",
+                 "createdAt": .date(Date()), "rev": 0])
+            try await MigrationRunner(database: db, migrations: all).apply()
+            let uploads = try await db.collection("uploads").listIndexes().compactMap { $0["name"]?.stringValue }
+            #expect(["ownerId", "refs_messageId", "refs_roomId", "createdAt"].allSatisfy(uploads.contains))
+            let chunks = try await db.collection("fs.chunks").listIndexes()
+            #expect(chunks.contains { $0["name"]?.stringValue == "files_id_1_n_1" && $0["unique"]?.boolValue == true })
+            let old = try #require(try await ParleyRepositories.mongo(db).messages.page(roomId: room, before: nil, after: nil, limit: 5).messages.first)
+            #expect(old.text == "before files" && old.attachments == nil && Message(old).attachments.isEmpty)
+            // Applied again: nothing to do.
+            #expect(try await MigrationRunner(database: db, migrations: all).apply().isEmpty)
+        }
+    }
 }

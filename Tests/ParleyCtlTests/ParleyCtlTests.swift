@@ -205,4 +205,51 @@ struct ParleyCtlTests {
             #expect(try ctl.run("user", "create", "olga", "--password-stdin", stdin: "password123\n").status == 0)
         }
     }
+
+    @Test("uploads stats and purge-orphans: counts and bytes, orphans deleted with their GridFS file, attached ones kept; room delete takes its files")
+    func uploads() async throws {
+        try await TestDatabase.with { db in
+            let ctl = Ctl(database: db.name)
+            #expect(try ctl.run("migrate").status == 0)
+            #expect(try ctl.run("user", "create", "uma", "--password-stdin", stdin: "password123\n").status == 0)
+            let created = try ctl.run("room", "create", "Files", "--owner", "uma")
+            let idText = try #require(created.stdout.components(separatedBy: "(id ").last?.prefix(24)).description
+            let roomId = try #require(ObjectId(idText))
+            let repos = ParleyRepositories.mongo(db)
+            let uma = try #require(try await repos.users.find(username: "uma"))
+            let service = UploadService(
+                records: db, bucket: GridFSBucket(database: db), memberships: repos.memberships,
+                limits: .init(maxBytes: 1_000_000, quotaBytes: 10_000_000, types: ["text/plain"], orphanSeconds: 86_400, concurrency: 4))
+            func store(_ n: Int) async throws -> UploadRecord {
+                var sent = false
+                return try await service.store(name: "f\(n).txt", declaredType: nil, declaredLength: nil, owner: uma) {
+                    defer { sent = true }
+                    return sent ? nil : [UInt8](repeating: UInt8(ascii: "a"), count: n)
+                }
+            }
+            let kept = try await store(300), orphan = try await store(500)
+            try await repos.uploads(db).attach([kept.id], messageId: ObjectId(), roomId: roomId)
+            let stats = try ctl.run("uploads", "stats", "--json")
+            #expect(stats.status == 0, "\(stats.stderr)")
+            let figures = try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Int]
+            #expect(figures == ["count": 2, "bytes": 800, "orphans": 1, "orphanBytes": 500])
+            // Not old enough for the default age; at once with --older-than 0.
+            #expect(try ctl.run("uploads", "purge-orphans").stdout.contains("deleted 0 orphan upload(s)"))
+            let purged = try ctl.run("uploads", "purge-orphans", "--older-than", "0")
+            #expect(purged.status == 0 && purged.stdout.contains("deleted 1 orphan upload(s), 500 bytes"), "\(purged.stdout) \(purged.stderr)")
+            #expect(try await db.collection("fs.files").countDocuments() == 1)
+            #expect(try await service.repository.find(id: orphan.id) == nil)
+            #expect(try await service.repository.find(id: kept.id) != nil)
+            #expect(try ctl.run("uploads", "purge-orphans", "--older-than", "-1").status != 0)
+            // Deleting the room deletes the files its messages carried.
+            #expect(try ctl.run("room", "delete", roomId.hex).status == 0)
+            #expect(try await db.collection("fs.files").countDocuments() == 0)
+            #expect(try await db.collection("uploads").countDocuments() == 0)
+        }
+    }
+}
+
+extension ParleyRepositories {
+    /// The upload records of `db` (uploads keep their own repository, beside the bucket).
+    func uploads(_ db: MongoDatabase) -> UploadRepository { UploadRepository(database: db) }
 }
