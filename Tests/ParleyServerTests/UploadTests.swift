@@ -104,6 +104,7 @@ struct UploadTests {
             let pdf = Array("%PDF-1.7\n".utf8) + [UInt8](repeating: 0x20, count: 100)
             let refused = try await Self.upload(api, owner.token, pdf, name: "a.pdf", type: "application/pdf")
             #expect(refused.status == 400 && refused.error?.message.contains("not accepted") == true)
+            #expect(try await Self.upload(api, owner.token, [], name: "empty.txt", type: "text/plain").status == 400)
             let binary: [UInt8] = [0x00, 0x01, 0x02, 0xFE, 0xFF, 0x00]
             #expect(try await Self.upload(api, owner.token, binary, name: "blob.bin", type: nil).status == 400)
             let notes = try await Self.upload(api, owner.token, Array("Café notes\n".utf8), name: "../../etc/notes.md", type: "text/markdown")

@@ -238,9 +238,13 @@ def cast(server, world):
     people["admin"] = {"token": world["tokens"]["admin"], "id": world["admin"]}
     spare = {f"spare{i}": server.register(f"spare{i}") for i in range(3)}
     room = cast_room(server, people)
-    r = api(server, "POST", f"/api/rooms/{room}/messages", people["owner"]["token"], {"text": "hello crew", "clientId": "cast-1"})
+    up = requests.post(server.url + "/api/uploads?name=crew.txt", data=b"crew notes\n", timeout=10,
+                       headers={"Authorization": "Bearer " + people["owner"]["token"], "Content-Type": "text/plain"})
+    assert up.status_code == 201, up.text
+    upload = up.json()["upload"]["id"]
+    r = api(server, "POST", f"/api/rooms/{room}/messages", people["owner"]["token"], {"text": "hello crew", "clientId": "cast-1", "attachments": [upload]})
     assert r.status_code == 201, r.text
-    return {"people": people, "room": room, "spare": spare, "message": r.json()["message"]["id"]}
+    return {"people": people, "room": room, "spare": spare, "message": r.json()["message"]["id"], "upload": upload}
 
 
 def identities(cast, world):
@@ -274,6 +278,8 @@ ROOM_REST = [
      {**A, "member": 201, "moderator": 201, "owner": 201, "admin": 404, "muted": 403}),
     ("GET", "/api/rooms/{room}/pins", None, {**A, "member": 200, "moderator": 200, "owner": 200, "admin": 404, "muted": 200}),
     ("GET", "/api/messages/search?q=hello&roomId={room}", None, {**A, "member": 200, "moderator": 200, "owner": 200, "admin": 404, "muted": 200}),
+    # A file the owner's message carries: its room's members read it; everyone else 404 (never 403).
+    ("GET", "/api/uploads/{upload}", None, {**A, "member": 200, "moderator": 200, "owner": 200, "admin": 404, "muted": 200}),
     ("GET", "/api/messages/{msg}/thread", None, {**A, "member": 200, "moderator": 200, "owner": 200, "admin": 404, "muted": 200}),
     ("PATCH", "/api/messages/{msg}", lambda c: {"text": "hello crew"}, {**A, "member": 403, "moderator": 403, "owner": 200, "admin": 404, "muted": 403}),
     ("PUT", "/api/messages/{msg}/reactions/%F0%9F%91%8D", None, {**A, "member": 200, "moderator": 200, "owner": 200, "admin": 404, "muted": 403}),
@@ -288,7 +294,7 @@ ROOM_REST = [
 
 def fill_cast(text, cast, room, invite=None):
     people, spare = cast["people"], cast["spare"]
-    return text.format(room=room, member=people["member"]["id"], muted=people["muted"]["id"], invite=invite, msg=cast["message"],
+    return text.format(room=room, member=people["member"]["id"], muted=people["muted"]["id"], invite=invite, msg=cast["message"], upload=cast["upload"],
                        **{k: v["id"] for k, v in spare.items()})
 
 

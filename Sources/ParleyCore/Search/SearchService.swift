@@ -56,9 +56,6 @@ public struct SearchService: Sendable {
         guard (1...200).contains(query.q.unicodeScalars.count), !query.q.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw ParleyError(.badRequest, "q must be 1 to 200 characters and not only whitespace")
         }
-        var terms = SearchWords.words(query.q)
-        // Punctuation alone finds nothing (no message is indexed by it).
-        guard let last = terms.popLast() else { return ([], false) }
         let n = try Paging.limit(query.limit, default: 20, max: 100)
         var roomIds: [ObjectId]
         if let roomId = query.roomId {
@@ -84,7 +81,10 @@ public struct SearchService: Sendable {
                 throw ParleyError(.badRequest, "before must be a seq or a message id")
             }
         }
-        guard !roomIds.isEmpty else { return ([], false) }
+        var terms = SearchWords.words(query.q)
+        // Punctuation alone finds nothing (no message is indexed by it); every
+        // parameter was checked before that answer.
+        guard let last = terms.popLast(), !roomIds.isEmpty else { return ([], false) }
         terms = Array(Set(terms))
         let expansion = try await vocabulary.expand(last)
         guard !expansion.words.isEmpty else { return ([], false) }

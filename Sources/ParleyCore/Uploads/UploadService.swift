@@ -69,6 +69,7 @@ public struct UploadService: Sendable {
     public func store(
         name rawName: String?, declaredType: String?, declaredLength: Int?, owner: UserRecord, next: () async throws -> [UInt8]?
     ) async throws -> UploadRecord {
+        guard (rawName ?? "").unicodeScalars.count <= 1_000 else { throw ParleyError(.badRequest, "name must be at most 1,000 characters") }
         let name = Self.cleanName(rawName)
         if let n = declaredLength, n > limits.maxBytes { throw Self.tooLarge(limits.maxBytes) }
         guard inProgress.take(limit: limits.concurrency) else {
@@ -86,6 +87,7 @@ public struct UploadService: Sendable {
             head += chunk
             if head.count > limits.maxBytes { throw Self.tooLarge(limits.maxBytes) }
         }
+        guard !head.isEmpty else { throw ParleyError(.badRequest, "the file is empty: an upload needs at least one byte") }
         if used + head.count > limits.quotaBytes { throw quotaExceeded(used) }
         let type = FileType.sniff(head)
         try check(type: type, declared: declaredType, name: name)

@@ -40,6 +40,9 @@ struct UploadController {
             }
         }
         let limits = services.uploads.limits
+        if let name = request.uri.queryParameters.get("name"), name.unicodeScalars.count > 1_000 {
+            throw ParleyError(.badRequest, "name must be at most 1,000 characters")
+        }
         guard let boundary = contentType.flatMap(MultipartReader.boundary(contentType:)) else {
             if contentType?.lowercased().hasPrefix("multipart/") == true {
                 throw ParleyError(.badRequest, "multipart uploads are multipart/form-data with a boundary")
