@@ -27,10 +27,9 @@ enum SearchScenario {
             return words[min(vocabulary - 1, Int(pow(Double(vocabulary), u)) - 1)]
         }
         progress("search: storing \(messages) messages in \(rooms) rooms, vocabulary \(vocabulary)")
-        let vocabularyStore = Vocabulary(database: db)
-        try await vocabularyStore.learn(words.map { SearchWords.fold($0) })
         // The counts the nodes keep as messages are sent (`WordCounts`), written once.
-        let counts = WordCounts(threshold: 1, capacity: .max)
+        let vocabularyStore = Vocabulary(database: db, counts: WordCounts(threshold: 1, capacity: .max))
+        try await vocabularyStore.learn(words.map { SearchWords.fold($0) })
         let typed = db.collection("messages", withType: MessageRecord.self)
         let sender = ObjectId(user.id)!
         let start = ContinuousClock.now
@@ -42,7 +41,7 @@ enum SearchScenario {
                 let r = stored % rooms
                 next[r] += 1
                 let text = (0..<Int.random(in: 4...14, using: &rng)).map { _ in pick() }.joined(separator: " ")
-                counts.count(SearchWords.words(text))
+                vocabularyStore.counts.count(SearchWords.words(text))
                 docs.append(
                     MessageRecord(
                         roomId: roomIds[r], seq: next[r], senderId: sender, senderName: "bench", text: text, clientId: "s\(stored)",

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import HummingbirdTesting
 import Mongo
 import ParleyCore
@@ -196,6 +197,32 @@ struct ClusterTests {
             #expect(try await api.call(.get, upload.url, token: pair.alice.token).status == 404)
             await aliceOnB.close()
             await bobOnA.close()
+        }
+    }
+
+    @Test("a signal batch whose first write landed after its deadline is taken as written when the retry finds its id stored")
+    func batchWrittenByAnEarlierAttempt() async throws {
+        try await TestDatabase.with { db in
+            let outbox = SignalOutbox(database: db, node: "a", heartbeat: .seconds(1), logger: Logger(label: "test"))
+            let batch = SignalBatch(node: "a", n: 1, at: Date(), signals: [Signal(kind: .push, room: ObjectId())])
+            // As if an attempt timed out on the client but was stored by the database.
+            _ = try await db.collection("signals", withType: SignalBatch.self).insertOne(batch)
+            let done = Deferred<Bool>()
+            Task {
+                await outbox.write(batch)
+                done.complete(.success(true))
+            }
+            let written = try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask { try await done.value() }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(10))
+                    return false
+                }
+                defer { group.cancelAll() }
+                return try await group.next() ?? false
+            }
+            #expect(written, "the retry loop kept trying a batch already stored")
+            #expect(try await db.collection("signals").countDocuments() == 1)
         }
     }
 }

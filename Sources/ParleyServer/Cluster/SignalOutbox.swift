@@ -136,7 +136,7 @@ final class SignalOutbox: Sendable {
     /// One batch, retried until the database takes it: the others count on every
     /// number arriving. A batch that never lands (the node stops first) is a gap the
     /// others repair from the collections.
-    private func write(_ batch: SignalBatch) async {
+    func write(_ batch: SignalBatch) async {
         var pause: Duration = .milliseconds(50)
         while true {
             do {
@@ -146,6 +146,13 @@ final class SignalOutbox: Sendable {
                 // Stopping, cancelled (a shutdown), or the client is gone: give up.
                 if state.withLock({ $0.stopped }) || Task.isCancelled || (error as? MongoError)?.isClientShutDown == true {
                     logger.warning("signal batch \(batch.n) not written before stopping: \(error)")
+                    return
+                }
+                // An attempt that timed out may still have landed (a slow database
+                // answers after the deadline): its own id already stored is this batch
+                // written, and retrying it would fail the same way for ever.
+                if let e = error as? MongoError, e.code == .duplicateKey {
+                    logger.info("signal batch \(batch.n) was written by an earlier attempt")
                     return
                 }
                 // A batch that cannot be encoded never will be: retrying it would hold
