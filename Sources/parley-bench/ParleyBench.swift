@@ -153,11 +153,12 @@ struct ParleyBench: AsyncParsableCommand {
         @Option var vocabulary = 50_000
         @Option var queries = 400
         @Option var batch = 1_000
+        @ArgumentParser.Flag(help: "Query the messages an earlier run stored in this database, without storing any.") var reuse = false
         func run() async throws {
             try ParleyBench.finish(
                 try await SearchScenario.run(
                     BenchTarget(url: common.url), uri: mongodbUri, database: database, messages: messages, rooms: rooms, vocabulary: vocabulary,
-                    queries: queries, batch: batch), common)
+                    queries: queries, batch: batch, reuse: reuse), common)
         }
     }
 

@@ -15,7 +15,7 @@ struct ParleyCtl: AsyncParsableCommand {
             Exit status: 0 success, 1 refused (taken username, unknown user or room, a rule of the room, failed migration),
             65 bad input, 69 database unreachable, 64 usage error.
             """,
-        subcommands: [UserCommand.self, RoomCommand.self, UploadsCommand.self, MigrateCommand.self]
+        subcommands: [UserCommand.self, RoomCommand.self, UploadsCommand.self, SearchCommand.self, MigrateCommand.self]
     )
 }
 

@@ -73,6 +73,40 @@ struct SearchPlanTests {
         }
     }
 
+    @Test("a database of the previous version: the words of its stored messages are counted room by room, set not added (twice is the same)")
+    func recount() async throws {
+        try await TestDatabase.with { db in
+            try await MigrationRunner(database: db, migrations: try Migration.load(directory: RepoPaths.migrations)).apply()
+            let repos = ParleyRepositories.mongo(db)
+            let user = try await AccountService(users: repos.users, hasher: PasswordHasher(cost: 4)).createUser(username: "old", password: "password123")
+            let rooms = RoomService(repos: repos, presence: PresenceRegistry())
+            let a = try await rooms.create(.init(name: "a"), by: user).record.id, b = try await rooms.create(.init(name: "b"), by: user).record.id
+            let texts = ["deploy on friday", "friday again", "no words at all?", "a deploy"]
+            var records: [MessageRecord] = texts.enumerated().map { i, t in
+                MessageRecord(roomId: i % 2 == 0 ? a : b, seq: i / 2 + 1, senderId: user.id, senderName: "o", text: t, clientId: "c\(i)",
+                              extras: MessageExtras(words: SearchWords.index(t)))
+            }
+            // One stored past the room's trailing lastSeq, and one from before words existed.
+            records.append(MessageRecord(roomId: a, seq: 3, senderId: user.id, senderName: "o", text: "friday late", clientId: "c9",
+                                         extras: MessageExtras(words: SearchWords.index("friday late"))))
+            records.append(MessageRecord(roomId: b, seq: 3, senderId: user.id, senderName: "o", text: "friday", clientId: "c10"))
+            try await repos.messages.insert(records)
+            try await repos.rooms.raiseLastSeq([a: 2, b: 3], at: Date())
+            let vocabulary = Vocabulary(database: db)
+            var recount = VocabularyRecount(database: db, vocabulary: vocabulary)
+            recount.window = 1
+            #expect(try await recount.isNeeded())
+            for _ in 0..<2 {
+                let done = try await recount.run()
+                #expect(done.messages == 5)
+                let counted = try await vocabulary.counts(of: ["friday", "deploy", "a", "late", "absent"])
+                #expect(counted.words == ["friday": 3, "deploy": 2, "a": 1, "late": 1, "absent": 0] && counted.messages == 5)
+            }
+            #expect(try await !recount.isNeeded())
+            #expect(try await vocabulary.expand("fri").words == ["friday": 3])
+        }
+    }
+
     /// An id made at `date`, unique by `n`.
     static func id(_ date: Date, _ n: Int) -> ObjectId {
         let floor = ObjectId(floorOf: date).byteArray

@@ -13,7 +13,8 @@ import Synchronization
 /// Each entry also counts the messages its word is in (`n`, from `WordCounts`, an
 /// upper bound that is 0 for a rare word), and the entry `" messages"` (no word has
 /// a space) counts the messages: search reads them to know a common word from a
-/// rare one before it asks the database for either.
+/// rare one before it asks the database for either. Messages stored before the
+/// counts are counted by `VocabularyRecount`.
 public final class Vocabulary: Sendable {
     public static let minPrefix = 2
     public static let maxPrefix = 20
@@ -114,6 +115,19 @@ public final class Vocabulary: Sendable {
             return (["_id": .string(w)], update)
         }
         if d.messages > 0 { statements.append((["_id": .string(Vocabulary.messagesKey)], ["$inc": ["n": .int64(Int64(d.messages))]])) }
+        for start in stride(from: 0, to: statements.count, by: 500) {
+            try await collection.updateEach(Array(statements[start..<min(start + 500, statements.count)]), upsert: true)
+        }
+    }
+
+    /// Sets the counts (a recount: `VocabularyRecount`), entries made as `add` makes them.
+    public func set(_ counts: [String: Int], messages: Int) async throws {
+        var statements: [(filter: BSONDocument, update: BSONDocument)] = counts.map { w, n in
+            var update: BSONDocument = ["$set": ["n": .int64(Int64(n))]]
+            if Vocabulary.isExpandable(w) { update["$setOnInsert"] = ["p": .array(Vocabulary.prefixes(w).map { .string($0) })] }
+            return (["_id": .string(w)], update)
+        }
+        statements.append((["_id": .string(Vocabulary.messagesKey)], ["$set": ["n": .int64(Int64(messages))]]))
         for start in stride(from: 0, to: statements.count, by: 500) {
             try await collection.updateEach(Array(statements[start..<min(start + 500, statements.count)]), upsert: true)
         }

@@ -62,7 +62,9 @@ private func makeApplication(
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "parley"),
         logger: logger
     )
-    app.addServices(mongo, files, OrphanUploadSweeper(uploads: services.uploads, logger: logger))
+    app.addServices(
+        mongo, files, OrphanUploadSweeper(uploads: services.uploads, logger: logger),
+        SearchCountsBackfill(recount: VocabularyRecount(database: database, vocabulary: services.vocabulary), logger: logger))
     // After the client, so it stops first at shutdown.
     if let cluster = services.cluster { app.addServices(cluster) }
     return (app, services)
