@@ -51,6 +51,8 @@ public protocol MessageRepository: Sendable {
     /// cursor: those holding `key` in their words, in these rooms.
     func search(key: MessageSearchKey, rooms: [ObjectId], sender: ObjectId?, before: ObjectId?, beforeSeq: Int?) async throws
         -> MongoCursor<MessageRecord>
+    /// The message of a room at `seq` (a point read of `{roomId, seq}`).
+    func find(roomId: ObjectId, seq: Int) async throws -> MessageRecord?
     /// A room's messages whose ids lie in `[from, to)` (a time window: an id begins
     /// with its second), newest first, read through `{roomId, _id}`.
     func window(roomId: ObjectId, from: ObjectId, to: ObjectId) async throws -> [MessageRecord]
@@ -117,6 +119,10 @@ public struct MongoMessageRepository: MessageRepository {
         if let beforeSeq { filter["seq"] = ["$lt": .int64(Int64(beforeSeq))] }
         let sort: BSONDocument = rooms.count == 1 ? ["seq": -1] : ["_id": -1]
         return try await messages.find(filter, options: FindOptions(sort: sort, batchSize: 500))
+    }
+
+    public func find(roomId: ObjectId, seq: Int) async throws -> MessageRecord? {
+        try await messages.findOne(["roomId": .objectId(roomId), "seq": .int64(Int64(seq))])
     }
 
     public func window(roomId: ObjectId, from: ObjectId, to: ObjectId) async throws -> [MessageRecord] {

@@ -32,22 +32,23 @@ public struct VocabularyRecount: Sendable {
     public func run() async throws -> (messages: Int, words: Int) {
         var counts: [String: Int] = [:]
         var messages = 0
-        let repos = ParleyRepositories.mongo(database)
+        let rooms = MongoRoomRepository(database: database)
         var skip = 0
         while true {
-            let rooms = try await repos.rooms.list(kind: nil, limit: 500, skip: skip)
-            if rooms.isEmpty { break }
-            skip += rooms.count
-            // `lastSeq` trails the newest messages: read up to what is stored.
-            let tops = try await repos.messages.highestSeqs(above: Dictionary(uniqueKeysWithValues: rooms.map { ($0.id, $0.lastSeq) }))
-            for room in rooms {
-                let top = tops[room.id] ?? room.lastSeq
+            let page = try await rooms.list(kind: nil, limit: 500, skip: skip)
+            if page.isEmpty { break }
+            skip += page.count
+            for room in page {
+                // `lastSeq` trails the newest messages: past it, windows go on while
+                // they find any.
                 var from = 0
-                while from < top {
+                var found = true
+                while from < room.lastSeq || found {
                     let docs = try await database.collection("messages").find(
                         ["roomId": .objectId(room.id), "seq": ["$gt": .int64(Int64(from)), "$lte": .int64(Int64(from + window))]],
                         options: FindOptions(projection: ["words": 1, "_id": 0])
                     ).toArray()
+                    found = !docs.isEmpty
                     for d in docs {
                         guard let words = d["words"]?.arrayValue, !words.isEmpty else { continue }
                         messages += 1
