@@ -51,11 +51,9 @@ public protocol MessageRepository: Sendable {
     /// cursor: those holding `key` in their words, in these rooms.
     func search(key: MessageSearchKey, rooms: [ObjectId], sender: ObjectId?, before: ObjectId?, beforeSeq: Int?) async throws
         -> MongoCursor<MessageRecord>
-    /// The message of a room at `seq` (a point read of `{roomId, seq}`).
-    func find(roomId: ObjectId, seq: Int) async throws -> MessageRecord?
-    /// A room's messages whose ids lie in `[from, to)` (a time window: an id begins
-    /// with its second), newest first, read through `{roomId, _id}`.
-    func window(roomId: ObjectId, from: ObjectId, to: ObjectId) async throws -> [MessageRecord]
+    /// A room's messages with seqs in `(above, through]` (`through` nil: to the end,
+    /// past a trailing `lastSeq` too), read through `{roomId, seq}`; in no order.
+    func window(roomId: ObjectId, above: Int, through: Int?) async throws -> [MessageRecord]
     /// Removes every message of a room (its deletion); how many there were.
     @discardableResult func removeAll(roomId: ObjectId) async throws -> Int
     /// Renames the sender of every message of `senderId` (a deleted user's messages
@@ -121,14 +119,10 @@ public struct MongoMessageRepository: MessageRepository {
         return try await messages.find(filter, options: FindOptions(sort: sort, batchSize: 500))
     }
 
-    public func find(roomId: ObjectId, seq: Int) async throws -> MessageRecord? {
-        try await messages.findOne(["roomId": .objectId(roomId), "seq": .int64(Int64(seq))])
-    }
-
-    public func window(roomId: ObjectId, from: ObjectId, to: ObjectId) async throws -> [MessageRecord] {
-        try await messages.find(
-            ["roomId": .objectId(roomId), "_id": ["$gte": .objectId(from), "$lt": .objectId(to)]], options: FindOptions(sort: ["_id": -1])
-        ).toArray()
+    public func window(roomId: ObjectId, above: Int, through: Int?) async throws -> [MessageRecord] {
+        var seq: BSONDocument = ["$gt": .int64(Int64(above))]
+        if let through { seq["$lte"] = .int64(Int64(through)) }
+        return try await messages.find(["roomId": .objectId(roomId), "seq": .document(seq)]).toArray()
     }
 
     @discardableResult

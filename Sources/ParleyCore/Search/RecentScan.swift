@@ -1,95 +1,92 @@
 import Foundation
 import Mongo
 
-/// Reads the caller's rooms newest first, one time window at a time across all of
-/// them (so what one window finds is newer than anything the next one can), each
-/// room's window read through `{roomId, _id}` (an id begins with its second), and
-/// checks every message here. How a search finds a common word: it is in the newest
-/// messages, where the index would read all its entries first (`SearchPlan`).
+/// Reads the caller's rooms newest first and checks every message here: how a
+/// search finds a common word, which is in the newest messages, where the index
+/// would read all its entries first (`SearchPlan`).
 ///
-/// Windows start at the newest message of the rooms (a quiet hour since is not
-/// read through), and each is sized from the density the last one found, to hold
-/// about twice what the page still needs: the embedded database reads a whole
-/// window before any limit, so a window must never be much larger than needed.
+/// Each room is read back from its end in windows of seqs through `{roomId, seq}`
+/// (the one index every MongoDB-wire server serves as a range, without reading the
+/// room), the first window sized so that all the rooms together hold about twice
+/// the matches a page needs, each next one twice the last. After each round, a room
+/// whose oldest message read is older than the page's last match so far cannot
+/// change the page and is read no further; the page is final when no room can.
 struct RecentScan: Sendable {
     let messages: any MessageRepository
-    /// The rooms searched, with when each was made and last written to.
+    /// The rooms searched.
     let rooms: [RoomRecord]
     /// How many read queries run at once.
     static let parallel = 8
-    /// Messages one window aims at, at most.
-    static let maxWindowMessages = 4_000
+    /// The largest window, in seqs.
+    static let maxWindow = 2_000
 
-    /// Matches of `matches`, newest first, older than `before` (an id; now when nil),
-    /// until `wanted` are found, `maxScan` messages were read or the rooms' history
-    /// ends; whether it stopped short of the end.
+    private struct Cursor {
+        let room: ObjectId
+        let lastSeq: Int
+        /// The lowest seq read so far (the next window ends below it); nil before the
+        /// first read, which starts at `start` or, without one, at the room's end.
+        var floor: Int?
+        let start: Int?
+        var window: Int
+        var oldest: ObjectId?
+        var done: Bool { (floor ?? Int.max) <= 1 }
+
+        /// The seqs `(above, through]` of the next window (`through` nil: to the end).
+        var next: (above: Int, through: Int?) {
+            if let floor { return (max(0, floor - 1 - window), floor - 1) }
+            if let start { return (max(0, start - 1 - window), start - 1) }
+            return (max(0, lastSeq - window), nil)
+        }
+    }
+
+    /// The first `wanted` matches of `matches`, newest first (by id), older than
+    /// `before` (an id), and in each room below `beforeSeq` when given; whether it
+    /// stopped at `maxScan` messages read before it could tell.
     func run(
-        before: ObjectId?, share: Double, wanted: Int, maxScan: Int, now: Date = Date(), matches: @Sendable (MessageRecord) -> Bool
+        before: ObjectId?, beforeSeq: Int?, share: Double, wanted: Int, maxScan: Int, matches: @Sendable (MessageRecord) -> Bool
     ) async throws -> (messages: [MessageRecord], stoppedShort: Bool) {
-        let newest = try await newestIds()
-        let live = rooms.filter { newest[$0.id] != nil }
-        guard let oldest = live.map(\.createdAt).min(), let latest = newest.values.max() else { return ([], false) }
-        let start = ObjectId(floorOf: oldest)
-        var hi = before ?? ObjectId(floorOf: now.addingTimeInterval(2))
-        // The first window reaches from `hi` back to the newest message (anything newer
-        // than a room's `lastSeq` included) and a little before it.
-        let written = live.reduce(0) { $0 + $1.lastSeq }
-        let pace = Double(max(1, written)) / max(1, latest.timestamp.timeIntervalSince(oldest))
-        var target = min(Double(Self.maxWindowMessages), 2 * Double(wanted) / max(share, 1e-6))
-        var seconds = max(1, (target / pace).rounded(.up))
-        var anchor = min(hi, ObjectId(floorOf: latest.timestamp.addingTimeInterval(1)))
+        let live = rooms.filter { $0.lastSeq > 0 || $0.lastMessage != nil }
+        guard !live.isEmpty else { return ([], false) }
+        let first = max(8, min(Self.maxWindow, Int((2 * Double(wanted) / max(share, 1e-6) / Double(live.count)).rounded(.up))))
+        var cursors = live.map { Cursor(room: $0.id, lastSeq: max($0.lastSeq, $0.lastMessage?.seq ?? 0), floor: nil, start: beforeSeq, window: first) }
         var found: [MessageRecord] = []
         var scanned = 0
-        while hi > start {
-            let lo = max(start, ObjectId(floorOf: anchor.timestamp.addingTimeInterval(-seconds)))
-            let active = live.filter { r in ObjectId(floorOf: r.createdAt) < hi && newest[r.id]! >= lo }
-            let read = try await window(active.map(\.id), from: lo, to: hi)
-            scanned += read.count
-            found += read.filter(matches)
-            if found.count >= wanted { break }
-            if scanned >= maxScan { return (found.sorted { $0.id > $1.id }, true) }
-            // The next window from the density this one had, for what is still missing.
-            let span = max(1, hi.timestamp.timeIntervalSince(lo.timestamp))
-            target = min(Double(Self.maxWindowMessages), 2 * Double(wanted - found.count) / max(share, 1e-6))
-            seconds = read.isEmpty ? seconds * 4 : max(1, min(seconds * 8, (target / (Double(read.count) / span)).rounded(.up)))
-            hi = lo
-            anchor = lo
-        }
-        return (found.sorted { $0.id > $1.id }, false)
-    }
-
-    /// Each room's newest message id: its `lastMessage`, or a point read at its
-    /// `lastSeq`; rooms without messages are left out.
-    private func newestIds() async throws -> [ObjectId: ObjectId] {
-        var out: [ObjectId: ObjectId] = [:]
-        var unknown: [RoomRecord] = []
-        for r in rooms where r.lastSeq > 0 {
-            if let m = r.lastMessage { out[r.id] = m.id } else { unknown.append(r) }
-        }
-        let messages = self.messages
-        let read = try await Self.each(unknown) { r in try await messages.find(roomId: r.id, seq: r.lastSeq).map { (r.id, $0.id) } }
-        for case let (room, id)? in read { out[room] = id }
-        return out
-    }
-
-    /// Every message of these rooms in `[from, to)`, `parallel` rooms in flight.
-    private func window(_ ids: [ObjectId], from: ObjectId, to: ObjectId) async throws -> [MessageRecord] {
-        let messages = self.messages
-        return try await Self.each(ids) { id in try await messages.window(roomId: id, from: from, to: to) }.flatMap { $0 }
-    }
-
-    /// `body` over `items`, `parallel` at a time.
-    private static func each<T: Sendable, R: Sendable>(_ items: [T], _ body: @escaping @Sendable (T) async throws -> R) async throws -> [R] {
-        try await withThrowingTaskGroup(of: R.self) { group in
-            var pending = items.makeIterator()
-            for _ in 0..<parallel {
-                guard let item = pending.next() else { break }
-                group.addTask { try await body(item) }
+        while true {
+            found.sort { $0.id > $1.id }
+            let cutoff = found.count >= wanted ? found[wanted - 1].id : nil
+            let next = cursors.indices.filter { i in
+                !cursors[i].done && (cutoff == nil || cursors[i].oldest.map { $0 > cutoff! } ?? true)
             }
-            var out: [R] = []
-            for try await r in group {
-                out.append(r)
-                if let item = pending.next() { group.addTask { try await body(item) } }
+            if next.isEmpty { return (Array(found.prefix(wanted)), false) }
+            if scanned >= maxScan { return (Array(found.prefix(wanted)), true) }
+            let reads = try await read(next.map { cursors[$0] })
+            for (i, docs) in zip(next, reads) {
+                scanned += docs.count
+                var c = cursors[i]
+                c.floor = c.next.above + 1
+                if let oldestHere = docs.map(\.id).min() { c.oldest = min(c.oldest ?? oldestHere, oldestHere) }
+                c.window = min(Self.maxWindow, c.window * 2)
+                cursors[i] = c
+                found += docs.filter { m in (before.map { m.id < $0 } ?? true) && matches(m) }
+            }
+        }
+    }
+
+    /// The next window of each cursor, `parallel` rooms in flight.
+    private func read(_ cursors: [Cursor]) async throws -> [[MessageRecord]] {
+        let messages = self.messages
+        return try await withThrowingTaskGroup(of: (Int, [MessageRecord]).self) { group in
+            var pending = cursors.enumerated().makeIterator()
+            var out = [[MessageRecord]](repeating: [], count: cursors.count)
+            for _ in 0..<Self.parallel {
+                guard let (i, c) = pending.next() else { break }
+                group.addTask { (i, try await messages.window(roomId: c.room, above: c.next.above, through: c.next.through)) }
+            }
+            for try await (i, docs) in group {
+                out[i] = docs
+                if let (j, c) = pending.next() {
+                    group.addTask { (j, try await messages.window(roomId: c.room, above: c.next.above, through: c.next.through)) }
+                }
             }
             return out
         }

@@ -121,13 +121,8 @@ public struct SearchService: Sendable {
             return (Array(found.prefix(n)), found.count > n || scanned >= SearchService.maxScan)
         case .recent(let share):
             let rooms = try await repos.rooms.find(ids: roomIds)
-            var before = beforeId
-            if let beforeSeq, let below = try await repos.messages.page(roomId: roomIds[0], before: beforeSeq, after: nil, limit: 1).messages.last {
-                // Just past the second of the newest message below the seq (the seq is checked on each).
-                before = ObjectId(floorOf: below.id.timestamp.addingTimeInterval(1))
-            }
             var (found, stoppedShort) = try await RecentScan(messages: repos.messages, rooms: rooms).run(
-                before: before, share: share, wanted: n + 1, maxScan: SearchService.maxScan, matches: matches)
+                before: beforeId, beforeSeq: beforeSeq, share: share, wanted: n + 1, maxScan: SearchService.maxScan, matches: matches)
             if query.roomId != nil { found.sort { $0.seq > $1.seq } }
             return (Array(found.prefix(n)), found.count > n || stoppedShort)
         }
