@@ -19,7 +19,7 @@ struct SearchPlanTests {
             terms: ["the": 200_000], expansion: .init(words: ["to": 150_000, "today": 9_000], complete: true), messages: 1_000_000,
             wanted: 21, rooms: 100, directLimit: 3_000)
         #expect(common == .recent(share: 0.159))
-        // Middling: 10,000 entries (300 ms) against 4,200 messages and 200 queries.
+        // Middling: 10,000 entries (1.2 s) against 4,200 messages and 200 queries.
         let middling = SearchPlan.choose(
             terms: [:], expansion: .init(words: ["release": 10_000], complete: true), messages: 1_000_000, wanted: 21, rooms: 100, directLimit: 3_000)
         #expect(middling == .recent(share: 0.01))

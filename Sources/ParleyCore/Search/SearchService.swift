@@ -27,7 +27,7 @@ public struct SearchService: Sendable {
     }
     public let strategy: Strategy
 
-    public init(rooms: RoomService, vocabulary: Vocabulary, directLimit: Int = 3_000, strategy: Strategy = .automatic) {
+    public init(rooms: RoomService, vocabulary: Vocabulary, directLimit: Int = 1_000, strategy: Strategy = .automatic) {
         self.rooms = rooms
         self.vocabulary = vocabulary
         self.directLimit = directLimit
