@@ -18,7 +18,16 @@ struct SearchPlanTests {
         let common = SearchPlan.choose(
             terms: ["the": 200_000], expansion: .init(words: ["to": 150_000, "today": 9_000], complete: true), messages: 1_000_000,
             wanted: 21, rooms: 100, directLimit: 3_000)
-        #expect(common == .recent(share: 0.159))
+        #expect(common == .recent(share: 0.2 * 0.159))
+        // Two common words that are rare together: the index of the rarer.
+        let together = SearchPlan.choose(
+            terms: ["status": 30_000, "release": 20_000], expansion: .init(words: ["x": 0], complete: true), messages: 1_000_000, wanted: 21,
+            rooms: 100, directLimit: 1_000)
+        #expect(together == .index(.anyOf(["x"])))
+        let both = SearchPlan.choose(
+            terms: ["status": 30_000, "release": 20_000], expansion: .init(words: ["team": 40_000], complete: true), messages: 1_000_000, wanted: 21,
+            rooms: 100, directLimit: 1_000)
+        #expect(both == .index(.word("release")))
         // Middling: 10,000 entries (1.2 s) against 4,200 messages and 200 queries.
         let middling = SearchPlan.choose(
             terms: [:], expansion: .init(words: ["release": 10_000], complete: true), messages: 1_000_000, wanted: 21, rooms: 100, directLimit: 3_000)
@@ -33,6 +42,8 @@ struct SearchPlanTests {
         // A prefix with more words than an `$in` takes, and nothing else: no key at all.
         #expect(SearchPlan.choose(terms: [:], expansion: .init(words: ["ab": 1], complete: false), messages: 10, wanted: 21, rooms: 3, directLimit: 3_000)
             == .recent(share: 0.5))
+        #expect(SearchPlan.choose(terms: ["a": 500_000], expansion: .init(words: ["ab": 1], complete: false), messages: 1_000_000, wanted: 21, rooms: 3,
+                                  directLimit: 1_000) == .recent(share: 0.25))
     }
 
     @Test("word counts: handed over once a word reaches the threshold; a failed hand-over is put back")

@@ -37,7 +37,11 @@ public enum SearchPlan: Equatable, Sendable {
             return .recent(share: 0.5)
         }
         guard best.cost > directLimit, messages > 0 else { return .index(best.key) }
-        let share = min(1, Double(best.cost) / Double(messages))
+        // The share of messages that match every word, taken as independent: two
+        // common words together may be rare, and then the newest messages hold few.
+        var share = 1.0
+        for (_, cost, _) in keys { share *= min(1, Double(cost) / Double(messages)) }
+        if !expansion.complete { share *= 0.5 }
         // Twice the messages the page is expected in: the caller's rooms may hold the
         // word less often than all of them do.
         let toRead = 2 * Double(wanted) / share
