@@ -136,5 +136,7 @@ start_node "$search_port" "$work/search.log"
 node_pids="$!"
 wait_healthy "$search_port"
 MONGODB_DATABASE=bench "$bin/parley-bench" search --url "http://127.0.0.1:$search_port" --messages "${SEARCH_MESSAGES:-1000000}" --json "$OUT"
+# Uploads: MiB/s through the server against the database's own GridFS rate, same run.
+MONGODB_DATABASE=bench "$bin/parley-bench" uploads --url "http://127.0.0.1:$search_port" --json "$OUT"
 bash scripts/db.sh stop "$work/db3.pid" || true
 echo "results: $OUT"
