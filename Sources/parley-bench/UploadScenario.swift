@@ -11,7 +11,7 @@ import FoundationNetworking
 enum UploadScenario {
     static func run(_ target: BenchTarget, uri: String, database: String, files: Int, mib: Int, concurrency: Int) async throws -> BenchResult {
         let size = mib * 1024 * 1024
-        let payload = [UInt8]((0..<size).map { UInt8(truncatingIfNeeded: $0 % 251 + 32) })  // text: allowed everywhere
+        let payload = [UInt8]((0..<size).map { UInt8(0x20 + $0 % 95) })  // printable ASCII: text, allowed everywhere
         let total = Double(files * size) / 1024 / 1024
 
         // The ceiling: the same files through the bucket, from here.
