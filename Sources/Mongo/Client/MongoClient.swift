@@ -294,6 +294,10 @@ struct LentClient: @unchecked Sendable {
 /// - a cursor or a change stream: used only by the reader that set `busy` in the
 ///   owner's `Mutex`-guarded state (one reader at a time), or, at cleanup, by the
 ///   thread that took its `LentClient` out of `MongoClient.state`'s `Mutex`.
+/// - a GridFS upload's stream and bucket (`GridFSUpload`, `GridFSParts`): used by the
+///   upload's one writer after checking `phase` (a `Mutex`) is still open, and
+///   destroyed only by the cleanup that moves `phase` to cleaned under that lock,
+///   on the thread that took the `LentClient` out of `MongoClient.state`'s `Mutex`.
 struct UnsafeSendable<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }

@@ -108,26 +108,19 @@ public final class Vocabulary: Sendable {
 
     /// Adds counts to the stored ones (a word's entry made if it has none, with its
     /// prefixes, so a count never hides a word from its prefixes).
-    public func add(_ d: WordCounts.Deltas) async throws {
-        var statements: [(filter: BSONDocument, update: BSONDocument)] = d.words.map { w, n in
-            var update: BSONDocument = ["$inc": ["n": .int64(Int64(n))]]
-            if Vocabulary.isExpandable(w) { update["$setOnInsert"] = ["p": .array(Vocabulary.prefixes(w).map { .string($0) })] }
-            return (["_id": .string(w)], update)
-        }
-        if d.messages > 0 { statements.append((["_id": .string(Vocabulary.messagesKey)], ["$inc": ["n": .int64(Int64(d.messages))]])) }
-        for start in stride(from: 0, to: statements.count, by: 500) {
-            try await collection.updateEach(Array(statements[start..<min(start + 500, statements.count)]), upsert: true)
-        }
-    }
+    public func add(_ d: WordCounts.Deltas) async throws { try await write(d.words, messages: d.messages, operator: "$inc") }
 
     /// Sets the counts (a recount: `VocabularyRecount`), entries made as `add` makes them.
-    public func set(_ counts: [String: Int], messages: Int) async throws {
+    public func set(_ counts: [String: Int], messages: Int) async throws { try await write(counts, messages: messages, operator: "$set") }
+
+    /// Upserts each word's `n` (and the messages' entry) with `$inc` or `$set`.
+    private func write(_ counts: [String: Int], messages: Int, operator op: String) async throws {
         var statements: [(filter: BSONDocument, update: BSONDocument)] = counts.map { w, n in
-            var update: BSONDocument = ["$set": ["n": .int64(Int64(n))]]
+            var update: BSONDocument = [op: ["n": .int64(Int64(n))]]
             if Vocabulary.isExpandable(w) { update["$setOnInsert"] = ["p": .array(Vocabulary.prefixes(w).map { .string($0) })] }
             return (["_id": .string(w)], update)
         }
-        statements.append((["_id": .string(Vocabulary.messagesKey)], ["$set": ["n": .int64(Int64(messages))]]))
+        if messages > 0 || op == "$set" { statements.append((["_id": .string(Vocabulary.messagesKey)], [op: ["n": .int64(Int64(messages))]])) }
         for start in stride(from: 0, to: statements.count, by: 500) {
             try await collection.updateEach(Array(statements[start..<min(start + 500, statements.count)]), upsert: true)
         }
