@@ -136,18 +136,20 @@ struct SearchPlanTests {
             var mine: [ObjectId] = []
             for i in 0..<3 { mine.append(try await rooms.create(.init(name: "mine \(i)"), by: caller).record.id) }
             let theirs = try await rooms.create(.init(name: "theirs"), by: other).record.id
-            // Rooms made two hours ago, one quiet for the last hour; 400 messages since,
-            // every 15 s, a common word in every other one.
+            // Rooms made two hours ago, one quiet for the second half; 160 messages
+            // since, every 15 s, a common word in every other one. Kept small: the
+            // suites share one database server, and this test pages every query to
+            // its end through three readers.
             let base = Date().addingTimeInterval(-7_200)
             for r in mine + [theirs] { _ = try await repos.rooms.update(id: r, set: ["createdAt": .date(base)]) }
             let all = mine + [theirs]
             var records: [MessageRecord] = []
             var seqs: [ObjectId: Int] = [:]
-            for k in 0..<400 {
+            for k in 0..<160 {
                 var roomId = all[k % 4]
-                if roomId == mine[2], k > 200 { roomId = mine[0] }
+                if roomId == mine[2], k > 80 { roomId = mine[0] }
                 seqs[roomId, default: 0] += 1
-                let text = (k % 2 == 0 ? "status common " : "status ") + "word\(k % 7) item\(k)" + (k % 50 == 0 ? " release" : "")
+                let text = (k % 2 == 0 ? "status common " : "status ") + "word\(k % 7) item\(k)" + (k % 20 == 0 ? " release" : "")
                 let at = base.addingTimeInterval(Double(k) * 15 + 60)
                 records.append(
                     MessageRecord(
@@ -203,7 +205,7 @@ struct SearchPlanTests {
             #expect(try await pages(index, "status common", limit: 7, roomId: mine[1].hex, bySeq: true) == roomWant)
             let senderWant = expected([], prefix: "common", sender: other.id)
             #expect(try await pages(recent, "common", limit: 10, sender: other.id.hex) == senderWant)
-            // The automatic plan reads "common" (200 of 400) from the newest messages:
+            // The automatic plan reads "common" (80 of 160) from the newest messages:
             // the first page comes from the newest windows only.
             #expect(try await automatic.search(.init(q: "common", limit: 5), for: caller).messages.map(\.id) == Array(expected([], prefix: "common").prefix(5)))
         }
