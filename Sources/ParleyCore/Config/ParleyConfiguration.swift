@@ -104,6 +104,18 @@ public struct ParleyConfiguration: Sendable {
     /// Uploads in progress at once on a node (`UPLOAD_CONCURRENCY`): each holds a
     /// database client of the uploads' own pool until it ends.
     public var uploadConcurrency = 32
+    /// Whether `POST /api/auth/guest` and a dialect's bare names make guests (`GUEST_ACCESS`, on or off).
+    public var guestAccess = true
+    /// How long a guest's account and token last, in seconds (`GUEST_TTL`).
+    public var guestTTL = 86_400
+    /// Sustained messages per second per guest (`GUEST_RATE_LIMIT_MESSAGES_PER_SECOND`), bursts of twice that.
+    public var guestRateLimitPerSecond = 2
+    /// The Socket.IO dialect of a connection that names none (`SOCKETIO_DIALECT`):
+    /// `parley` (the contract's events) or one of the seeds' (`docs/DIALECTS.md`).
+    public var socketIODialect = "parley"
+    /// Whether a dialect's `authenticate(userId)` with a bare user id is believed
+    /// (`DIALECT_TRUST_USER_IDS`): it lets anyone be anyone, so only in development.
+    public var dialectTrustUserIds = false
 
     /// The insecure secret used only in development when none is set.
     public static let developmentSecret = "parley-development-secret-do-not-use-in-production"
@@ -204,13 +216,7 @@ public struct ParleyConfiguration: Sendable {
         c.wsAuthTimeoutMs = try int(source, "WS_AUTH_TIMEOUT_MS", c.wsAuthTimeoutMs, 100...120_000)
         c.lastSeqRaiseMs = try int(source, "LAST_SEQ_RAISE_MS", c.lastSeqRaiseMs, 1...10_000)
         c.wsPingIntervalMs = try int(source, "WS_PING_INTERVAL_MS", c.wsPingIntervalMs, 100...3_600_000)
-        if let v = source["CLUSTER"] {
-            switch v.lowercased() {
-            case "on", "true", "1": c.cluster = true
-            case "off", "false", "0": c.cluster = false
-            default: throw ConfigurationError(key: "CLUSTER", "must be on or off, not \"\(v)\"")
-            }
-        }
+        c.cluster = try flag(source, "CLUSTER", c.cluster)
         if let v = source["NODE_ID"], !v.isEmpty {
             guard v.range(of: #"^[A-Za-z0-9_.-]{1,64}$"#, options: .regularExpression) != nil else {
                 throw ConfigurationError(key: "NODE_ID", "must be 1 to 64 of letters, digits, _, . and -")
@@ -238,7 +244,34 @@ public struct ParleyConfiguration: Sendable {
         }
         c.uploadOrphanSeconds = try int(source, "UPLOAD_ORPHAN_SECONDS", c.uploadOrphanSeconds, 60...31_536_000)
         c.uploadConcurrency = try int(source, "UPLOAD_CONCURRENCY", c.uploadConcurrency, 1...1_000)
+        c.guestAccess = try flag(source, "GUEST_ACCESS", c.guestAccess)
+        c.guestTTL = try int(source, "GUEST_TTL", c.guestTTL, 60...31_536_000)
+        c.guestRateLimitPerSecond = try int(source, "GUEST_RATE_LIMIT_MESSAGES_PER_SECOND", c.guestRateLimitPerSecond, 1...1_000_000)
+        if let v = source["SOCKETIO_DIALECT"] {
+            guard Self.dialects.contains(v.lowercased()) else {
+                throw ConfigurationError(key: "SOCKETIO_DIALECT", "must be one of \(Self.dialects.joined(separator: ", ")), not \"\(v)\"")
+            }
+            c.socketIODialect = v.lowercased()
+        }
+        c.dialectTrustUserIds = try flag(source, "DIALECT_TRUST_USER_IDS", c.dialectTrustUserIds)
+        if c.dialectTrustUserIds, c.mode != .development {
+            throw ConfigurationError(
+                key: "DIALECT_TRUST_USER_IDS",
+                "lets any client be any user by naming an id; it is refused unless PARLEY_ENV=development (this is \(c.mode.rawValue))")
+        }
         return c
+    }
+
+    /// The Socket.IO dialects a connection may pick (`docs/DIALECTS.md`).
+    public static let dialects = ["parley", "live-event", "broadcast", "collagemedia", "hangout", "chat-backend"]
+
+    private static func flag(_ source: EnvironmentSource, _ key: String, _ fallback: Bool) throws -> Bool {
+        guard let v = source[key] else { return fallback }
+        switch v.lowercased() {
+        case "on", "true", "1", "yes": return true
+        case "off", "false", "0", "no": return false
+        default: throw ConfigurationError(key: key, "must be on or off, not \"\(v)\"")
+        }
     }
 
     private static func int(_ source: EnvironmentSource, _ key: String, _ fallback: Int, _ range: ClosedRange<Int>) throws -> Int {

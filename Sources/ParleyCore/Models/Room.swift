@@ -78,6 +78,8 @@ public struct RoomRecord: Codable, Sendable, Equatable {
     /// Whether a user who is not a member may see the room at all. Private and
     /// direct rooms are invisible to non-members.
     public var isVisibleToNonMembers: Bool { !isPrivate && kind != .direct }
+    /// Whether guests may join: a public event room that allows them.
+    public var admitsGuests: Bool { kind == .event && !isPrivate && guestAccess == true }
 }
 
 /// A user's membership of a room, with the delivery cursors of the contract.

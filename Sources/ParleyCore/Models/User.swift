@@ -28,9 +28,17 @@ public struct UserRecord: Codable, Sendable, Equatable {
     public var createdAt: Date
     /// Tokens issued before this instant are refused (set on password change and disable).
     public var tokensValidAfter: Date?
+    /// A guest (`POST /api/auth/guest`): no password, no rooms of their own, no
+    /// private messages, no uploads; absent on every other account.
+    public var guest: Bool?
+    /// When a guest's account stops working (`GUEST_TTL` after it was made).
+    public var expiresAt: Date?
+
+    public var isGuest: Bool { guest == true }
 
     enum CodingKeys: String, CodingKey {
-        case id = "_id", username, usernameLower, displayName, passwordHash, role, disabled, status, lastSeenAt, createdAt, tokensValidAfter
+        case id = "_id", username, usernameLower, displayName, passwordHash, role, disabled, status, lastSeenAt, createdAt, tokensValidAfter, guest,
+            expiresAt
     }
 
     public init(id: ObjectId = ObjectId(), username: String, displayName: String, passwordHash: String, role: UserRole = .user, createdAt: Date = Date()) {
@@ -58,6 +66,7 @@ public struct User: Codable, Sendable, Equatable {
     public var online: Bool
     public var lastSeenAt: Date?
     public var createdAt: Date
+    public var guest: Bool
 
     public init(_ record: UserRecord, online: Bool) {
         id = record.id.hex
@@ -67,6 +76,7 @@ public struct User: Codable, Sendable, Equatable {
         self.online = online
         lastSeenAt = record.lastSeenAt
         createdAt = record.createdAt
+        guest = record.isGuest
     }
 
     /// Writes `lastSeenAt: null` rather than omitting it: the contract's shape is fixed.
@@ -79,5 +89,6 @@ public struct User: Codable, Sendable, Equatable {
         try c.encode(online, forKey: .online)
         try c.encode(lastSeenAt, forKey: .lastSeenAt)
         try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(guest, forKey: .guest)
     }
 }

@@ -44,6 +44,7 @@ public struct InviteService: Sendable {
         }
         guard let room = try await repos.rooms.find(id: invite.roomId) else { throw ParleyError(.notFound, "no such invite, or it has expired") }
         if let existing = try await repos.memberships.find(roomId: room.id, userId: user.id) { return (room, existing, false) }
+        if user.isGuest, !room.admitsGuests { throw ParleyError(.forbidden, "this room does not let guests in") }
         if try await repos.bans.active(roomId: room.id, userId: user.id) != nil { throw ParleyError(.forbidden, "you are banned from this room") }
         guard !room.isArchived else { throw ParleyError(.forbidden, "the room is archived (read-only)") }
         guard try await repos.invites.use(code: code) != nil else { throw ParleyError(.notFound, "the invite has expired or been used up") }

@@ -44,10 +44,10 @@ public struct TokenSigner: Sendable {
         self.ttl = ttl
     }
 
-    /// A token for `userId`, valid for `ttl` from `now`.
-    public func sign(userId: String, now: Date = Date()) async throws -> String {
+    /// A token for `userId`, valid for `ttl` (or `lifetime`, when shorter) from `now`.
+    public func sign(userId: String, lifetime: TimeInterval? = nil, now: Date = Date()) async throws -> String {
         let t = (now.timeIntervalSince1970 * 1000).rounded(.down) / 1000
-        return try await keys.sign(TokenClaims(sub: userId, iat: t, exp: t + ttl))
+        return try await keys.sign(TokenClaims(sub: userId, iat: t, exp: t + min(ttl, lifetime ?? ttl)))
     }
 
     /// The claims of a valid, unexpired token signed with the current or the previous

@@ -27,10 +27,26 @@ public struct AuthService: Sendable {
     /// login attempt does not reveal which usernames exist.
     public func login(username: String, password: String) async throws -> (token: String, user: UserRecord) {
         let user = AccountRules.usernameLength.contains(username.utf8.count) ? try await accounts.users.find(username: username) : nil
-        let matches = try await accounts.hasher.verify(password, against: user?.passwordHash ?? decoyHash)
+        // A guest has no password: checked against the decoy, it never matches.
+        let matches = try await accounts.hasher.verify(password, against: user.flatMap { $0.isGuest ? nil : $0.passwordHash } ?? decoyHash)
         guard let user, matches else { throw ParleyError(.unauthorized, "wrong username or password") }
         guard !user.disabled else { throw ParleyError(.forbidden, "this account is disabled") }
         return (try await signer.sign(userId: user.id.hex), user)
+    }
+
+    /// Makes a guest named `displayName` and signs its token, both valid for `ttl`
+    /// seconds: an account without a password or username of its own choosing
+    /// (`guest-` and 12 random hex digits), for event rooms that let guests in.
+    public func guest(displayName: String, ttl: Int, now: Date = Date()) async throws -> (token: String, user: UserRecord) {
+        let name = displayName.trimmingCharacters(in: .whitespacesAndNewlines)
+        try AccountRules.validateDisplayName(name)
+        var suffix = ""
+        for _ in 0..<6 { suffix += String(format: "%02x", UInt8.random(in: 0...255)) }
+        var user = UserRecord(username: "guest-" + suffix, displayName: name, passwordHash: "", createdAt: now)
+        user.guest = true
+        user.expiresAt = now.addingTimeInterval(TimeInterval(ttl)).bsonPrecision
+        try await accounts.users.create(user)
+        return (try await signer.sign(userId: user.id.hex, lifetime: TimeInterval(ttl), now: now), user)
     }
 
     /// The user a bearer token stands for; `unauthorized` for a bad, expired or revoked
@@ -41,6 +57,7 @@ public struct AuthService: Sendable {
             throw ParleyError(.unauthorized, "invalid token")
         }
         guard !user.disabled else { throw ParleyError(.unauthorized, "this account is disabled") }
+        if let expiresAt = user.expiresAt, expiresAt <= Date() { throw ParleyError(.unauthorized, "this guest account has expired") }
         if let after = user.tokensValidAfter, claims.iat < (after.timeIntervalSince1970 * 1000).rounded(.down) / 1000 {
             throw ParleyError(.unauthorized, "token revoked")
         }

@@ -100,6 +100,7 @@ public struct RoomService: Sendable {
     /// Creates a room; the creator becomes its owner, and the users of `memberIds`
     /// its members (each must exist, up to `MemberService.maxAdd`).
     public func create(_ input: NewRoom, by user: UserRecord) async throws -> Created {
+        guard !user.isGuest else { throw ParleyError(.forbidden, "guests cannot create rooms") }
         try input.validate()
         let name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
         let others = try await MemberService.users(input.memberIds.filter { $0 != user.id.hex }, in: repos)
@@ -174,6 +175,7 @@ public struct RoomService: Sendable {
         let (room, existing) = try await visibleRoom(roomId, for: user)
         if let existing { return (try await view(room, membership: existing), false) }
         guard room.kind != .direct else { throw ParleyError(.forbidden, "direct conversations cannot be joined") }
+        if user.isGuest, !room.admitsGuests { throw ParleyError(.forbidden, "this room does not let guests in") }
         if try await repos.bans.active(roomId: roomId, userId: user.id) != nil { throw ParleyError(.forbidden, "you are banned from this room") }
         let membership = MembershipRecord(roomId: roomId, userId: user.id, startingAt: try await settledHead(of: room), updatesSeen: room.updateSeq)
         let inserted = try await repos.memberships.join(membership)
@@ -191,6 +193,7 @@ public struct RoomService: Sendable {
             throw ParleyError(.notFound, "no such user")
         }
         guard other.id != user.id else { throw ParleyError(.badRequest, "a private message needs another user") }
+        guard !user.isGuest, !other.isGuest else { throw ParleyError(.forbidden, "guests send and receive no private messages") }
         guard let room = try await directRoom(between: user, and: other, create: true) else {
             throw ParleyError(.internal, "direct room not created")
         }

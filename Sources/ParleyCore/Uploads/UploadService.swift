@@ -69,6 +69,7 @@ public struct UploadService: Sendable {
     public func store(
         name rawName: String?, declaredType: String?, declaredLength: Int?, owner: UserRecord, next: () async throws -> [UInt8]?
     ) async throws -> UploadRecord {
+        guard !owner.isGuest else { throw ParleyError(.forbidden, "guests cannot upload files") }
         guard (rawName ?? "").unicodeScalars.count <= 1_000 else { throw ParleyError(.badRequest, "name must be at most 1,000 characters") }
         let name = Self.cleanName(rawName)
         if let n = declaredLength, n > limits.maxBytes { throw Self.tooLarge(limits.maxBytes) }

@@ -100,6 +100,11 @@ func buildRouter(_ services: ParleyServices) -> Router<ParleyRequestContext> {
     RoomController(services: services).addRoutes(to: authenticated)
     MessageController(services: services).addRoutes(to: authenticated)
     UploadController(services: services).addRoutes(to: authenticated)
+    // The hangout system's paths (`docs/DIALECTS.md`): `/auth/*`, `/rooms/room`, `/rooms/join`.
+    let root = router.group()
+    let rootAuthenticated = root.group().add(middleware: AuthMiddleware(auth: services.auth))
+    AuthController(services: services).addRoutes(to: root, authenticated: rootAuthenticated)
+    HangoutRoutesController(services: services).addRoutes(to: rootAuthenticated)
     // Last, so innermost: it sees the router's own 404 for a path it knows.
     router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
     return router

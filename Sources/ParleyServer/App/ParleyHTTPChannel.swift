@@ -26,13 +26,13 @@ struct ParleyHTTPChannel: ServerChildChannel, HTTPChannelHandler {
     /// Which endpoint an accepted upgrade is for.
     enum Upgrade: Sendable {
         case native(token: String?)
-        case socketIO(sid: String?)
+        case socketIO(EngineQuery)
     }
 
     enum UpgradeResult: Sendable {
         /// Served by the channel's handlers from now on.
         case native
-        case socketIO(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, sid: String?)
+        case socketIO(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, EngineQuery)
         case notUpgraded(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
         case failedUpgrade(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
     }
@@ -60,7 +60,7 @@ struct ParleyHTTPChannel: ServerChildChannel, HTTPChannelHandler {
         case WebSocketGateway.path:
             return .native(token: WebSocketGateway.token(authorization: head.headers.first(name: "authorization"), uri: uri))
         case SocketIOGateway.path, SocketIOGateway.path + "/":
-            return SocketIOGateway.webSocketUpgrade(uri).map { Upgrade.socketIO(sid: $0) }
+            return SocketIOGateway.webSocketUpgrade(uri).map { Upgrade.socketIO($0) }
         default:
             return nil
         }
@@ -89,10 +89,10 @@ struct ParleyHTTPChannel: ServerChildChannel, HTTPChannelHandler {
                                     maxAccumulatedFrameSize: configuration.maxFrameSize))
                             try handlers.addHandler(native.makeHandler(token: token, logger: logger))
                             return .native
-                        case .socketIO(let sid)?:
+                        case .socketIO(let query)?:
                             let asyncChannel = try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(
                                 wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
-                            return .socketIO(asyncChannel, sid: sid)
+                            return .socketIO(asyncChannel, query)
                         case nil:
                             preconditionFailure("upgraded without a chosen endpoint")
                         }
@@ -127,7 +127,7 @@ struct ParleyHTTPChannel: ServerChildChannel, HTTPChannelHandler {
                 await handleHTTP(asyncChannel: http1, logger: logger)
             case .failedUpgrade(let http1):
                 await refuseUpgrade(http1, logger: logger)
-            case .socketIO(let asyncChannel, let sid):
+            case .socketIO(let asyncChannel, let query):
                 let gateway = socketIO
                 let channel = asyncChannel.channel
                 _ = try await WebSocketHandler.handle(
@@ -138,7 +138,7 @@ struct ParleyHTTPChannel: ServerChildChannel, HTTPChannelHandler {
                     asyncChannel: asyncChannel,
                     context: SocketContext(logger: logger),
                     handler: { inbound, outbound, _ in
-                        try await gateway.serveWebSocket(inbound: inbound, outbound: outbound, sid: sid, channel: channel)
+                        try await gateway.serveWebSocket(inbound: inbound, outbound: outbound, query: query, channel: channel)
                     })
             }
         } catch let error as ChannelError where error == .inputClosed {

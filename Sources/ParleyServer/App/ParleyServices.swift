@@ -46,6 +46,10 @@ public struct ParleyServices: Sendable {
     let authByUsername: RateLimiter
     /// Messages per user (the contract's 20 a second, bursts of 40).
     let messageLimiter: RateLimiter
+    /// Guests' own message rate (`GUEST_RATE_LIMIT_MESSAGES_PER_SECOND`).
+    let guestMessageLimiter: RateLimiter
+    /// The clientIds of the dialects' sends, whose clients give none.
+    let emitIdentity = EmitIdentity()
     /// Typing and room activity per user: ephemeral, but not unbounded.
     let eventLimiter: RateLimiter
     /// Realtime connections per client address.
@@ -110,6 +114,7 @@ public struct ParleyServices: Sendable {
         history = HistoryService(rooms: rooms, cursors: cursors)
         sync = SyncService(rooms: rooms)
         messageLimiter = RateLimiter(ratePerSecond: Double(config.rateLimitPerSecond), burst: config.rateLimitBurst)
+        guestMessageLimiter = RateLimiter(ratePerSecond: Double(config.guestRateLimitPerSecond), burst: config.guestRateLimitPerSecond * 2)
         eventLimiter = RateLimiter(ratePerSecond: Double(config.eventRateLimitPerSecond), burst: config.eventRateLimitPerSecond * 2)
         connectionsByAddress = ConnectionLimiter(perAddress: config.maxConnectionsPerAddress)
         let perMinute = Double(config.authRateLimitPerMinute)

@@ -1,7 +1,8 @@
 import Hummingbird
 import ParleyCore
 
-/// `POST /api/auth/register`, `POST /api/auth/login`, `GET /api/auth/profile`.
+/// `POST /api/auth/register`, `POST /api/auth/login`, `POST /api/auth/guest`,
+/// `GET /api/auth/profile` (and the same under `/auth`, the hangout dialect's paths).
 struct AuthController {
     let services: ParleyServices
 
@@ -18,6 +19,8 @@ struct AuthController {
 
     struct UserReply: Encodable { let user: User }
 
+    struct GuestBody: Decodable { let displayName: String }
+
     func addRoutes(to group: RouterGroup<ParleyRequestContext>, authenticated: RouterGroup<ParleyRequestContext>) {
         group.post("auth/register") { request, context in
             let body = try await request.decodeJSON(Credentials.self, limit: services.config.maxBodyBytes)
@@ -30,6 +33,13 @@ struct AuthController {
             try limitAttempts(context: context, username: body.username)
             let (token, user) = try await services.auth.login(username: body.username, password: body.password)
             return try JSONResponse.make(TokenReply(token: token, user: services.wire(user)))
+        }
+        group.post("auth/guest") { request, context in
+            guard services.config.guestAccess else { throw ParleyError(.forbidden, "guest access is off on this server") }
+            let body = try await request.decodeJSON(GuestBody.self, limit: services.config.maxBodyBytes)
+            try services.authByIP.consume(context.clientIP)
+            let (token, user) = try await services.auth.guest(displayName: body.displayName, ttl: services.config.guestTTL)
+            return try JSONResponse.make(TokenReply(token: token, user: services.wire(user)), status: .created)
         }
         authenticated.get("auth/profile") { _, context in
             try JSONResponse.make(UserReply(user: services.wire(try context.requireUser())))

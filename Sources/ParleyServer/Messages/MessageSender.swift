@@ -34,7 +34,7 @@ struct MessageSender: Sendable {
     }
 
     private func check(_ r: Request, from user: UserRecord) throws {
-        try services.messageLimiter.consume(user.id.hex)
+        try (user.isGuest ? services.guestMessageLimiter : services.messageLimiter).consume(user.id.hex)
         try SendPipeline.validate(
             text: r.text, clientId: r.clientId, maxChars: services.config.messageMaxChars, withAttachments: !(r.attachments ?? []).isEmpty)
     }

@@ -30,7 +30,11 @@ final class Connection: Sendable {
     /// order, and the database writes complete in that order too. Made on the first
     /// send: most connections only listen.
     private let ackLine = Mutex<SocketInbox?>(nil)
-    private let encode: @Sendable (PushFrame) -> ByteBuffer
+    /// The transport's envelope for a push; nil: this client's dialect has no such event.
+    private let encode: @Sendable (PushFrame) -> ByteBuffer?
+    /// Whether this connection is sent its own messages too: the Socket.IO dialects
+    /// broadcast a message to the whole room, its sender included.
+    let receivesOwnMessages: Bool
     private let close: @Sendable (CloseReason) -> Void
     private let state = Mutex<State>(State())
 
@@ -72,12 +76,14 @@ final class Connection: Sendable {
 
     /// - Parameters:
     ///   - queueLimit: frames waiting to be written before the client counts as slow.
-    ///   - encode: the transport's envelope for a push.
+    ///   - encode: the transport's envelope for a push (nil: not sent).
+    ///   - receivesOwnMessages: whether its own messages come back to it as pushes.
     ///   - close: cuts the connection at once (used for slow consumers and shutdown).
     init(
-        user: UserRecord, queueLimit: Int, encode: @escaping @Sendable (PushFrame) -> ByteBuffer,
+        user: UserRecord, queueLimit: Int, receivesOwnMessages: Bool = false, encode: @escaping @Sendable (PushFrame) -> ByteBuffer?,
         close: @escaping @Sendable (CloseReason) -> Void
     ) {
+        self.receivesOwnMessages = receivesOwnMessages
         id = Connection.nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         self.user = user
         outbound = OutboundQueue(limit: queueLimit)
@@ -100,7 +106,8 @@ final class Connection: Sendable {
     /// slow consumer.
     func reply(_ bytes: ByteBuffer) { write(bytes) }
 
-    private func write(_ bytes: ByteBuffer) {
+    private func write(_ bytes: ByteBuffer?) {
+        guard let bytes else { return }
         if case .full = outbound.push([bytes]) { disconnect(.slowConsumer) }
     }
 
@@ -121,7 +128,9 @@ final class Connection: Sendable {
             return s.syncing
         }
         guard !holding else { return }
-        if case .full = outbound.push(messages.map { encode($0.frame) }) { disconnect(.slowConsumer) }
+        let encoded = messages.compactMap { encode($0.frame) }
+        guard !encoded.isEmpty else { return }
+        if case .full = outbound.push(encoded) { disconnect(.slowConsumer) }
     }
 
     /// Queues a push now, even while syncing: `ready`, the offline flush itself and

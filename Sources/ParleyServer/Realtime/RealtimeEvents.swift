@@ -87,12 +87,12 @@ struct RealtimeEvents: Sendable {
     private var sender: MessageSender { MessageSender(services: services) }
 
     private func send(_ body: SendBody, connection: Connection) async throws -> Reply {
-        let promise = try await sender.submit(body.request, to: try body.room(), from: connection.user, origin: connection.id)
+        let promise = try await sender.submit(body.request, to: try body.room(), from: connection.user, origin: connection.receivesOwnMessages ? nil : connection.id)
         return reply(to: promise)
     }
 
     private func sendPrivate(_ body: PrivateBody, connection: Connection) async throws -> Reply {
-        let promise = try await sender.submit(body.request, toUser: body.toUserId, from: connection.user, origin: connection.id)
+        let promise = try await sender.submit(body.request, toUser: body.toUserId, from: connection.user, origin: connection.receivesOwnMessages ? nil : connection.id)
         return reply(to: promise)
     }
 
@@ -120,7 +120,7 @@ struct RealtimeEvents: Sendable {
         let roomId = try body.room()
         try await requireMember(roomId, user: user)
         try await services.gate.check(roomId, user: user.id, ephemeral: true)
-        notifier.ephemeral("typing", TypingPush(roomId: roomId.hex, userId: user.id.hex, username: user.username, isTyping: body.isTyping), to: roomId, from: user.id)
+        notifier.ephemeral("typing", TypingPush(roomId: roomId.hex, userId: user.id.hex, username: user.username, displayName: user.displayName, isTyping: body.isTyping), to: roomId, from: user.id)
         return EmptyObject()
     }
 
@@ -174,6 +174,8 @@ struct TypingPush: Encodable {
     let roomId: String
     let userId: String
     let username: String
+    /// The name people see (a guest's chosen name; its username is made up).
+    let displayName: String
     let isTyping: Bool
 }
 

@@ -111,24 +111,41 @@ struct RealtimeSession: Sendable {
     /// in that order (`Connection.enqueueSendAck`).
     func dispatch(_ frame: ClientFrame) async {
         let id = frame.id
-        let isSend = ClientEvent.isSend(frame.type)
+        guard case .success(let event) = frame.event else {
+            if case .failure(let e) = frame.event { ClientEvent.isSend(frame.type) ? connection.enqueueSendAck { fail(id, e) } : fail(id, e) }
+            return
+        }
+        await perform(event, isSend: ClientEvent.isSend(frame.type)) { result in
+            switch result {
+            case .success(let data): reply(id, data)
+            case .failure(let e): fail(id, e)
+            }
+        }
+    }
+
+    /// Runs one event and hands its outcome to `answer`: at once, or for a message
+    /// send once stored, behind the answers of the sends before it, never ahead (a
+    /// refused send is answered in its turn too). The dialects answer with their own
+    /// events through this.
+    func perform(
+        _ event: ClientEvent, isSend: Bool, answer: @escaping @Sendable (Result<any Encodable & Sendable, ParleyError>) async -> Void
+    ) async {
         do {
-            switch try await events.handle(try frame.event.get(), connection: connection) {
+            switch try await events.handle(event, connection: connection) {
             case .now(let data):
-                reply(id, data)
+                await answer(.success(data))
             case .later(let wait):
-                // Behind the acks of earlier sends, never ahead of them.
                 connection.enqueueSendAck {
                     do {
-                        reply(id, try await wait())
+                        await answer(.success(try await wait()))
                     } catch {
-                        fail(id, error)
+                        await answer(.failure(ParleyError.from(error)))
                     }
                 }
             }
         } catch {
-            // A refused send is answered in its turn too, after the sends before it.
-            if isSend { connection.enqueueSendAck { fail(id, error) } } else { fail(id, error) }
+            let e = ParleyError.from(error)
+            if isSend { connection.enqueueSendAck { await answer(.failure(e)) } } else { await answer(.failure(e)) }
         }
     }
 

@@ -106,12 +106,25 @@ final class PushFrame: Sendable {
     let data: [UInt8]
     /// `{"type":TYPE,"data":DATA}`: the native `/ws` frame.
     let native: ByteBuffer
-    private let socketIOCache = Mutex<ByteBuffer?>(nil)
+    private let cache = Mutex(Cache())
+
+    private struct Cache {
+        var socketIO: ByteBuffer?
+        var parsed: JSONValue?
+    }
+
+    /// `data` parsed, once for every dialect connection that reshapes it.
+    var parsed: JSONValue {
+        if let p = cache.withLock({ $0.parsed }) { return p }
+        let p = JSONValue.parse(data) ?? .null
+        cache.withLock { $0.parsed = p }
+        return p
+    }
 
     /// `42["TYPE",DATA]`: an Engine.IO message carrying a Socket.IO EVENT.
     var socketIO: ByteBuffer {
-        socketIOCache.withLock { cached in
-            if let cached { return cached }
+        cache.withLock { c in
+            if let cached = c.socketIO { return cached }
             var b = ByteBuffer()
             b.reserveCapacity(data.count + type.utf8.count + 8)
             b.writeString(#"42[""#)
@@ -119,7 +132,7 @@ final class PushFrame: Sendable {
             b.writeString(#"","#)
             b.writeBytes(data)
             b.writeString("]")
-            cached = b
+            c.socketIO = b
             return b
         }
     }

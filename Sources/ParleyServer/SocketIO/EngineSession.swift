@@ -1,4 +1,6 @@
 import Foundation
+import Hummingbird
+import HummingbirdCore
 import NIOCore
 import Synchronization
 
@@ -22,16 +24,19 @@ final class EngineSession: Sendable {
         var poller: CheckedContinuation<[ByteBuffer], Never>?
         var closed = false
         var lastPong = ContinuousClock.now
-        var socket: SocketIOClient?
+        var socket: (any SocketIOSocket)?
         var closeTransport: (@Sendable () -> Void)?
     }
 
     let sid: String
     let queueLimit: Int
+    /// What the handshake asked for (`dialect=`, `token=`).
+    let query: EngineQuery
     private let state = Mutex<State>(State())
     private let onClose: @Sendable (EngineSession) -> Void
 
-    init(queueLimit: Int, onClose: @escaping @Sendable (EngineSession) -> Void) {
+    init(queueLimit: Int, query: EngineQuery = EngineQuery(), onClose: @escaping @Sendable (EngineSession) -> Void) {
+        self.query = query
         var bytes = [UInt8](repeating: 0, count: 15)
         for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
         sid = Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
@@ -169,10 +174,10 @@ final class EngineSession: Sendable {
         }
     }
 
-    var socket: SocketIOClient? { state.withLock { $0.socket } }
+    var socket: (any SocketIOSocket)? { state.withLock { $0.socket } }
 
     /// Attaches the Socket.IO client after CONNECT; false if the session has one already.
-    func attach(_ socket: SocketIOClient) -> Bool {
+    func attach(_ socket: any SocketIOSocket) -> Bool {
         state.withLock { s in
             guard s.socket == nil, !s.closed else { return false }
             s.socket = socket
@@ -185,7 +190,7 @@ final class EngineSession: Sendable {
     /// Closes the session once: answers a waiting poll with a close packet, ends the
     /// WebSocket queue, closes the transport and the Socket.IO client.
     func close() {
-        let taken = state.withLock { s -> (CheckedContinuation<[ByteBuffer], Never>?, Transport, SocketIOClient?, (@Sendable () -> Void)?)? in
+        let taken = state.withLock { s -> (CheckedContinuation<[ByteBuffer], Never>?, Transport, (any SocketIOSocket)?, (@Sendable () -> Void)?)? in
             guard !s.closed else { return nil }
             s.closed = true
             defer { s.poller = nil; s.socket = nil; s.outbox = [] }
@@ -197,5 +202,26 @@ final class EngineSession: Sendable {
         closeTransport?()
         socket?.end()
         onClose(self)
+    }
+}
+
+/// The parts of an Engine.IO handshake's query Parley reads: the session it
+/// upgrades (`sid`), and a dialect's choices, `dialect=` and `token=`.
+struct EngineQuery: Sendable {
+    var sid: String?
+    var dialect: String?
+    var token: String?
+
+    init(sid: String? = nil, dialect: String? = nil, token: String? = nil) {
+        self.sid = sid
+        self.dialect = dialect
+        self.token = token
+    }
+
+    init(_ uri: URI) {
+        let q = uri.queryParameters
+        sid = q.get("sid").map { String($0) }
+        dialect = q.get("dialect").map { String($0) }
+        token = q.get("token").map { String($0) }
     }
 }

@@ -4,30 +4,40 @@ import NIOCore
 import ParleyCore
 import Synchronization
 
-/// A Socket.IO socket of the default namespace, authenticated at CONNECT: the same
+/// A connected Socket.IO socket of the default namespace: the contract's events
+/// (`SocketIOClient`) or a dialect's (`DialectSocket`).
+protocol SocketIOSocket: AnyObject, Sendable {
+    /// One EVENT: its name (nil when the packet is not `["name", ...]`) and the raw
+    /// JSON of its arguments.
+    func event(_ name: String?, arguments: [Substring], ackId: Int?) async
+    /// Ends the socket once: unregisters it and takes the user offline if it was
+    /// their last connection.
+    func end()
+}
+
+/// A Socket.IO socket of the contract's events, authenticated at CONNECT: the same
 /// `Connection` and `RealtimeSession` as a `/ws` client, with Socket.IO framing. A
-/// pump forwards the connection's queue to the Engine.IO session in order.
-final class SocketIOClient: Sendable {
+/// pump forwards the connection's queue to the Engine.IO session in order. A
+/// dialect's socket holds one of these once it knows its user, with the dialect's
+/// envelope for pushes (`encode`).
+final class SocketIOClient: SocketIOSocket {
     let connection: Connection
     let realtime: RealtimeSession
     private let ended = Mutex(false)
 
-    init(user: UserRecord, engine: EngineSession, services: ParleyServices, logger: Logger) {
+    init(
+        user: UserRecord, engine: EngineSession, services: ParleyServices, logger: Logger, receivesOwnMessages: Bool = false,
+        encode: @escaping @Sendable (PushFrame) -> ByteBuffer? = { $0.socketIO }
+    ) {
         connection = Connection(
-            user: user, queueLimit: services.config.outboundQueueFrames, encode: { $0.socketIO },
+            user: user, queueLimit: services.config.outboundQueueFrames, receivesOwnMessages: receivesOwnMessages, encode: encode,
             close: { [weak engine] _ in engine?.close() })
         realtime = RealtimeSession(services: services, connection: connection, dialect: SocketIODialect(), logger: logger)
     }
 
     /// Starts forwarding and sends `ready`, the offline queue and `sync:done`.
     func start(on engine: EngineSession) {
-        let connection = self.connection
-        Task { [weak engine] in
-            while let batch = await connection.outbound.next() {
-                guard let engine else { return }
-                for bytes in batch { engine.transmit(bytes) }
-            }
-        }
+        forward(to: engine)
         let realtime = self.realtime
         Task {
             do {
@@ -39,9 +49,24 @@ final class SocketIOClient: Sendable {
         }
     }
 
-    /// Runs one EVENT; `data` is the raw JSON of its payload.
-    func event(_ name: String, data: Substring, ackId: Int?) async {
+    /// Forwards the connection's queue to the Engine.IO session, in order.
+    func forward(to engine: EngineSession) {
+        let connection = self.connection
+        Task { [weak engine] in
+            while let batch = await connection.outbound.next() {
+                guard let engine else { return }
+                for bytes in batch { engine.transmit(bytes) }
+            }
+        }
+    }
+
+    func event(_ name: String?, arguments: [Substring], ackId: Int?) async {
         let id = ackId.map { RequestID.number(Double($0)) }
+        guard let name else {
+            realtime.fail(id, ParleyError(.badRequest, "an event is [\"name\", data]"))
+            return
+        }
+        let data = arguments.first ?? ""
         // The ack id is Socket.IO's, outside the payload; a payload that is not JSON is
         // answered in its turn like any refused event.
         let event = (try? ClientFrame.decode(name: name, data: data))?.event ?? .failure(ParleyError(.badRequest, "malformed data"))

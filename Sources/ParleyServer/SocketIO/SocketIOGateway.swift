@@ -38,12 +38,13 @@ final class SocketIOGateway: Sendable {
     /// The path of the Engine.IO endpoint.
     static let path = "/socket.io"
 
-    /// Whether an upgrade request is Engine.IO v4's WebSocket transport: the `sid` of
-    /// the polling session it upgrades (nil for a fresh one), or nil to refuse it.
-    static func webSocketUpgrade(_ uri: URI) -> String?? {
+    /// Whether an upgrade request is Engine.IO v4's WebSocket transport: its query
+    /// (with the `sid` of the polling session it upgrades, nil for a fresh one), or
+    /// nil to refuse it.
+    static func webSocketUpgrade(_ uri: URI) -> EngineQuery? {
         let q = uri.queryParameters
         guard q.get("EIO") == "4", q.get("transport") == "websocket" else { return nil }
-        return .some(q.get("sid").map { String($0) })
+        return EngineQuery(uri)
     }
 
     /// Engine.IO's own error replies: `{"code": N, "message": "..."}` with 400.
@@ -56,7 +57,7 @@ final class SocketIOGateway: Sendable {
         guard q.get("EIO") == "4" else { return try engineError(5, "Unsupported protocol version") }
         guard q.get("transport") == "polling" else { return try engineError(0, "Transport unknown") }
         guard let sid = q.get("sid") else {
-            guard let session = newSession(address: context.clientIP) else {
+            guard let session = newSession(address: context.clientIP, query: EngineQuery(request.uri)) else {
                 return try engineError(4, "Too many connections from this address", status: .tooManyRequests)
             }
             session.transmit(openPacket(session, upgrades: ["websocket"]))
@@ -102,12 +103,12 @@ final class SocketIOGateway: Sendable {
 
     /// Serves one upgraded Engine.IO WebSocket: a probe-and-switch from polling (`sid`)
     /// or a fresh session.
-    func serveWebSocket(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, sid: String?, channel: any Channel) async throws {
+    func serveWebSocket(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, query: EngineQuery, channel: any Channel) async throws {
         var messages = inbound.messages(maxSize: maxPayload).makeAsyncIterator()
         let (queue, continuation) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(services.config.outboundQueueFrames))
         let closeTransport: @Sendable () -> Void = { channel.close(mode: .all, promise: nil) }
         let session: EngineSession
-        if let sid {
+        if let sid = query.sid {
             // Upgrade of a polling session: probe, then switch.
             guard let existing = sessions.withLock({ $0[sid] }), !existing.isWebSocket else { return }
             guard case .text("2probe")? = try await messages.next() else { return }
@@ -117,7 +118,7 @@ final class SocketIOGateway: Sendable {
             }
             session = existing
         } else {
-            guard let fresh = newSession(address: channel.remoteAddress?.ipAddress ?? "unknown") else {
+            guard let fresh = newSession(address: channel.remoteAddress?.ipAddress ?? "unknown", query: query) else {
                 try? await outbound.close(WebSocketGateway.tryAgainLater, reason: "too many connections from this address")
                 return
             }
@@ -144,10 +145,10 @@ final class SocketIOGateway: Sendable {
 
     /// A new Engine.IO session holding one of `address`'s connection slots until it
     /// closes; nil when the address holds all it may.
-    private func newSession(address: String) -> EngineSession? {
+    private func newSession(address: String, query: EngineQuery) -> EngineSession? {
         let limiter = services.connectionsByAddress
         guard limiter.acquire(address) else { return nil }
-        let session = EngineSession(queueLimit: services.config.outboundQueueFrames) { [weak self] closed in
+        let session = EngineSession(queueLimit: services.config.outboundQueueFrames, query: query) { [weak self] closed in
             limiter.release(address)
             _ = self?.sessions.withLock { $0.removeValue(forKey: closed.sid) }
         }
@@ -205,13 +206,9 @@ final class SocketIOGateway: Sendable {
                 session.transmit(#"44{"message":"connect first"}"#)
                 return
             }
-            guard let elements = SocketIOPacket.arrayElements(packet.payload), let first = elements.first,
-                let name = (try? JSONSerialization.jsonObject(with: Data(first.utf8), options: .fragmentsAllowed)) as? String
-            else {
-                socket.realtime.fail(packet.ackId.map { .number(Double($0)) }, ParleyError(.badRequest, "an event is [\"name\", data]"))
-                return
-            }
-            await socket.event(name, data: elements.count > 1 ? elements[1] : "", ackId: packet.ackId)
+            let elements = SocketIOPacket.arrayElements(packet.payload) ?? []
+            let name = elements.first.flatMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8), options: .fragmentsAllowed)) as? String }
+            await socket.event(name, arguments: Array(elements.dropFirst()), ackId: packet.ackId)
         case .ack:
             break
         case .binaryEvent, .binaryAck, .connectError:
@@ -219,13 +216,33 @@ final class SocketIOGateway: Sendable {
         }
     }
 
-    private struct ConnectAuth: Decodable { let token: String? }
+    private struct ConnectAuth: Decodable {
+        let token: String?
+        let dialect: String?
+    }
 
+    /// CONNECT: the contract's events need a token now; a dialect's socket may give
+    /// its user later, by its own login event (`DialectSocket`).
     private func connect(_ packet: SocketIOPacket, session: EngineSession) async {
         guard session.socket == nil else { return }
         let auth = packet.payload.isEmpty ? nil : try? JSONDecoder().decode(ConnectAuth.self, from: Data(packet.payload.utf8))
+        let token = auth?.token ?? session.query.token
+        let dialectName = (auth?.dialect ?? session.query.dialect ?? services.config.socketIODialect).lowercased()
         do {
-            let user = try await services.auth.authenticate(token: auth?.token ?? "")
+            if dialectName != "parley" {
+                guard let dialect = Dialects.named(dialectName) else {
+                    throw ParleyError(.badRequest, "unknown dialect \"\(dialectName.prefix(32))\": one of \(ParleyConfiguration.dialects.joined(separator: ", "))")
+                }
+                let socket = DialectSocket(dialect: dialect, engine: session, services: services, logger: logger)
+                // A token given is checked now, so a bad one is refused at CONNECT.
+                var user: UserRecord?
+                if let token { user = try await services.auth.authenticate(token: token) }
+                guard session.attach(socket) else { return }
+                session.transmit("40{\"sid\":\"\(UUID().uuidString)\"}")
+                if let user { await socket.open(as: user) }
+                return
+            }
+            let user = try await services.auth.authenticate(token: token ?? "")
             let socket = SocketIOClient(user: user, engine: session, services: services, logger: logger)
             guard session.attach(socket) else { return }
             session.transmit("40{\"sid\":\"\(UUID().uuidString)\"}")
