@@ -18,6 +18,8 @@ public struct Signal: Codable, Sendable, Equatable {
         case unsubscribe
         /// `type`/`json` to `user`'s connections (`room:added`, `room:removed`).
         case user
+        /// `type`/`json` to every connection (`room:created`, a new public room).
+        case everyone
         /// `room` was deleted: no connection gets anything more from it.
         case drop
         /// What a node's send gate knows of `room` (of `user` in it, when set) is stale.

@@ -188,24 +188,27 @@ public struct RoomService: Sendable {
     /// The direct room of `user` with the user whose id is `otherId` (a string from the
     /// client), opened on first use. `not_found` for an unknown or disabled user,
     /// `bad_request` for oneself. Returns the room and the other user.
-    public func directRoom(from user: UserRecord, to otherId: String) async throws -> (room: RoomRecord, other: UserRecord) {
+    public func directRoom(from user: UserRecord, to otherId: String) async throws -> (room: RoomRecord, other: UserRecord, created: Bool) {
         guard let id = ObjectId(otherId), let other = try await repos.users.find(id: id), !other.disabled else {
             throw ParleyError(.notFound, "no such user")
         }
         guard other.id != user.id else { throw ParleyError(.badRequest, "a private message needs another user") }
         guard !user.isGuest, !other.isGuest else { throw ParleyError(.forbidden, "guests send and receive no private messages") }
-        guard let room = try await directRoom(between: user, and: other, create: true) else {
-            throw ParleyError(.internal, "direct room not created")
-        }
-        return (room, other)
+        let (room, created) = try await openDirectRoom(between: user, and: other)
+        return (room, other, created)
     }
 
     /// The direct room of two users, created (with both as members) when `create` is
     /// set and it does not exist yet. Two concurrent creations yield one room.
     public func directRoom(between a: UserRecord, and b: UserRecord, create: Bool) async throws -> RoomRecord? {
+        if !create { return try await repos.rooms.findDirect(key: RoomRecord.directKey(a.id, b.id)) }
+        return try await openDirectRoom(between: a, and: b).room
+    }
+
+    /// The direct room of two users, and whether this call made it.
+    public func openDirectRoom(between a: UserRecord, and b: UserRecord) async throws -> (room: RoomRecord, created: Bool) {
         let key = RoomRecord.directKey(a.id, b.id)
-        if let existing = try await repos.rooms.findDirect(key: key) { return existing }
-        guard create else { return nil }
+        if let existing = try await repos.rooms.findDirect(key: key) { return (existing, false) }
         guard a.id != b.id else { throw ParleyError(.badRequest, "a direct conversation needs two different users") }
         let names = [a.username, b.username].sorted()
         var record = RoomRecord(name: names.joined(separator: ", "), kind: .direct, isPrivate: true, createdBy: a.id, directKey: key)
@@ -213,11 +216,11 @@ public struct RoomService: Sendable {
         do {
             try await repos.rooms.create(record)
         } catch let e as ParleyError where e.code == .conflict {
-            if let existing = try await repos.rooms.findDirect(key: key) { return existing }
+            if let existing = try await repos.rooms.findDirect(key: key) { return (existing, false) }
             throw e
         }
         _ = try await repos.memberships.join(MembershipRecord(roomId: record.id, userId: a.id, startingAt: 0))
         _ = try await repos.memberships.join(MembershipRecord(roomId: record.id, userId: b.id, startingAt: 0))
-        return record
+        return (record, true)
     }
 }

@@ -216,6 +216,9 @@ final class Cluster: Service, Sendable {
             case .rooms:
                 guard let rooms = signal.rooms, let frame = signal.frame else { continue }
                 hub.broadcast(frame, toRooms: rooms, exceptUser: signal.user)
+            case .everyone:
+                guard let frame = signal.frame else { continue }
+                hub.broadcastToEveryone(frame)
             case .subscribe, .unsubscribe, .user, .drop, .gate:
                 effects.apply(signal)
             case .send, .sent:

@@ -13,6 +13,10 @@ extension Signal {
         Signal(kind: .rooms, rooms: rooms, user: user, type: frame.type, json: String(decoding: frame.data, as: UTF8.self))
     }
 
+    static func pushToEveryone(_ frame: PushFrame) -> Signal {
+        Signal(kind: .everyone, type: frame.type, json: String(decoding: frame.data, as: UTF8.self))
+    }
+
     static func push(_ frame: PushFrame, toUser user: ObjectId) -> Signal {
         Signal(kind: .user, user: user, type: frame.type, json: String(decoding: frame.data, as: UTF8.self))
     }

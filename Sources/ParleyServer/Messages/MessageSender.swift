@@ -28,8 +28,8 @@ struct MessageSender: Sendable {
     /// A private message: the direct room with `toUserId`, opened on first use.
     func submit(_ r: Request, toUser toUserId: String, from user: UserRecord, origin: UInt64?) async throws -> Deferred<SendPipeline.Outcome> {
         try check(r, from: user)
-        let (room, other) = try await services.rooms.directRoom(from: user, to: toUserId)
-        services.membershipEffects.opened(direct: room.id, between: user.id, and: other.id)
+        let (room, other, created) = try await services.rooms.directRoom(from: user, to: toUserId)
+        services.membershipEffects.opened(direct: room, between: user.id, and: other.id, isNew: created)
         return try await enqueue(r, to: room.id, from: user, origin: origin)
     }
 

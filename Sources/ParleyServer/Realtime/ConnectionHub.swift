@@ -23,6 +23,12 @@ final class ConnectionHub: Sendable {
     /// Starts a graceful shutdown (see `RealtimeDrain`).
     func beginDraining() { draining.store(true, ordering: .relaxed) }
 
+    /// A push to every connection of this node (a new public room).
+    func broadcastToEveryone(_ frame: PushFrame) {
+        let all = state.withLock { Array($0.connections.values) }
+        for c in all { c.deliver(frame) }
+    }
+
     /// Adds a connection, subscribed to `rooms` (the user's memberships).
     func add(_ connection: Connection, rooms: [ObjectId]) {
         state.withLock { s in

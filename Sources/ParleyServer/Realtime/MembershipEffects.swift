@@ -101,9 +101,13 @@ struct MembershipEffects: Sendable {
     }
 
     /// A direct room was opened or used: both users' connections get it.
-    func opened(direct roomId: ObjectId, between a: ObjectId, and b: ObjectId) {
-        subscribe(a, to: roomId)
-        subscribe(b, to: roomId)
+    /// A direct room was used: both users' connections get its pushes; when it is
+    /// new, both get it (`room:added`), so a conversation appears before its first message.
+    func opened(direct room: RoomRecord, between a: ObjectId, and b: ObjectId, isNew: Bool) {
+        subscribe(a, to: room.id)
+        subscribe(b, to: room.id)
+        guard isNew else { return }
+        for user in [a, b] { notifier.toUser("room:added", P.RoomData(room: Room(room)), user) }
     }
 
     /// The database confirmed a membership the hub did not know (a room joined on
@@ -132,7 +136,7 @@ struct MembershipEffects: Sendable {
         case .gate:
             guard let room = signal.room else { return }
             gate.invalidate(room, user: signal.user)
-        case .push, .rooms, .presence, .messages, .send, .sent: return
+        case .push, .rooms, .everyone, .presence, .messages, .send, .sent: return
         }
     }
 

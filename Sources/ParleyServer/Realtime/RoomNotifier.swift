@@ -103,6 +103,13 @@ struct RoomNotifier: Sendable {
         push(type, data, to: roomId, first: first, then: then)
     }
 
+    /// A push to every connection, on every node.
+    func toEveryone(_ type: String, _ data: some Encodable) {
+        guard let frame = frame(type, data) else { return }
+        hub.broadcastToEveryone(frame)
+        outbox?.publish(.pushToEveryone(frame))
+    }
+
     /// A push to one user's connections, on every node.
     func toUser(_ type: String, _ data: some Encodable, _ userId: ObjectId) {
         guard let frame = frame(type, data) else { return }

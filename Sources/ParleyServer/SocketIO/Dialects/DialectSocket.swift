@@ -141,7 +141,9 @@ final class DialectSocket: SocketIOSocket {
         do {
             try await dialect.handle(name, args, ackId: ackId, on: self)
         } catch {
-            refuse(ParleyError.from(error), ackId: ackId)
+            let p = ParleyError.from(error)
+            if p.code == .internal { logger.error("\(dialect.name) \(name.prefix(64)) failed: \(error)") }
+            refuse(p, ackId: ackId)
         }
     }
 
@@ -200,7 +202,6 @@ final class DialectSocket: SocketIOSocket {
     /// Refuses an event: `{error: {code, message}}` to its ack callback, and an
     /// `error` event when there is no callback (or always, in some dialects).
     func refuse(_ error: ParleyError, ackId: Int?) {
-        if error.code == .internal { logger.error("\(dialect.name) event failed: \(error)") }
         let body = JSONValue.parse(WireFrames.errorBody(error)) ?? .null
         if let ackId { ack(ackId, .object(["error": body])) }
         if ackId == nil || dialect.errorEventsAlways { emit("error", body) }
