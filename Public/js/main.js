@@ -50,7 +50,33 @@ async function submitAuth(event) {
   }
 }
 
+/// Guests (`POST /api/auth/guest`): a name, no password, public events only.
+async function submitGuest(event) {
+  event.preventDefault();
+  $("guest-submit").disabled = true;
+  $("guest-error").textContent = "";
+  try {
+    const result = await api("POST", "/api/auth/guest", { displayName: $("guest-name").value.trim() });
+    setToken(result.token);
+    state.me = result.user;
+    startApp();
+  } catch (error) {
+    $("guest-error").textContent = error.code === "forbidden" ? "This server does not take guests." : explain(error);
+  } finally {
+    $("guest-submit").disabled = false;
+  }
+}
+
+/// `#event=ID`: a link to a live event, joined once signed in (as a guest or not).
+async function joinEventFromLocation() {
+  const match = /^#event=([0-9a-f]{24})$/.exec(location.hash);
+  if (!match) return;
+  history.replaceState(null, "", location.pathname);
+  await joinRoom(match[1]);
+}
+
 function signOut(message) {
+  document.body.classList.remove("guest");
   setToken(null);
   state.me = null;
   socket.disconnect();
@@ -422,8 +448,10 @@ async function openBrowse() {
   try {
     const r = await api("GET", "/api/rooms");
     list.replaceChildren();
-    const rooms = r.rooms.filter((room) => room.kind !== "direct");
-    if (!rooms.length) list.append(el("li", { text: "No public rooms yet: create one." }));
+    const guest = Boolean(state.me && state.me.guest);
+    // A guest sees only the events that let guests in.
+    const rooms = r.rooms.filter((room) => room.kind !== "direct" && (!guest || (room.kind === "event" && room.guestAccess)));
+    if (!rooms.length) list.append(el("li", { text: guest ? "No events open to guests right now." : "No public rooms yet: create one." }));
     for (const room of rooms) {
       const member = room.readSeq !== undefined;
       list.append(el("li", { "data-room": room.id },
@@ -516,9 +544,11 @@ async function startApp() {
   } catch {
     return;
   }
-  $("me").textContent = state.me.displayName;
+  $("me").textContent = state.me.guest ? `${state.me.displayName} (guest)` : state.me.displayName;
+  document.body.classList.toggle("guest", Boolean(state.me.guest));
   socket.connect();
   acceptInviteFromLocation();
+  joinEventFromLocation();
 }
 
 function wire() {
@@ -531,6 +561,7 @@ function wire() {
   $("tab-login").addEventListener("click", () => setAuthMode(false));
   $("tab-register").addEventListener("click", () => setAuthMode(true));
   $("auth-form").addEventListener("submit", submitAuth);
+  $("guest-form").addEventListener("submit", submitGuest);
   $("logout").addEventListener("click", () => signOut());
   $("composer").addEventListener("submit", send);
   initUploads();

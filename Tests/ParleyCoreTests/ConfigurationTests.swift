@@ -33,6 +33,29 @@ struct ConfigurationTests {
         #expect(c.mongo.threadCount == 3 && c.mongo.serverSelectionTimeoutMS == 500)
     }
 
+    @Test("dialects and guests: the settings, and bare user ids believed only in development")
+    func dialectsAndGuests() throws {
+        let d = try ParleyConfiguration.load(from: EnvironmentSource(values: [:]))
+        #expect(d.socketIODialect == "parley" && d.guestAccess && d.guestTTL == 86_400 && d.guestRateLimitPerSecond == 2 && !d.dialectTrustUserIds)
+        let c = try ParleyConfiguration.load(from: EnvironmentSource(values: [
+            "SOCKETIO_DIALECT": "Live-Event", "GUEST_ACCESS": "off", "GUEST_TTL": "600", "GUEST_RATE_LIMIT_MESSAGES_PER_SECOND": "5",
+            "DIALECT_TRUST_USER_IDS": "true", "PARLEY_ENV": "development",
+        ]))
+        #expect(c.socketIODialect == "live-event" && !c.guestAccess && c.guestTTL == 600 && c.guestRateLimitPerSecond == 5 && c.dialectTrustUserIds)
+        for mode in ["test", "production"] {
+            do {
+                _ = try ParleyConfiguration.load(from: EnvironmentSource(values: [
+                    "DIALECT_TRUST_USER_IDS": "true", "PARLEY_ENV": mode, "JWT_SECRET": String(repeating: "k", count: 32),
+                ]))
+                Issue.record("DIALECT_TRUST_USER_IDS accepted in \(mode)")
+            } catch {
+                #expect("\(error)".contains("DIALECT_TRUST_USER_IDS") && "\(error)".contains("development"))
+            }
+        }
+        #expect(throws: ConfigurationError.self) { try ParleyConfiguration.load(from: EnvironmentSource(values: ["SOCKETIO_DIALECT": "klingon"])) }
+        #expect(throws: ConfigurationError.self) { try ParleyConfiguration.load(from: EnvironmentSource(values: ["GUEST_ACCESS": "maybe"])) }
+    }
+
     @Test("a missing JWT_SECRET stops production with a message naming the key")
     func secretRequired() {
         #expect(throws: ConfigurationError.self) { try ParleyConfiguration.load(from: EnvironmentSource(values: ["PARLEY_ENV": "production"])) }
