@@ -75,6 +75,12 @@ async function joinEventFromLocation() {
   await joinRoom(match[1]);
 }
 
+/// Who is signed in, in the top bar; a guest's page offers only what guests may do.
+function showMe(user) {
+  $("me").textContent = user.guest ? `${user.displayName} (guest)` : user.displayName;
+  document.body.classList.toggle("guest", Boolean(user.guest));
+}
+
 function signOut(message) {
   document.body.classList.remove("guest");
   setToken(null);
@@ -105,7 +111,7 @@ function handleFrame(frame) {
   switch (frame.type) {
     case "ready":
       state.me = d.user;
-      $("me").textContent = d.user.displayName;
+      showMe(d.user);
       $("my-status").value = d.user.status === "offline" ? "online" : d.user.status;
       for (const room of d.rooms) mergeRoom(room);
       renderRooms();
@@ -544,8 +550,7 @@ async function startApp() {
   } catch {
     return;
   }
-  $("me").textContent = state.me.guest ? `${state.me.displayName} (guest)` : state.me.displayName;
-  document.body.classList.toggle("guest", Boolean(state.me.guest));
+  showMe(state.me);
   socket.connect();
   acceptInviteFromLocation();
   joinEventFromLocation();

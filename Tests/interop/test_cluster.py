@@ -267,6 +267,42 @@ def test_socketio_long_polling_through_nginx(cluster):
         b.close()
 
 
+def test_dialect_clients_on_one_node_and_ws_clients_on_another(cluster):
+    """A live-event guest and a collagemedia user on one node, `/ws` on another: the
+    dialects' events are Parley's, so they cross nodes like any other."""
+    from dialect_client import DialectClient
+
+    host = cluster.user("host")
+    dialect_node = cluster.proxy.node_of("127.0.0.1")  # python-socketio connects from 127.0.0.1
+    other = next(n for n in cluster.nodes if n != dialect_node)
+    r = requests.post(cluster.proxy.url + "/api/rooms", json={"name": "cluster event", "kind": "event", "guestAccess": True},
+                      headers={"Authorization": "Bearer " + host["token"]}, timeout=10)
+    assert r.status_code == 201, r.text
+    room = r.json()["room"]["id"]
+    native = cluster.client(other, host)
+    guest = DialectClient(cluster.proxy.url, "live-event")
+    collage = DialectClient(cluster.proxy.url, "collagemedia", auth={"token": cluster.user("cm")["token"]})
+    try:
+        collage.wait_for("rooms:list")
+        guest.emit("joinEvent", {"username": "Far Away", "eventId": room})
+        guest.wait_for("eventHistory")
+        assert native.wait_for("room:user:joined")["data"]["user"]["displayName"] == "Far Away"
+        guest.emit("sendMessage", {"eventId": room, "message": "from the dialect node"})
+        assert native.wait_for("message:new")["data"]["message"]["text"] == "from the dialect node"
+        assert native.request("message:send", {"roomId": room, "text": "from the other node", "clientId": "x1"})["ok"]
+        assert guest.wait_for("newMessage", lambda m: m["text"] == "from the other node")["username"] == host["username"]
+        native.send("typing", {"roomId": room, "isTyping": True})
+        assert guest.wait_for("userTyping")["userId"] == host["id"]
+        # A public room made on the other node is news to the collagemedia user here.
+        made = requests.post(cluster.nodes[other].url + "/api/rooms", json={"name": "made elsewhere"},
+                             headers={"Authorization": "Bearer " + host["token"]}, timeout=10).json()["room"]
+        assert collage.wait_for("rooms:new", lambda r: r["id"] == made["id"])["name"] == "made elsewhere"
+    finally:
+        guest.close()
+        collage.close()
+        native.close()
+
+
 def test_kill_9_of_a_node_loses_nothing_and_its_users_go_offline(cluster):
     """A fourth node joins, its client sends, and it is killed with SIGKILL: the
     client reconnects through nginx and misses nothing, and the others show the
