@@ -299,12 +299,15 @@ async function deliver(item) {
       : await socket.request("message:private", { toUserId: item.toUserId, text: item.text, clientId: item.clientId, attachments: item.attachments });
     dropPending(item.clientId);
     const m = ack.message;
-    if (!state.rooms.has(m.roomId)) {
+    // A new conversation: the room (with this member's cursors, which the
+    // `room:added` push lacks) becomes the open one if its draft still is.
+    const known = state.rooms.get(m.roomId);
+    if (!known || known.readSeq === undefined) {
       const r = await api("GET", `/api/rooms/${m.roomId}`);
       mergeRoom(r.room);
-      state.messages.set(m.roomId, new Map());
-      state.current = m.roomId;
+      if (!state.messages.has(m.roomId)) state.messages.set(m.roomId, new Map());
     }
+    if (item.toUserId && state.current && state.current.draftTo && state.current.draftTo.id === item.toUserId) state.current = m.roomId;
     received(m);
   } catch (error) {
     if (error.code === "unavailable") {

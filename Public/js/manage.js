@@ -289,7 +289,8 @@ export function handleRoomPush(frame) {
       mergeRoom(d.room);
       state.messages.set(d.room.id, state.messages.get(d.room.id) || new Map());
       hooks.renderRooms();
-      banner(`You were added to ${d.room.name}.`);
+      // A new direct conversation appears in the list; its first message follows.
+      if (d.room.kind !== "direct") banner(`You were added to ${d.room.name}.`);
       return true;
     case "room:removed": {
       const name = room ? room.name : "a room";

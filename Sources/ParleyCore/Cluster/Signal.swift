@@ -18,7 +18,7 @@ public struct Signal: Codable, Sendable, Equatable {
         case unsubscribe
         /// `type`/`json` to `user`'s connections (`room:added`, `room:removed`).
         case user
-        /// `type`/`json` to every connection (`room:created`, a new public room).
+        /// `type`/`json` to every connection that hears of new public rooms (`room:created`).
         case everyone
         /// `room` was deleted: no connection gets anything more from it.
         case drop

@@ -218,7 +218,7 @@ final class Cluster: Service, Sendable {
                 hub.broadcast(frame, toRooms: rooms, exceptUser: signal.user)
             case .everyone:
                 guard let frame = signal.frame else { continue }
-                hub.broadcastToEveryone(frame)
+                hub.announceNewRoom(frame)
             case .subscribe, .unsubscribe, .user, .drop, .gate:
                 effects.apply(signal)
             case .send, .sent:

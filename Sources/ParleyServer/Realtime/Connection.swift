@@ -35,6 +35,9 @@ final class Connection: Sendable {
     /// Whether this connection is sent its own messages too: the Socket.IO dialects
     /// broadcast a message to the whole room, its sender included.
     let receivesOwnMessages: Bool
+    /// Whether this connection hears of every new public room (`room:created`): a
+    /// dialect's whose system announced them (collagemedia's `rooms:new`).
+    let hearsNewRooms: Bool
     private let close: @Sendable (CloseReason) -> Void
     private let state = Mutex<State>(State())
 
@@ -78,12 +81,14 @@ final class Connection: Sendable {
     ///   - queueLimit: frames waiting to be written before the client counts as slow.
     ///   - encode: the transport's envelope for a push (nil: not sent).
     ///   - receivesOwnMessages: whether its own messages come back to it as pushes.
+    ///   - hearsNewRooms: whether it gets `room:created` (`ConnectionHub.announceNewRoom`).
     ///   - close: cuts the connection at once (used for slow consumers and shutdown).
     init(
-        user: UserRecord, queueLimit: Int, receivesOwnMessages: Bool = false, encode: @escaping @Sendable (PushFrame) -> ByteBuffer?,
-        close: @escaping @Sendable (CloseReason) -> Void
+        user: UserRecord, queueLimit: Int, receivesOwnMessages: Bool = false, hearsNewRooms: Bool = false,
+        encode: @escaping @Sendable (PushFrame) -> ByteBuffer?, close: @escaping @Sendable (CloseReason) -> Void
     ) {
         self.receivesOwnMessages = receivesOwnMessages
+        self.hearsNewRooms = hearsNewRooms
         id = Connection.nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         self.user = user
         outbound = OutboundQueue(limit: queueLimit)

@@ -23,9 +23,10 @@ final class ConnectionHub: Sendable {
     /// Starts a graceful shutdown (see `RealtimeDrain`).
     func beginDraining() { draining.store(true, ordering: .relaxed) }
 
-    /// A push to every connection of this node (a new public room).
-    func broadcastToEveryone(_ frame: PushFrame) {
-        let all = state.withLock { Array($0.connections.values) }
+    /// A new public room (`room:created`), to this node's connections that hear of
+    /// every one (`Connection.hearsNewRooms`).
+    func announceNewRoom(_ frame: PushFrame) {
+        let all = state.withLock { $0.connections.values.filter(\.hearsNewRooms) }
         for c in all { c.deliver(frame) }
     }
 

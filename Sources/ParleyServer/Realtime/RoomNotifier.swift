@@ -103,10 +103,11 @@ struct RoomNotifier: Sendable {
         push(type, data, to: roomId, first: first, then: then)
     }
 
-    /// A push to every connection, on every node.
-    func toEveryone(_ type: String, _ data: some Encodable) {
-        guard let frame = frame(type, data) else { return }
-        hub.broadcastToEveryone(frame)
+    /// A new public room: `room:created` to the connections that hear of every one
+    /// (`ConnectionHub.announceNewRoom`), on every node.
+    func roomCreated(_ room: Room) {
+        guard let frame = frame("room:created", RoomPushes.RoomData(room: room)) else { return }
+        hub.announceNewRoom(frame)
         outbox?.publish(.pushToEveryone(frame))
     }
 

@@ -36,7 +36,7 @@ struct RoomActions: Sendable {
         let created = try await services.rooms.create(try input.newRoom(forcing: kind), by: user)
         effects.created(created, by: user)
         // A public room is news to everyone (`room:created`; collagemedia's `rooms:new`).
-        if created.record.isVisibleToNonMembers { services.notifier.toEveryone("room:created", RoomPushes.RoomData(room: Room(created.record))) }
+        if created.record.isVisibleToNonMembers { services.notifier.roomCreated(Room(created.record)) }
         try await services.audit.record(
             .roomCreated, room: created.record.id, by: user.id, details: ["members": .int64(Int64(created.members.count + 1))])
         return created.room

@@ -27,10 +27,11 @@ final class SocketIOClient: SocketIOSocket {
 
     init(
         user: UserRecord, engine: EngineSession, services: ParleyServices, logger: Logger, receivesOwnMessages: Bool = false,
-        encode: @escaping @Sendable (PushFrame) -> ByteBuffer? = { $0.socketIO }
+        hearsNewRooms: Bool = false, encode: @escaping @Sendable (PushFrame) -> ByteBuffer? = { $0.socketIO }
     ) {
         connection = Connection(
-            user: user, queueLimit: services.config.outboundQueueFrames, receivesOwnMessages: receivesOwnMessages, encode: encode,
+            user: user, queueLimit: services.config.outboundQueueFrames, receivesOwnMessages: receivesOwnMessages, hearsNewRooms: hearsNewRooms,
+            encode: encode,
             close: { [weak engine] _ in engine?.close() })
         realtime = RealtimeSession(services: services, connection: connection, dialect: SocketIODialect(), logger: logger)
     }

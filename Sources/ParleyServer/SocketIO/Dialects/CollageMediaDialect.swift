@@ -10,6 +10,7 @@ import ParleyCore
 /// private; `user:status`, seen as `user:status:update` and `user:offline`.
 struct CollageMediaDialect: Dialect {
     let name = "collagemedia"
+    var announcesNewRooms: Bool { true }
 
     func handle(_ event: String, _ args: [JSONValue], ackId: Int?, on socket: DialectSocket) async throws {
         let arg = args.first

@@ -14,6 +14,8 @@ protocol Dialect: Sendable {
     var echoesOwnMessages: Bool { get }
     /// Whether a refusal is an `error` event even when the client asked for an ack.
     var errorEventsAlways: Bool { get }
+    /// Whether its clients hear of every new public room (`room:created`).
+    var announcesNewRooms: Bool { get }
     /// Runs one client event; throws a `ParleyError` to refuse it
     /// (`DialectSocket.refuse`).
     func handle(_ event: String, _ args: [JSONValue], ackId: Int?, on socket: DialectSocket) async throws
@@ -27,6 +29,7 @@ protocol Dialect: Sendable {
 extension Dialect {
     var echoesOwnMessages: Bool { true }
     var errorEventsAlways: Bool { false }
+    var announcesNewRooms: Bool { false }
     func opened(_ socket: DialectSocket) async {}
 }
 

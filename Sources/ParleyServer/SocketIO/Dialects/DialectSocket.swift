@@ -103,6 +103,7 @@ final class DialectSocket: SocketIOSocket {
         let marker = DeliveryMarker(user: user, services: services, logger: logger)
         let client = SocketIOClient(
             user: user, engine: engine, services: services, logger: logger, receivesOwnMessages: dialect.echoesOwnMessages,
+            hearsNewRooms: dialect.announcesNewRooms,
             encode: { [weak self] frame in self?.encode(frame) })
         let taken = state.withLock { s -> Bool in
             guard s.client == nil, !s.ended else { return false }
