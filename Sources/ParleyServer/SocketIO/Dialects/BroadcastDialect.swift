@@ -15,18 +15,13 @@ struct BroadcastDialect: Dialect {
         switch event {
         case "sendMessage":
             try await socket.identify(token: arg?["token"]?.string, name: DialectKit.string(arg, "user", "username"))
-            let room = try DialectKit.room(DialectKit.string(arg, "room", "roomId"), on: socket)
-            try await DialectKit.send(DialectKit.text(arg), room: room, clientId: arg?["clientId"]?.string, on: socket, event: event, args, ackId: ackId) {
-                socket.ack(ackId, Self.message($0))
-            }
+            try await DialectKit.sendEvent(event, args, keys: ["room", "roomId"], on: socket, ackId: ackId, shape: Self.message)
         case "joinRoom":
             guard let room = DialectKit.string(arg, "room", "roomId") else { throw ParleyError(.badRequest, "joinRoom: a room id is required") }
             let joined = try await DialectKit.join(room, on: socket)
             socket.ack(ackId, .object(["room": .string(room), "messages": .array((joined["history"]?.array ?? []).map(Self.message))]))
         case "leaveRoom":
-            let room = try DialectKit.room(DialectKit.string(arg, "room", "roomId"), on: socket)
-            try await DialectKit.leave(room, on: socket)
-            socket.ack(ackId, .object(["room": .string(room)]))
+            try await DialectKit.leaveEvent(arg, keys: ["room", "roomId"], ackKey: "room", on: socket, ackId: ackId)
         default:
             throw ParleyError(.badRequest, "unknown event \"\(event.prefix(64))\" in the broadcast dialect")
         }

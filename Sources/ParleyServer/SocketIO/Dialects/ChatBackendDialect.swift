@@ -24,9 +24,7 @@ struct ChatBackendDialect: Dialect {
             let joined = try await DialectKit.join(room, on: socket)
             socket.ack(ackId, .object(["roomId": .string(room), "messages": .array((joined["history"]?.array ?? []).map { Self.message($0, for: socket) })]))
         case "leave_room":
-            let room = try DialectKit.room(DialectKit.string(arg, "roomId", "room"), on: socket)
-            try await DialectKit.leave(room, on: socket)
-            socket.ack(ackId, .object(["roomId": .string(room)]))
+            try await DialectKit.leaveEvent(arg, keys: ["roomId", "room"], ackKey: "roomId", on: socket, ackId: ackId)
         case "send_message":
             guard let arg, arg.object != nil else { throw ParleyError(.badRequest, "send_message: expected {receiverId?, message, roomId?}") }
             let room = arg["roomId"]?.string

@@ -25,14 +25,9 @@ struct CollageMediaDialect: Dialect {
             socket.emit("room:history", .object(["roomId": .string(room), "messages": messages]))
             socket.ack(ackId, .object(["room": joined["room"] ?? .null, "participants": joined["participants"] ?? .array([]), "messages": messages]))
         case "room:leave":
-            let room = try DialectKit.room(DialectKit.string(arg, "roomId", "room", "id"), on: socket)
-            try await DialectKit.leave(room, on: socket)
-            socket.ack(ackId, .object(["roomId": .string(room)]))
+            try await DialectKit.leaveEvent(arg, keys: ["roomId", "room", "id"], ackKey: "roomId", on: socket, ackId: ackId)
         case "room:message":
-            let room = try DialectKit.room(DialectKit.string(arg, "roomId", "room"), on: socket)
-            try await DialectKit.send(DialectKit.text(arg), room: room, clientId: arg?["clientId"]?.string, on: socket, event: event, args, ackId: ackId) {
-                socket.ack(ackId, Self.message($0))
-            }
+            try await DialectKit.sendEvent(event, args, keys: ["roomId", "room"], on: socket, ackId: ackId, shape: Self.message)
         case "room:create":
             var body = arg?.object ?? [:]
             if let name = arg?.string { body = ["name": .string(name)] }

@@ -13,7 +13,9 @@ enum DialectKit {
     }
 
     /// A string argument given bare (`join_room(roomId)`) or under one of `keys`.
-    static func string(_ arg: JSONValue?, _ keys: String...) -> String? {
+    static func string(_ arg: JSONValue?, _ keys: String...) -> String? { string(arg, keys: keys) }
+
+    static func string(_ arg: JSONValue?, keys: [String]) -> String? {
         guard let arg else { return nil }
         if let s = arg.string { return s }
         for k in keys { if let s = arg[k]?.string { return s } }
@@ -42,6 +44,27 @@ enum DialectKit {
     static func leave(_ roomId: String, on socket: DialectSocket) async throws {
         _ = try await socket.answer(try event("room:leave", .object(["roomId": .string(roomId)])))
         if socket.currentRoom?.hex == roomId { socket.currentRoom = nil }
+    }
+
+    /// A leave event: the room named under `keys` (or the current one) is left, and
+    /// the ack is `{ackKey: roomId}`.
+    static func leaveEvent(_ arg: JSONValue?, keys: [String], ackKey: String, on socket: DialectSocket, ackId: Int?) async throws {
+        let room = try room(string(arg, keys: keys), on: socket)
+        try await leave(room, on: socket)
+        socket.ack(ackId, .object([ackKey: .string(room)]))
+    }
+
+    /// A send to a room: its text, the room named under `keys` (or the current one),
+    /// the payload's own clientId if any; the ack is the stored message as `shape`s it.
+    static func sendEvent(
+        _ event: String, _ args: [JSONValue], keys: [String], on socket: DialectSocket, ackId: Int?,
+        shape: @escaping @Sendable (JSONValue) -> JSONValue
+    ) async throws {
+        let arg = args.first
+        let room = try room(string(arg, keys: keys), on: socket)
+        try await send(text(arg), room: room, clientId: arg?["clientId"]?.string, on: socket, event: event, args, ackId: ackId) {
+            socket.ack(ackId, shape($0))
+        }
     }
 
     /// Sends `text` to a room (or privately, `toUser`), with a clientId made for the

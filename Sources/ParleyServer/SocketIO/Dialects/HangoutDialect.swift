@@ -32,14 +32,9 @@ struct HangoutDialect: Dialect {
             }
             socket.ack(ackId, .object(["room": joined["room"] ?? .null, "participants": participants]))
         case "leave_room":
-            let room = try DialectKit.room(DialectKit.string(arg, "roomId", "room", "id"), on: socket)
-            try await DialectKit.leave(room, on: socket)
-            socket.ack(ackId, .object(["roomId": .string(room)]))
+            try await DialectKit.leaveEvent(arg, keys: ["roomId", "room", "id"], ackKey: "roomId", on: socket, ackId: ackId)
         case "message":
-            let room = try DialectKit.room(DialectKit.string(arg, "roomId", "room"), on: socket)
-            try await DialectKit.send(DialectKit.text(arg), room: room, clientId: arg?["clientId"]?.string, on: socket, event: event, args, ackId: ackId) {
-                socket.ack(ackId, Self.message($0))
-            }
+            try await DialectKit.sendEvent(event, args, keys: ["roomId", "room"], on: socket, ackId: ackId, shape: Self.message)
         default:
             guard let sync = Self.sync.first(where: { $0.event == event }) else {
                 throw ParleyError(.badRequest, "unknown event \"\(event.prefix(64))\" in the hangout dialect")

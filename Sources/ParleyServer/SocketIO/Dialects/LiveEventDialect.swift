@@ -25,14 +25,9 @@ struct LiveEventDialect: Dialect {
             socket.emit("eventHistory", history)
             socket.ack(ackId, history)
         case "sendMessage":
-            let room = try DialectKit.room(DialectKit.string(arg, "eventId", "roomId"), on: socket)
-            try await DialectKit.send(DialectKit.text(arg), room: room, clientId: arg?["clientId"]?.string, on: socket, event: event, args, ackId: ackId) {
-                socket.ack(ackId, Self.message($0))
-            }
+            try await DialectKit.sendEvent(event, args, keys: ["eventId", "roomId"], on: socket, ackId: ackId, shape: Self.message)
         case "leaveEvent":
-            let room = try DialectKit.room(DialectKit.string(arg, "eventId", "roomId"), on: socket)
-            try await DialectKit.leave(room, on: socket)
-            socket.ack(ackId, .object(["eventId": .string(room)]))
+            try await DialectKit.leaveEvent(arg, keys: ["eventId", "roomId"], ackKey: "eventId", on: socket, ackId: ackId)
         case "typing":
             let room = try DialectKit.room(DialectKit.string(arg, "eventId", "roomId"), on: socket)
             let isTyping = arg?.bool ?? arg?["isTyping"]?.bool ?? true
