@@ -26,12 +26,25 @@ export async function resolveUsernames(text) {
   return ids;
 }
 
+/// The link that lets someone without an account join the open event as a guest.
+async function shareGuestLink() {
+  const link = `${location.origin}${location.pathname}#event=${openRoomId()}`;
+  try {
+    await navigator.clipboard.writeText(link);
+    banner(`Guest link copied: ${link}`);
+  } catch {
+    banner(`Guest link: ${link}`);
+  }
+}
+
 /// The notice above the messages and the composer's state: archived, muted.
 export function updateRoomNotice() {
   const room = state.rooms.get(openRoomId());
   const notice = $("room-notice");
   const manage = $("manage-room");
   manage.hidden = !room || room.kind === "direct" || room.readSeq === undefined;
+  // An event open to guests can be shared with people who have no account.
+  $("guest-link").hidden = !room || room.kind !== "event" || !room.guestAccess || Boolean(state.me && state.me.guest);
   let text = "";
   if (room && room.archived) text = "This room is archived: you can read its history, nobody can post.";
   else if (room && room.mutedUntil && new Date(room.mutedUntil) > new Date()) {
@@ -322,6 +335,7 @@ export function handleRoomPush(frame) {
 
 export function wireManage() {
   $("manage-room").addEventListener("click", openManage);
+  $("guest-link").addEventListener("click", shareGuestLink);
   $("manage-close").addEventListener("click", () => $("manage-dialog").close());
   $("members-more").addEventListener("click", () => loadMembers(state.rooms.get(openRoomId()), true));
   $("add-form").addEventListener("submit", addMembers);

@@ -7,18 +7,27 @@ import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
-from test_web import browser, wait, shot, send, message_with, no_console_errors, online
+from test_web import browser, wait, shot, send, message_with, no_console_errors, online, register
 
 
 def test_join_an_event_as_a_guest(server):
-    host = server.register("host")
     name = f"Launch {uuid.uuid4().hex[:4]}"
-    r = requests.post(server.url + "/api/rooms", json={"name": name, "kind": "event", "guestAccess": True},
-                      headers={"Authorization": "Bearer " + host["token"]}, timeout=10)
-    assert r.status_code == 201, r.text
-    room = r.json()["room"]["id"]
+    owner = browser()
     guest = browser()
     try:
+        # The host's page offers a guest link on an event that lets guests in.
+        register(owner, server, f"host_{uuid.uuid4().hex[:6]}")
+        host = {"token": owner.execute_script("return window.parley.state.token")}
+        r = requests.post(server.url + "/api/rooms", json={"name": name, "kind": "event", "guestAccess": True},
+                          headers={"Authorization": "Bearer " + host["token"]}, timeout=10)
+        assert r.status_code == 201, r.text
+        room = r.json()["room"]["id"]
+        owner.get(f"{server.url}/#event={room}")
+        wait(owner, EC.text_to_be_present_in_element((By.ID, "chat-title"), name))
+        wait(owner, EC.element_to_be_clickable((By.ID, "guest-link"))).click()
+        link = wait(owner, lambda d: d.find_element(By.ID, "banner").text if "#event=" in d.find_element(By.ID, "banner").text else None)
+        assert link.endswith(f"#event={room}")
+
         guest.get(f"{server.url}/#event={room}")
         guest.find_element(By.ID, "guest-name").send_keys("Visitor Vi")
         guest.find_element(By.ID, "guest-submit").click()
@@ -40,3 +49,4 @@ def test_join_an_event_as_a_guest(server):
         no_console_errors(guest)
     finally:
         guest.quit()
+        owner.quit()
