@@ -570,6 +570,8 @@ function wire() {
   $("tab-register").addEventListener("click", () => setAuthMode(true));
   $("auth-form").addEventListener("submit", submitAuth);
   $("guest-form").addEventListener("submit", submitGuest);
+  // A guest or invite link followed while the page is open.
+  window.addEventListener("hashchange", () => { if (state.me) { joinEventFromLocation(); acceptInviteFromLocation(); } });
   $("logout").addEventListener("click", () => signOut());
   $("composer").addEventListener("submit", send);
   initUploads();

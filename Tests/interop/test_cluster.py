@@ -112,7 +112,7 @@ def test_receipts_typing_activity_and_presence_cross_nodes(cluster):
 
     assert a.request("typing", {"roomId": room, "isTyping": True})["ok"]
     typing = b.wait_for("typing")["data"]
-    assert typing == {"roomId": room, "userId": alice["id"], "username": alice["username"], "isTyping": True}
+    assert typing == {"roomId": room, "userId": alice["id"], "username": alice["username"], "displayName": alice["username"], "isTyping": True}
     assert b.request("room:activity", {"roomId": room, "kind": "scroll", "data": {"top": 3}})["ok"]
     activity = a.wait_for("room:activity")["data"]
     assert activity["kind"] == "scroll" and activity["userId"] == bob["id"] and activity["data"] == {"top": 3}

@@ -65,8 +65,12 @@ def test_live_event_flow_with_guests_and_a_ws_member(server):
         typing = alice.wait_for("userTyping")
         assert (typing["username"], typing["isTyping"]) == ("Bob", True)
 
+        ended = requests.post(server.url + "/api/rooms", json={"name": "over", "kind": "event", "guestAccess": True,
+                              "startsAt": "2020-01-01T10:00:00.000Z", "endsAt": "2020-01-01T12:00:00.000Z"}, headers=auth(owner), timeout=10)
+        assert ended.status_code == 201, ended.text
         alice.emit("getActiveEvents")
-        assert room in [e["id"] for e in alice.wait_for("activeEvents")["events"]]
+        active = [e["id"] for e in alice.wait_for("activeEvents")["events"]]
+        assert room in active and ended.json()["room"]["id"] not in active
 
         # A latecomer gets the history.
         carol = DialectClient(server.url, "live-event")
@@ -155,6 +159,9 @@ def test_collagemedia_rooms_private_messages_typing_and_status(server):
         cb.emit("room:join", room["id"])  # a bare room id
         assert cb.wait_for("room:history")["roomId"] == room["id"]
         assert ca.wait_for("room:user:joined")["user"]["id"] == b["id"]
+        r = requests.patch(f"{server.url}/api/rooms/{room['id']}", json={"topic": "collages"}, headers=auth(a), timeout=10)
+        assert r.status_code == 200, r.text
+        assert cb.wait_for("rooms:update", lambda r: r["id"] == room["id"])["topic"] == "collages"
 
         ca.emit("room:message", {"roomId": room["id"], "text": "hi room"})
         got = cb.wait_for("room:message:new")
