@@ -165,8 +165,13 @@ enum Scenarios {
                       "errors": Double(errors)])
     }
 
-    /// A user returns to `queued` messages: time from connecting to `sync:done`.
-    static func offline(_ t: BenchTarget, queued: Int, padding: Int) async throws -> BenchResult {
+    /// A user returns to `queued` messages: time from connecting to `sync:done`. With
+    /// `database`, the ceiling in the same run: the same documents read from here
+    /// through one libmongoc cursor (`DatabaseRead`). With `serverPID`, the server's
+    /// CPU per flushed message (`ProcessCPU`).
+    static func offline(
+        _ t: BenchTarget, queued: Int, padding: Int, database: (uri: String, name: String)? = nil, serverPID: Int32? = nil
+    ) async throws -> BenchResult {
         progress("offline: queueing \(queued) messages")
         let users = try await t.users("o", 2)
         let room = try await t.rest.createRoom(users[0].token, name: "offline \(t.runID)")
@@ -197,17 +202,29 @@ enum Scenarios {
         sender.close()
         progress("offline: \(queued) stored; connecting the returning user")
         let flushed = Counter()
+        let cpuBefore = serverPID.flatMap(ProcessCPU.seconds)
         let start = ContinuousClock.now
         let receiver = try await BenchSocket.open(url: t.wsURL, token: users[1].token) { kind, _ in
             if kind == .messageNew { _ = flushed.add(1) }
         }
         let elapsed = ContinuousClock.now - start
+        let cpuAfter = serverPID.flatMap(ProcessCPU.seconds)
         receiver.close()
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return BenchResult(
-            scenario: "offline", parameters: ["queued messages": "\(queued)"],
-            figures: ["seconds to sync:done": seconds, "messages flushed": Double(flushed.value),
-                      "messages per s": Double(flushed.value) / seconds])
+        let seconds = SearchScenario.seconds(elapsed)
+        var figures = [
+            "seconds to sync:done": seconds, "messages flushed": Double(flushed.value), "messages per s": Double(flushed.value) / seconds,
+        ]
+        if let cpuBefore, let cpuAfter, flushed.value > 0 {
+            figures["server CPU us per flushed message"] = (cpuAfter - cpuBefore) * 1e6 / Double(flushed.value)
+        }
+        if let database, let roomId = ObjectId(room) {
+            progress("offline: the ceiling, the same \(queued) documents through one cursor")
+            let read = try await DatabaseRead.room(roomId, uri: database.uri, database: database.name)
+            figures["db read seconds"] = read.seconds
+            figures["db read documents"] = Double(read.documents)
+            figures["flush / db read"] = seconds / read.seconds
+        }
+        return BenchResult(scenario: "offline", parameters: ["queued messages": "\(queued)"], figures: figures)
     }
 
     /// Idle authenticated sockets, opened `ratePerSecond` at a time.

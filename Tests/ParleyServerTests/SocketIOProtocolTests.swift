@@ -162,11 +162,23 @@ struct SocketIOProtocolTests {
         try await RestHarness.with(configure: Self.fastPings) { api in
             let (p, h) = try await Polling.open(api)
             #expect(h["pingInterval"] as? Int == 300 && h["pingTimeout"] as? Int == 5000)
-            // Answering keeps the session alive across several intervals.
-            for _ in 0..<3 {
-                _ = try await p.waitFor { $0 == "2" }
-                try await p.post("3")
+            // Answering keeps the session alive across several intervals. The pongs go
+            // out on their own, every 100 ms, as a client's would: not one poll's round
+            // trip behind each ping, which a loaded machine can stretch past the
+            // timeout (seen in CI, with every suite starting at once).
+            let api = api, sid = p.sid
+            let ponger = Task {
+                while !Task.isCancelled {
+                    var headers = HTTPFields()
+                    headers[.contentType] = "text/plain;charset=UTF-8"
+                    _ = try? await api.client.execute(
+                        uri: "/socket.io/?EIO=4&transport=polling&sid=\(sid)", method: .post, headers: headers, body: ByteBuffer(string: "3")) { _ in }
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
             }
+            for _ in 0..<3 { _ = try await p.waitFor { $0 == "2" } }
+            ponger.cancel()
+            _ = await ponger.result
             // Not answering ends it: the session ends once its oldest ping is older than
             // pingTimeout. Wait for that state (the polls meanwhile return pings).
             let deadline = ContinuousClock.now + .seconds(30)

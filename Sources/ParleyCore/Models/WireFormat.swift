@@ -4,13 +4,12 @@ import Foundation
 /// milliseconds (`2026-01-31T12:00:00.000Z`). Dates sent by clients are any RFC 3339
 /// `date-time`, checked strictly (no 30 February, no hour 25).
 public enum WireFormat {
-    public static let dateStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
     public static func makeEncoder() -> JSONEncoder {
         let e = JSONEncoder()
         e.dateEncodingStrategy = .custom { date, encoder in
             var c = encoder.singleValueContainer()
-            try c.encode(date.formatted(dateStyle))
+            try c.encode(timestamp(date))
         }
         e.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         return e
@@ -76,5 +75,57 @@ public enum WireFormat {
         let parts = DateComponents(year: year, month: month, day: day, hour: hour, minute: minute, second: min(second, 59))
         guard let base = calendar.date(from: parts), calendar.component(.day, from: base) == day else { return nil }
         return base.addingTimeInterval(fraction - Double(offset))
+    }
+
+    /// `2026-01-31T12:00:00.000Z`: the UTC date of `d` to the nearest millisecond,
+    /// which is what the database stored (a BSON date is whole milliseconds, and the
+    /// `Date` made of one is a hair off either way: Foundation's formatter, which
+    /// truncates, wrote many of them a millisecond early).
+    public static func timestamp(_ d: Date) -> String {
+        var out: [UInt8] = []
+        timestamp(d, into: &out)
+        return String(decoding: out.dropFirst().dropLast(), as: UTF8.self)
+    }
+
+    /// The date as a JSON string (`timestamp` in quotes).
+    public static func timestamp(_ d: Date, into out: inout [UInt8]) {
+        let ms = Int64((d.timeIntervalSince1970 * 1000).rounded())
+        var days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
+        let inDay = ms - days * 86_400_000
+        // Civil from days (Howard Hinnant's algorithm).
+        days += 719_468
+        let era = (days >= 0 ? days : days - 146_096) / 146_097
+        let doe = days - era * 146_097
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        var buf = [UInt8](repeating: 0, count: 24)
+        func put(_ v: Int64, _ at: Int, _ width: Int) {
+            var v = v
+            for i in stride(from: at + width - 1, through: at, by: -1) {
+                buf[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+            }
+        }
+        put(year, 0, 4)
+        buf[4] = UInt8(ascii: "-")
+        put(month, 5, 2)
+        buf[7] = UInt8(ascii: "-")
+        put(day, 8, 2)
+        buf[10] = UInt8(ascii: "T")
+        put(inDay / 3_600_000, 11, 2)
+        buf[13] = UInt8(ascii: ":")
+        put(inDay / 60_000 % 60, 14, 2)
+        buf[16] = UInt8(ascii: ":")
+        put(inDay / 1_000 % 60, 17, 2)
+        buf[19] = UInt8(ascii: ".")
+        put(inDay % 1_000, 20, 3)
+        buf[23] = UInt8(ascii: "Z")
+        out.append(UInt8(ascii: "\""))
+        out.append(contentsOf: buf)
+        out.append(UInt8(ascii: "\""))
     }
 }

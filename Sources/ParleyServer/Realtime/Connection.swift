@@ -142,6 +142,13 @@ final class Connection: Sendable {
     /// `sync:done`.
     func sendDuringSync(_ frame: PushFrame) { write(encode(frame)) }
 
+    /// Queues pushes now, even while syncing, at once: a batch of the offline flush.
+    func sendDuringSync(_ frames: [PushFrame]) {
+        let encoded = frames.compactMap(encode)
+        guard !encoded.isEmpty else { return }
+        if case .full = outbound.push(encoded) { disconnect(.slowConsumer) }
+    }
+
     /// Ends syncing and releases held pushes, skipping messages at or below the seq
     /// the flush already sent for their room.
     func finishSync(flushedUpTo: [ObjectId: Int]) {

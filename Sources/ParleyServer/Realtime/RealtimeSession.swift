@@ -30,6 +30,10 @@ struct RealtimeSession: Sendable {
         let updateSeqs: [String: Int]
     }
 
+    /// Offline-queue messages queued at once: well under half the smallest queue
+    /// bound (`OUTBOUND_QUEUE_FRAMES` ≥ 1,024), which `waitForRoom` waits below.
+    static let flushSlice = 256
+
     /// Registers the connection and sends `ready`, the offline queue and `sync:done`.
     func open() async throws {
         // A session opened while the server drains for shutdown is told to go elsewhere.
@@ -62,14 +66,16 @@ struct RealtimeSession: Sendable {
             while true {
                 let batch = try await messages.nextBatch()
                 guard let last = batch.last else { break }
-                for message in batch {
-                    connection.sendDuringSync(try PushFrame(type: "message:new", data: MessageReply(message: Message(message))))
+                // A queue operation (one lock, one wake-up of the writer) per slice; a
+                // backlog of thousands goes out at the client's pace, never past the
+                // queue's bound (which would cut it as a slow consumer).
+                for start in stride(from: 0, to: batch.count, by: Self.flushSlice) {
+                    let slice = batch[start..<min(batch.count, start + Self.flushSlice)]
+                    connection.sendDuringSync(try slice.map { PushFrame(type: "message:new", json: try MessageJSON.reply($0)) })
+                    await connection.outbound.waitForRoom()
                 }
                 messageCount += batch.count
                 cursor = last.seq
-                // A backlog of thousands goes out at the client's pace, not past the
-                // queue's bound (which would cut it as a slow consumer).
-                await connection.outbound.waitForRoom()
             }
             flushedUpTo[m.roomId] = cursor
         }

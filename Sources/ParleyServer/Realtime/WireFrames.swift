@@ -43,7 +43,7 @@ enum WireFrames {
     /// The `{"message":...}` of a stored message, the same bytes for its push and its
     /// ack: made by whichever goes first (`WireBytes`).
     static func message(_ record: MessageRecord, in slot: WireBytes) throws -> EncodedJSON {
-        EncodedJSON(bytes: try slot.get { try json(MessageReply(message: Message(record))) })
+        EncodedJSON(bytes: try slot.get { try MessageJSON.reply(record) })
     }
 
     /// `{"type":"ack","id":ID,"ok":true,"data":{...}}`

@@ -1,0 +1,34 @@
+import Foundation
+import Mongo
+
+/// The database's own pace for what the offline flush reads: one room's messages
+/// by seq through one libmongoc cursor, from the bench process, as raw BSON (no
+/// decoding into messages, no JSON, no socket): the ceiling the flush is held to.
+enum DatabaseRead {
+    static func room(_ roomId: ObjectId, uri: String, database: String) async throws -> (seconds: Double, documents: Int) {
+        let client = try MongoClient(configuration: MongoConfiguration(uri: uri, threadCount: 1, extraClients: 1, operationTimeoutMS: 120_000))
+        let messages = client.database(database).collection("messages", withType: BSONDocument.self)
+        let start = ContinuousClock.now
+        let cursor = try await messages.find(["roomId": .objectId(roomId), "seq": ["$gt": .int64(0)]], options: FindOptions(sort: ["seq": 1], batchSize: 1_000))
+        var documents = 0
+        while true {
+            let batch = try await cursor.nextBatch()
+            if batch.isEmpty { break }
+            documents += batch.count
+        }
+        return (SearchScenario.seconds(ContinuousClock.now - start), documents)
+    }
+}
+
+/// User and system CPU a process has used, in seconds, from `/proc/PID/stat`: the
+/// server's own cost of a measured interval, steadier than wall time on a shared
+/// machine.
+enum ProcessCPU {
+    static func seconds(_ pid: Int32) -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return nil }
+        // After "pid (comm)": state is field 3, utime 14 and stime 15 (1-based).
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+}
