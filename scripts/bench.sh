@@ -75,7 +75,9 @@ print(f'db-ceiling before and after: {ceilings[0]:.0f}/s, {ceilings[1]:.0f}/s; t
 print(mean / 2 / $SENDERS)")
 "$bin/parley-bench" throughput --url "$url" --senders "$SENDERS" --rooms "$ROOMS" --rate "$half" --seconds "$SECONDS_PER_RUN" --json "$OUT"
 "$bin/parley-bench" fanout --url "$url" --members "$FANOUT_MEMBERS" --seconds "$SECONDS_PER_RUN" --json "$OUT"
-"$bin/parley-bench" offline --url "$url" --queued "$OFFLINE_QUEUED" --json "$OUT"
+# The flush against the database reading the same documents through one cursor, and
+# the server's CPU per flushed message.
+"$bin/parley-bench" offline --url "$url" --queued "$OFFLINE_QUEUED" --database bench --server-pid "$server_pid" --json "$OUT"
 "$bin/parley-bench" connections --url "$url" --count "$CONNECTIONS" --users 200 --rate 2000 --server-pid "$server_pid" --json "$OUT"
 # The full count on two fresh nodes sharing the database, held by two client
 # processes (one per node).

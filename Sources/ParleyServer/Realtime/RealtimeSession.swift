@@ -63,9 +63,14 @@ struct RealtimeSession: Sendable {
         for m in snapshot.owed {
             var cursor = m.deliveredSeq
             let messages = try await services.sync.backlog(of: m)
+            // The database reads the next batch while this one is encoded and sent: the
+            // flush goes at the pace of the slower of the two, not of their sum.
+            var next = Task { try await messages.nextBatch() }
+            defer { next.cancel() }
             while true {
-                let batch = try await messages.nextBatch()
+                let batch = try await next.value
                 guard let last = batch.last else { break }
+                next = Task { try await messages.nextBatch() }
                 // A queue operation (one lock, one wake-up of the writer) per slice; a
                 // backlog of thousands goes out at the client's pace, never past the
                 // queue's bound (which would cut it as a slow consumer).
