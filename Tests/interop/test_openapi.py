@@ -16,8 +16,11 @@ DOCUMENT = os.path.join(ROOT, "docs", "openapi.yaml")
 # state, so a schema-valid body may rightly be 400 there; and an upload's type is its
 # bytes' (magic numbers), which no schema states either. Room and event creation and
 # uploads run every check but "schema-valid request accepted"; all other operations
-# run them all.
-CROSS_FIELD_RULES = ["createRoom", "createEvent", "uploadFile", "createRoomAlias"]
+# run them all. A guest's name is checked for control characters anywhere; the
+# pattern that says so ends in `$`, which Python's regular expressions (schemathesis
+# generates with them) also match before a final newline, so a name ending in one is
+# schema-valid to schemathesis and rightly 400 here: the guest operation is in the list.
+CROSS_FIELD_RULES = ["createRoom", "createEvent", "uploadFile", "createRoomAlias", "guest"]
 
 
 def test_served_document_is_the_one_in_docs(server):

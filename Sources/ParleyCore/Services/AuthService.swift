@@ -38,8 +38,9 @@ public struct AuthService: Sendable {
     /// seconds: an account without a password or username of its own choosing
     /// (`guest-` and 12 random hex digits), for event rooms that let guests in.
     public func guest(displayName: String, ttl: Int, now: Date = Date()) async throws -> (token: String, user: UserRecord) {
+        // Checked as given (no control characters anywhere), stored trimmed.
+        try AccountRules.validateDisplayName(displayName)
         let name = displayName.trimmingCharacters(in: .whitespacesAndNewlines)
-        try AccountRules.validateDisplayName(name)
         var suffix = ""
         for _ in 0..<6 { suffix += String(format: "%02x", UInt8.random(in: 0...255)) }
         // No password: a placeholder no bcrypt check ever matches (login never checks a
