@@ -30,7 +30,7 @@ extension Scenarios {
             same.reset()
             cross.reset()
         }
-        let (acks, _, errors) = try await drive(
+        let measured = try await drive(
             a, sockets: sockets, rooms: roomIds, rate: rate, window: window, seconds: seconds, padding: padding, tally: senderTally, acked: acked)
         let typing = try await typingAcross(a, b, room: roomIds[0], typist: senderUsers[0], watcher: users[senders + 1], probes: typingProbes)
         for s in sockets + receivers { s.close() }
@@ -38,13 +38,13 @@ extension Scenarios {
             scenario: "cluster",
             parameters: ["senders": "\(senders)", "rooms": "\(rooms)", "rate per sender": rate == 0 ? "max (window \(window))" : "\(rate)/s",
                          "seconds": "\(seconds)"],
-            figures: ["messages stored per s": Double(acks) / seconds,
+            figures: ["messages stored per s": Double(measured.acks) / seconds,
                       "same-node p50 ms": same.latencyMs(50), "same-node p99 ms": same.latencyMs(99),
                       "cross-node p50 ms": cross.latencyMs(50), "cross-node p99 ms": cross.latencyMs(99),
                       "cross-node deliveries per s": Double(cross.counts.deliveries) / seconds,
                       "same-node deliveries per s": Double(same.counts.deliveries) / seconds,
                       "typing cross-node p50 ms": typing.latencyMs(50), "typing cross-node p99 ms": typing.latencyMs(99),
-                      "errors": Double(errors)])
+                      "errors": Double(measured.errors)])
     }
 
     /// `probes` typing events, one every 20 ms, from a member on node `a` to one on

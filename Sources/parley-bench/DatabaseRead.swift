@@ -31,4 +31,12 @@ enum ProcessCPU {
         guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
+
+    /// The CPU of several processes (the nodes of one run), summed; nil when none
+    /// are given or one cannot be read.
+    static func seconds(_ pids: [Int32]) -> Double? {
+        guard !pids.isEmpty else { return nil }
+        let each = pids.map { seconds($0) }
+        return each.contains { $0 == nil } ? nil : each.reduce(0) { $0 + $1! }
+    }
 }

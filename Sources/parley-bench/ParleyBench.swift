@@ -36,11 +36,12 @@ struct ParleyBench: AsyncParsableCommand {
         @Option(help: "Sends in flight per sender at the maximum rate.") var window = 32
         @Option var seconds: Double = 10
         @Option(help: "Another node's base URL (repeatable): the senders are spread over every node.") var node: [String] = []
+        @Option(help: "A server process id (repeatable, summed): its CPU per stored message, from /proc.") var serverPid: [Int32] = []
         func run() async throws {
             ProcessLimits.raiseOpenFiles()
             let r = try await Scenarios.throughput(
                 BenchTarget(url: common.url), senders: senders, rooms: rooms, rate: rate, window: window, seconds: seconds, padding: common.padding,
-                nodes: node.map { BenchTarget(url: $0).wsURL })
+                nodes: node.map { BenchTarget(url: $0).wsURL }, serverPIDs: serverPid)
             try ParleyBench.finish(r, common)
         }
     }
@@ -71,10 +72,13 @@ struct ParleyBench: AsyncParsableCommand {
         @Option var members = 1000
         @Option var window = 64
         @Option var seconds: Double = 10
+        @Option(help: "The server's process id: its CPU per delivery, from /proc.") var serverPid: [Int32] = []
         func run() async throws {
             ProcessLimits.raiseOpenFiles()
             try ParleyBench.finish(
-                try await Scenarios.fanout(BenchTarget(url: common.url), members: members, window: window, seconds: seconds, padding: common.padding), common)
+                try await Scenarios.fanout(
+                    BenchTarget(url: common.url), members: members, window: window, seconds: seconds, padding: common.padding, serverPIDs: serverPid),
+                common)
         }
     }
 

@@ -45,7 +45,8 @@ enum Scenarios {
     /// With `nodes` (other nodes' `/ws` URLs), the senders are spread over this node
     /// and those, in turn.
     static func throughput(
-        _ t: BenchTarget, senders: Int, rooms: Int, rate: Double, window: Int, seconds: Double, padding: Int, nodes: [String] = []
+        _ t: BenchTarget, senders: Int, rooms: Int, rate: Double, window: Int, seconds: Double, padding: Int, nodes: [String] = [],
+        serverPIDs: [Int32] = []
     ) async throws -> BenchResult {
         progress("throughput: \(senders) senders over \(nodes.count + 1) node(s), \(rooms) rooms, rate \(rate == 0 ? "max" : String(rate)) per sender, \(seconds) s")
         let users = try await t.users("t", senders)
@@ -56,24 +57,45 @@ enum Scenarios {
         let acked = AckRouter()
         let sockets = try await openCounting(t, users: users, tally: tally, acked: acked, urls: [t.wsURL] + nodes)
         progress("throughput: \(sockets.count) connected; warming up")
-        let measured = try await drive(t, sockets: sockets, rooms: roomIds, rate: rate, window: window, seconds: seconds, padding: padding, tally: tally, acked: acked)
+        let measured = try await drive(
+            t, sockets: sockets, rooms: roomIds, rate: rate, window: window, seconds: seconds, padding: padding, tally: tally, acked: acked,
+            serverPIDs: serverPIDs)
         for s in sockets { s.close() }
-        let (acks, deliveries, errors) = measured
+        var figures = measured.figures(seconds: seconds, tally: tally)
+        if let cpu = measured.serverCPU, measured.acks > 0 { figures["server CPU us per stored message"] = cpu * 1e6 / Double(measured.acks) }
         return BenchResult(
             scenario: "throughput",
             parameters: ["senders": "\(senders)", "rooms": "\(rooms)", "rate per sender": rate == 0 ? "max (window \(window))" : "\(rate)/s",
                          "seconds": "\(seconds)", "text bytes": "\(padding + 22)", "nodes": "\(nodes.count + 1)"],
-            figures: ["messages stored per s": Double(acks) / seconds, "deliveries per s": Double(deliveries) / seconds,
-                      "latency p50 ms": tally.latencyMs(50), "latency p99 ms": tally.latencyMs(99), "latency p99.9 ms": tally.latencyMs(99.9),
-                      "errors": Double(errors)])
+            figures: figures)
+    }
+
+    /// What `drive` counted in its measured window, and the servers' CPU over it.
+    struct Measured: Sendable {
+        var acks = 0
+        var deliveries = 0
+        var errors = 0
+        /// User and system CPU seconds of the `serverPIDs` given to `drive`, summed.
+        var serverCPU: Double?
+
+        func figures(seconds: Double, tally: Tally) -> [String: Double] {
+            var figures = [
+                "messages stored per s": Double(acks) / seconds, "deliveries per s": Double(deliveries) / seconds,
+                "latency p50 ms": tally.latencyMs(50), "latency p99 ms": tally.latencyMs(99), "latency p99.9 ms": tally.latencyMs(99.9),
+                "errors": Double(errors),
+            ]
+            if let serverCPU { figures["server CPU cores"] = serverCPU / seconds }
+            return figures
+        }
     }
 
     /// Sends from every socket for `seconds` after a one-second warm-up, and returns
-    /// the acks, deliveries and errors counted in the measured window.
+    /// the acks, deliveries and errors counted in the measured window, with the CPU
+    /// the `serverPIDs` used over it (`ProcessCPU`).
     static func drive(
         _ t: BenchTarget, sockets: [BenchSocket], rooms: [String], rate: Double, window: Int, seconds: Double, padding: Int, tally: Tally,
-        acked: AckRouter
-    ) async throws -> (Int, Int, Int) {
+        acked: AckRouter, serverPIDs: [Int32] = []
+    ) async throws -> Measured {
         let stop = Flag()
         let counter = Counter()
         await withTaskGroup(of: Void.self) { group in
@@ -109,12 +131,16 @@ enum Scenarios {
             group.addTask {
                 try? await Task.sleep(for: .seconds(1))
                 tally.reset()
+                let cpuBefore = ProcessCPU.seconds(serverPIDs)
                 progress("measuring")
                 try? await Task.sleep(for: .seconds(seconds))
                 let counts = tally.counts
+                let cpuAfter = ProcessCPU.seconds(serverPIDs)
                 stop.set()
                 acked.finishAll()
-                measuredCounts.withLock { $0 = counts }
+                measuredCounts.withLock {
+                    $0 = Measured(acks: counts.0, deliveries: counts.1, errors: counts.2, serverCPU: cpuBefore.flatMap { b in cpuAfter.map { $0 - b } })
+                }
             }
         }
         return measuredCounts.withLock { $0 }
@@ -143,7 +169,7 @@ enum Scenarios {
     }
 
     /// One room of `members` members; one sender keeps `window` messages in flight.
-    static func fanout(_ t: BenchTarget, members: Int, window: Int, seconds: Double, padding: Int) async throws -> BenchResult {
+    static func fanout(_ t: BenchTarget, members: Int, window: Int, seconds: Double, padding: Int, serverPIDs: [Int32] = []) async throws -> BenchResult {
         progress("fanout: \(members) members")
         let users = try await t.users("f", members)
         let room = try await t.rest.createRoom(users[0].token, name: "fanout \(t.runID)")
@@ -154,15 +180,16 @@ enum Scenarios {
         let tally = Tally()
         let acked = AckRouter()
         let sockets = try await openCounting(t, users: users, tally: tally, acked: acked)
-        let (acks, deliveries, errors) = try await drive(
-            t, sockets: [sockets[0]], rooms: [room], rate: 0, window: window, seconds: seconds, padding: padding, tally: tally, acked: acked)
+        let measured = try await drive(
+            t, sockets: [sockets[0]], rooms: [room], rate: 0, window: window, seconds: seconds, padding: padding, tally: tally, acked: acked,
+            serverPIDs: serverPIDs)
         for s in sockets { s.close() }
+        var figures = measured.figures(seconds: seconds, tally: tally)
+        if let cpu = measured.serverCPU, measured.deliveries > 0 { figures["server CPU us per delivery"] = cpu * 1e6 / Double(measured.deliveries) }
         return BenchResult(
             scenario: "fanout",
             parameters: ["members": "\(members)", "sender window": "\(window)", "seconds": "\(seconds)"],
-            figures: ["messages stored per s": Double(acks) / seconds, "deliveries per s": Double(deliveries) / seconds,
-                      "latency p50 ms": tally.latencyMs(50), "latency p99 ms": tally.latencyMs(99), "latency p99.9 ms": tally.latencyMs(99.9),
-                      "errors": Double(errors)])
+            figures: figures)
     }
 
     /// A user returns to `queued` messages: time from connecting to `sync:done`. With
@@ -449,4 +476,4 @@ final class AckRouter: Sendable {
 }
 
 /// The counts `drive` measured, handed back from its timer task.
-private let measuredCounts = Mutex<(Int, Int, Int)>((0, 0, 0))
+private let measuredCounts = Mutex<Scenarios.Measured>(Scenarios.Measured())
