@@ -3,11 +3,14 @@ WebSocket and over polling with the upgrade, against a real parley."""
 import json
 import threading
 import time
+import uuid
 
+import pymongo
 import pytest
 import socketio
 import websocket
 
+from conftest import Server, database_uri, launch
 from native import Native as NativeClient
 
 TRANSPORTS = [pytest.param(["websocket"], id="websocket"), pytest.param(["polling", "websocket"], id="polling+upgrade")]
@@ -156,6 +159,44 @@ def test_offline_flush_on_reconnect(server, transports):
     finally:
         again.close()
         native.close()
+
+
+@pytest.fixture(scope="module")
+def small_queue_server():
+    """A server whose outbound queue holds its minimum, 1,024 frames, with the send
+    rate opened up: a flush of more than that must wait for the client."""
+    uri = database_uri()
+    database = "t_interop_q_" + uuid.uuid4().hex[:10]
+    handle = launch(uri, database, OUTBOUND_QUEUE_FRAMES=1024, RATE_LIMIT_MESSAGES_PER_SECOND=100000, RATE_LIMIT_BURST=100000)
+    yield Server(handle.url, handle.ws_url, database)
+    handle.stop()
+    pymongo.MongoClient(uri, serverSelectionTimeoutMS=3000).drop_database(database)
+
+
+@pytest.mark.parametrize("transports", TRANSPORTS)
+def test_offline_flush_longer_than_the_queue_arrives_whole(small_queue_server, transports):
+    """2,500 missed messages through a 1,024-frame queue: the transport drains the
+    connection's queue as the client reads, so the flush waits for the client and
+    every message arrives, in order, on a socket that stays up."""
+    server = small_queue_server
+    alice, bob = server.register("alice"), server.register("bob")
+    room = server.create_room(alice["token"])
+    server.join(bob["token"], room)
+    native = Native(server, alice["token"])
+    count = 2500
+    for i in range(count):
+        native.send("message:send", {"roomId": room, "text": f"q{i}", "clientId": f"q{i}"}, rid=f"q{i}" if i % 100 == 99 else None)
+        if i % 100 == 99:
+            assert native.ack(f"q{i}")["ok"]
+    native.close()
+    client = Recorder(server, bob["token"], transports)
+    try:
+        flushed = client.sync()
+        assert [m["seq"] for m in flushed] == list(range(1, count + 1))
+        assert [m["text"] for m in flushed[:2]] == ["q0", "q1"] and flushed[-1]["text"] == f"q{count - 1}"
+        assert client.sio.connected and client.call("ping", {})["ok"]
+    finally:
+        client.close()
 
 
 def test_one_user_on_both_transports_gets_every_push(server):

@@ -8,16 +8,15 @@ import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import NIOWebSocket
-@_spi(WSInternal) import WSCore
 
 /// Each accepted TCP connection: HTTP/1.1 for the routes, or a WebSocket upgrade to
 /// one of the two realtime endpoints.
 ///
-/// - `GET /ws` (the native protocol) is handed to channel handlers
-///   (`NativeSocketHandler`) and the connection's task ends at once: no task waits on
-///   an idle socket, which is most of what an idle socket used to cost.
-/// - `GET /socket.io/?EIO=4&transport=websocket` is served as swift-websocket's
-///   handler and `SocketIOGateway.serveWebSocket` on the connection's task.
+/// - `GET /ws` (the native protocol) and `GET /socket.io/?EIO=4&transport=websocket`
+///   (Socket.IO's WebSocket transport) are handed to channel handlers
+///   (`NativeSocketHandler`, `EngineSocketHandler`) and the connection's task ends at
+///   once: no task waits on an idle socket, which is most of what an idle socket
+///   used to cost.
 /// - Anything else asking to upgrade gets 400; a plain request goes to the router.
 ///
 /// Modelled on hummingbird-websocket's `HTTP1WebSocketUpgradeChannel`, which serves
@@ -31,8 +30,7 @@ struct ParleyHTTPChannel: ServerChildChannel, HTTPChannelHandler {
 
     enum UpgradeResult: Sendable {
         /// Served by the channel's handlers from now on.
-        case native
-        case socketIO(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, EngineQuery)
+        case handed
         case notUpgraded(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
         case failedUpgrade(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
     }
@@ -40,11 +38,6 @@ struct ParleyHTTPChannel: ServerChildChannel, HTTPChannelHandler {
     struct Value: ServerChildChannelValue {
         let upgradeResult: EventLoopFuture<UpgradeResult>
         let channel: any Channel
-    }
-
-    /// The logger of a Socket.IO socket's handler.
-    struct SocketContext: WebSocketContext {
-        let logger: Logger
     }
 
     let responder: HTTPChannelHandler.Responder
@@ -81,18 +74,17 @@ struct ParleyHTTPChannel: ServerChildChannel, HTTPChannelHandler {
                 upgradePipelineHandler: { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
                         switch attempted.value {
-                        case .native(let token)?:
+                        case let endpoint?:
                             let handlers = channel.pipeline.syncOperations
                             try handlers.addHandler(
                                 NIOWebSocketFrameAggregator(
                                     minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1_024,
                                     maxAccumulatedFrameSize: configuration.maxFrameSize))
-                            try handlers.addHandler(native.makeHandler(token: token, logger: logger))
-                            return .native
-                        case .socketIO(let query)?:
-                            let asyncChannel = try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(
-                                wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
-                            return .socketIO(asyncChannel, query)
+                            switch endpoint {
+                            case .native(let token): try handlers.addHandler(native.makeHandler(token: token, logger: logger))
+                            case .socketIO(let query): try handlers.addHandler(socketIO.makeHandler(query: query, logger: logger))
+                            }
+                            return .handed
                         case nil:
                             preconditionFailure("upgraded without a chosen endpoint")
                         }
@@ -121,25 +113,12 @@ struct ParleyHTTPChannel: ServerChildChannel, HTTPChannelHandler {
     func handle(value: Value, logger: Logger) async {
         do {
             switch try await value.upgradeResult.get() {
-            case .native:
+            case .handed:
                 return
             case .notUpgraded(let http1):
                 await handleHTTP(asyncChannel: http1, logger: logger)
             case .failedUpgrade(let http1):
                 await refuseUpgrade(http1, logger: logger)
-            case .socketIO(let asyncChannel, let query):
-                let gateway = socketIO
-                let channel = asyncChannel.channel
-                _ = try await WebSocketHandler.handle(
-                    type: .server,
-                    configuration: .init(
-                        extensions: [], autoPing: configuration.autoPing, closeTimeout: configuration.closeTimeout,
-                        validateUTF8: configuration.validateUTF8, maxFrameSize: configuration.maxFrameSize),
-                    asyncChannel: asyncChannel,
-                    context: SocketContext(logger: logger),
-                    handler: { inbound, outbound, _ in
-                        try await gateway.serveWebSocket(inbound: inbound, outbound: outbound, query: query, channel: channel)
-                    })
             }
         } catch let error as ChannelError where error == .inputClosed {
             logger.trace("upgrade failed: input closed")

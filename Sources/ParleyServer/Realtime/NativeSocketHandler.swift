@@ -57,8 +57,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var closeTimer: Scheduled<Void>?
     private var keepAlive: RepeatedTask?
     private var awaitingPong = false
-    private var readPaused = false
-    private var readPending = false
+    private var reads = SocketReadGate()
 
     init(gateway: WebSocketGateway, token: String?, logger: Logger) {
         self.gateway = gateway
@@ -163,7 +162,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .ping:
             switch phase {
             case .awaitingAuthFrame, .open:
-                context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
+                WebSocketChannelOps.pong(frame, context: context)
             case .closing, .closed:
                 return
             }
@@ -225,26 +224,15 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.close(promise: nil)
         case .awaitingAuthFrame, .open:
             phase = .closing
-            var data = frame.unmaskedData
-            let code = data.readableBytes >= 2 ? data.readSlice(length: 2)! : context.channel.allocator.buffer(capacity: 0)
-            let reply = WebSocketFrame(fin: true, opcode: .connectionClose, data: code)
-            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-            context.writeAndFlush(wrapOutboundOut(reply)).whenComplete { _ in loopBound.value.close(promise: nil) }
+            WebSocketChannelOps.answerClose(frame, context: context)
         }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // The frame decoder's errors were answered (1009, 1002) by NIO's protocol error
-        // handler, which closes the socket; the aggregator's are ours to answer.
-        if let error = error as? NIOWebSocketFrameAggregator.Error {
-            if case .accumulatedFrameSizeIsTooLarge = error {
-                close(.messageTooLarge, reason: "message over \(services.config.maxFrameBytes) bytes")
-            } else {
-                close(.protocolError, reason: "bad fragmentation")
-            }
+        if let (code, reason) = WebSocketChannelOps.closeFor(error, maxFrameBytes: services.config.maxFrameBytes, context: context) {
+            close(code, reason: reason)
         } else if !(error is NIOWebSocketError) {
             logger.debug("native socket error: \(error)")
-            context.close(promise: nil)
         }
     }
 
@@ -297,7 +285,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Queues a job in the inbox; stops reading when too many are waiting.
     private func enqueue(_ job: @escaping SocketInbox.Job) {
-        if inbox?.enqueue(job) == true { readPaused = true }
+        if inbox?.enqueue(job) == true { reads.pause() }
     }
 
     // MARK: Outbound
@@ -306,12 +294,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// it now; otherwise `channelWritabilityChanged` comes back here.
     private func writePending() {
         guard let context, let connection, case .open = phase, context.channel.isWritable else { return }
-        let frames = connection.outbound.takeAll()
-        guard !frames.isEmpty else { return }
-        for buffer in frames {
-            context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: buffer)), promise: nil)
-        }
-        context.flush()
+        WebSocketChannelOps.writeText(connection.outbound.takeAll(), context: context)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -320,21 +303,9 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Holds the reads while the inbox is full: the client's frames wait in the kernel.
-    func read(context: ChannelHandlerContext) {
-        if readPaused {
-            readPending = true
-        } else {
-            context.read()
-        }
-    }
+    func read(context: ChannelHandlerContext) { reads.read(context: context) }
 
-    private func resumeReading() {
-        readPaused = false
-        if readPending, let context {
-            readPending = false
-            context.read()
-        }
-    }
+    private func resumeReading() { reads.resume(context: context) }
 
     // MARK: Closing
 
@@ -347,12 +318,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .awaitingAuthFrame, .open: phase = .closing
         }
         authTimer?.cancel()
-        var data = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
-        data.write(webSocketErrorCode: code)
-        data.writeString(reason)
-        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)), promise: nil)
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        closeTimer = context.eventLoop.scheduleTask(in: Self.closeHandshakeTimeout) { loopBound.value.close(promise: nil) }
+        closeTimer = WebSocketChannelOps.startClose(code, reason: reason, timeout: Self.closeHandshakeTimeout, context: context)
     }
 
     /// The server's own cut of an authenticated connection (`Connection.cut`).
@@ -363,12 +329,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
             // Abortive close (RST): the client is not reading, so a FIN would wait
             // behind unsent data; this frees the kernel's buffers at once.
             phase = .closed
-            let channel = context.channel
-            if let socket = channel as? any SocketOptionProvider {
-                socket.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in channel.close(mode: .all, promise: nil) }
-            } else {
-                channel.close(mode: .all, promise: nil)
-            }
+            WebSocketChannelOps.abort(context.channel)
         case .shutdown:
             close(.goingAway, reason: "server shutting down")
         }

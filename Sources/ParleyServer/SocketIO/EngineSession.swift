@@ -7,25 +7,51 @@ import Synchronization
 /// One Engine.IO v4 session (`sid`): its transport, its outbound packets, its ping
 /// watchdog, and the Socket.IO connection once the client has sent CONNECT.
 ///
-/// Everything sent goes through `transmit`, which keeps one order whatever the
-/// transport: on polling, packets wait in a bounded outbox for the next GET; on
-/// WebSocket, in a bounded queue drained by the socket's writer. A client that lets
-/// either fill up is a slow consumer and is closed. The upgrade moves the outbox into
-/// the WebSocket queue under the lock, so no packet overtakes another.
+/// Two sources feed the client, and the current transport drains both, so a client
+/// that stops reading holds frames where their producer can see it:
+/// - the session's own packets (`transmit`: the handshake, pings, refusals), in a
+///   bounded outbox while polling, in the WebSocket transport's queue after;
+/// - the Socket.IO connection's queue (`feed(from:)`), left where it is until a poll
+///   or the WebSocket writer takes it, so the offline flush waits for the client
+///   (`OutboundQueue.waitForRoom`) and a client that lets it fill is cut.
+///
+/// The upgrade moves the outbox into the WebSocket queue under the lock, so no
+/// packet overtakes another. No task waits on a session: the WebSocket transport is
+/// served by `EngineSocketHandler`, pings by a timer on an event loop.
 final class EngineSession: Sendable {
+    /// The WebSocket transport, as its channel handler gives it: its queue for the
+    /// session's own packets (which wakes the handler), how to wake the handler for
+    /// the connection's frames, and how to close the socket.
+    struct WebSocketTransport: Sendable {
+        let queue: OutboundQueue
+        let wake: @Sendable () -> Void
+        let close: @Sendable () -> Void
+    }
+
     enum Transport: Sendable {
         case polling
-        case websocket(AsyncStream<ByteBuffer>.Continuation)
+        case websocket(WebSocketTransport)
     }
 
     private struct State {
         var transport: Transport = .polling
         var outbox: [ByteBuffer] = []
+        var feed: OutboundQueue?
         var poller: CheckedContinuation<[ByteBuffer], Never>?
         var closed = false
         var lastPong = ContinuousClock.now
+        /// When the oldest ping not yet answered went out.
+        var unansweredSince: ContinuousClock.Instant?
+        var pinger: RepeatedTask?
         var socket: (any SocketIOSocket)?
-        var closeTransport: (@Sendable () -> Void)?
+
+        /// A poll's answer: the session's packets, then the connection's.
+        mutating func takeForPoll() -> [ByteBuffer] {
+            var packets = outbox
+            outbox = []
+            packets += feed?.takeAll() ?? []
+            return packets
+        }
     }
 
     let sid: String
@@ -46,14 +72,14 @@ final class EngineSession: Sendable {
 
     // MARK: Sending
 
-    /// Queues one Engine.IO packet (already encoded, e.g. `42[...]` or `2`).
+    /// Queues one of the session's own Engine.IO packets (already encoded, e.g. `2`).
     func transmit(_ packet: ByteBuffer) {
         var slow = false
         let poller = state.withLock { s -> (CheckedContinuation<[ByteBuffer], Never>, [ByteBuffer])? in
             guard !s.closed else { return nil }
             switch s.transport {
-            case .websocket(let queue):
-                if case .dropped = queue.yield(packet) { slow = true }
+            case .websocket(let socket):
+                if case .full = socket.queue.push([packet]) { slow = true }
                 return nil
             case .polling:
                 guard s.outbox.count < queueLimit else {
@@ -63,8 +89,7 @@ final class EngineSession: Sendable {
                 s.outbox.append(packet)
                 guard let p = s.poller else { return nil }
                 s.poller = nil
-                defer { s.outbox = [] }
-                return (p, s.outbox)
+                return (p, s.takeForPoll())
             }
         }
         if let (p, packets) = poller { p.resume(returning: packets) }
@@ -72,6 +97,46 @@ final class EngineSession: Sendable {
     }
 
     func transmit(_ text: String) { transmit(ByteBuffer(string: text)) }
+
+    /// The Socket.IO connection's queue, drained by whichever transport is current.
+    /// Call before anything is pushed to it.
+    func feed(from queue: OutboundQueue) {
+        state.withLock { $0.feed = queue }
+        queue.attach(wake: { [weak self] in self?.fed() })
+    }
+
+    /// The connection queued frames: a waiting poll takes them, or the WebSocket
+    /// writer is woken.
+    private func fed() {
+        enum Next {
+            case answer(CheckedContinuation<[ByteBuffer], Never>, [ByteBuffer])
+            case wake(@Sendable () -> Void)
+        }
+        let next = state.withLock { s -> Next? in
+            guard !s.closed else { return nil }
+            switch s.transport {
+            case .websocket(let socket): return .wake(socket.wake)
+            case .polling:
+                guard let p = s.poller else { return nil }
+                s.poller = nil
+                return .answer(p, s.takeForPoll())
+            }
+        }
+        switch next {
+        case .answer(let p, let packets)?: p.resume(returning: packets)
+        case .wake(let wake)?: wake()
+        case nil: break
+        }
+    }
+
+    /// What the WebSocket writer sends next: the session's packets, then the
+    /// connection's.
+    func takeForWebSocket() -> [ByteBuffer] {
+        state.withLock { s in
+            guard case .websocket(let socket) = s.transport else { return [] }
+            return socket.queue.takeAll() + (s.feed?.takeAll() ?? [])
+        }
+    }
 
     /// A long-poll: returns what is queued, or waits for the next packet (at most
     /// `timeout`, then a noop). Nil when another poll is already waiting.
@@ -86,11 +151,9 @@ final class EngineSession: Sendable {
             let ready = state.withLock { s -> [ByteBuffer]? in
                 if s.closed { return [ByteBuffer(string: "1")] }
                 if s.poller != nil { return [] }
-                if !s.outbox.isEmpty {
-                    defer { s.outbox = [] }
-                    return s.outbox
-                }
                 if case .websocket = s.transport { return [ByteBuffer(string: "6")] }
+                let packets = s.takeForPoll()
+                if !packets.isEmpty { return packets }
                 s.poller = c
                 return nil
             }
@@ -101,10 +164,7 @@ final class EngineSession: Sendable {
 
     /// What is queued now, without waiting (the handshake reply).
     func drain() -> [ByteBuffer] {
-        state.withLock { s in
-            defer { s.outbox = [] }
-            return s.outbox
-        }
+        state.withLock { $0.takeForPoll() }
     }
 
     private func resumePoller(with packets: [ByteBuffer]) {
@@ -116,28 +176,26 @@ final class EngineSession: Sendable {
     }
 
     /// Switches to WebSocket: the outbox moves into the socket's queue first, then a
-    /// waiting poll is answered with a noop so the client lets it go.
-    func upgrade(to queue: AsyncStream<ByteBuffer>.Continuation, closeTransport: @escaping @Sendable () -> Void) -> Bool {
+    /// waiting poll is answered with a noop so the client lets it go, and the writer
+    /// is woken for what the connection queued meanwhile.
+    func upgrade(to socket: WebSocketTransport) -> Bool {
         let poller = state.withLock { s -> CheckedContinuation<[ByteBuffer], Never>?? in
             guard !s.closed, case .polling = s.transport else { return .none }
-            for packet in s.outbox { queue.yield(packet) }
+            _ = socket.queue.push(s.outbox)
             s.outbox = []
-            s.transport = .websocket(queue)
-            s.closeTransport = closeTransport
+            s.transport = .websocket(socket)
             defer { s.poller = nil }
             return .some(s.poller)
         }
         guard let poller else { return false }
         poller?.resume(returning: [ByteBuffer(string: "6")])
+        socket.wake()
         return true
     }
 
     /// Starts the session on a WebSocket directly (no polling first).
-    func startOnWebSocket(_ queue: AsyncStream<ByteBuffer>.Continuation, closeTransport: @escaping @Sendable () -> Void) {
-        state.withLock { s in
-            s.transport = .websocket(queue)
-            s.closeTransport = closeTransport
-        }
+    func startOnWebSocket(_ socket: WebSocketTransport) {
+        state.withLock { $0.transport = .websocket(socket) }
     }
 
     var isWebSocket: Bool {
@@ -151,26 +209,42 @@ final class EngineSession: Sendable {
 
     func pong() { state.withLock { $0.lastPong = .now } }
 
-    /// Sends a ping every `interval`; closes the session once a ping has gone
-    /// unanswered for `timeout` (measured from the oldest ping not yet answered).
-    func runPings(interval: Duration, timeout: Duration) {
-        Task { [weak self] in
-            var unansweredSince: ContinuousClock.Instant?
-            while true {
-                try? await Task.sleep(for: interval)
-                guard let self, !self.isClosed else { return }
-                let lastPong = self.state.withLock { $0.lastPong }
-                if let since = unansweredSince {
-                    if lastPong >= since {
-                        unansweredSince = nil
-                    } else if ContinuousClock.now - since >= timeout {
-                        self.close()
-                        return
-                    }
-                }
-                if unansweredSince == nil { unansweredSince = .now }
+    /// Sends a ping every `interval` from a timer on `loop`; closes the session once a
+    /// ping has gone unanswered for `timeout` (measured from the oldest ping not yet
+    /// answered).
+    func runPings(interval: Duration, timeout: Duration, on loop: any EventLoop) {
+        let every = TimeAmount.nanoseconds(Int64(interval / .nanoseconds(1)))
+        let pinger = loop.scheduleRepeatedTask(initialDelay: every, delay: every) { [weak self] task in
+            guard let self else {
+                task.cancel()
+                return
+            }
+            if self.pingTimedOut(timeout) {
+                self.close()
+            } else {
                 self.transmit("2")
             }
+        }
+        let closed = state.withLock { s -> Bool in
+            s.pinger = pinger
+            return s.closed
+        }
+        if closed { pinger.cancel() }
+    }
+
+    /// Whether the oldest unanswered ping is older than `timeout`; otherwise notes
+    /// the ping about to go out.
+    private func pingTimedOut(_ timeout: Duration) -> Bool {
+        state.withLock { s in
+            if let since = s.unansweredSince {
+                if s.lastPong >= since {
+                    s.unansweredSince = nil
+                } else if ContinuousClock.now - since >= timeout {
+                    return true
+                }
+            }
+            if s.unansweredSince == nil { s.unansweredSince = .now }
+            return false
         }
     }
 
@@ -190,16 +264,19 @@ final class EngineSession: Sendable {
     /// Closes the session once: answers a waiting poll with a close packet, ends the
     /// WebSocket queue, closes the transport and the Socket.IO client.
     func close() {
-        let taken = state.withLock { s -> (CheckedContinuation<[ByteBuffer], Never>?, Transport, (any SocketIOSocket)?, (@Sendable () -> Void)?)? in
+        let taken = state.withLock { s -> (CheckedContinuation<[ByteBuffer], Never>?, Transport, (any SocketIOSocket)?, RepeatedTask?)? in
             guard !s.closed else { return nil }
             s.closed = true
-            defer { s.poller = nil; s.socket = nil; s.outbox = [] }
-            return (s.poller, s.transport, s.socket, s.closeTransport)
+            defer { s.poller = nil; s.socket = nil; s.outbox = []; s.feed = nil; s.pinger = nil }
+            return (s.poller, s.transport, s.socket, s.pinger)
         }
-        guard let (poller, transport, socket, closeTransport) = taken else { return }
+        guard let (poller, transport, socket, pinger) = taken else { return }
+        pinger?.cancel()
         poller?.resume(returning: [ByteBuffer(string: "1")])
-        if case .websocket(let queue) = transport { queue.finish() }
-        closeTransport?()
+        if case .websocket(let ws) = transport {
+            ws.queue.finish()
+            ws.close()
+        }
         socket?.end()
         onClose(self)
     }

@@ -16,8 +16,8 @@ protocol SocketIOSocket: AnyObject, Sendable {
 }
 
 /// A Socket.IO socket of the contract's events, authenticated at CONNECT: the same
-/// `Connection` and `RealtimeSession` as a `/ws` client, with Socket.IO framing. A
-/// pump forwards the connection's queue to the Engine.IO session in order. A
+/// `Connection` and `RealtimeSession` as a `/ws` client, with Socket.IO framing; the
+/// Engine.IO session's transport drains the connection's queue (`feed(from:)`). A
 /// dialect's socket holds one of these once it knows its user, with the dialect's
 /// envelope for pushes (`encode`).
 final class SocketIOClient: SocketIOSocket {
@@ -36,9 +36,10 @@ final class SocketIOClient: SocketIOSocket {
         realtime = RealtimeSession(services: services, connection: connection, dialect: SocketIODialect(), logger: logger)
     }
 
-    /// Starts forwarding and sends `ready`, the offline queue and `sync:done`.
+    /// Feeds the connection's queue to the Engine.IO session and sends `ready`, the
+    /// offline queue and `sync:done`.
     func start(on engine: EngineSession) {
-        forward(to: engine)
+        engine.feed(from: connection.outbound)
         let realtime = self.realtime
         Task {
             do {
@@ -46,17 +47,6 @@ final class SocketIOClient: SocketIOSocket {
             } catch {
                 realtime.fail(nil, error)
                 engine.close()
-            }
-        }
-    }
-
-    /// Forwards the connection's queue to the Engine.IO session, in order.
-    func forward(to engine: EngineSession) {
-        let connection = self.connection
-        Task { [weak engine] in
-            while let batch = await connection.outbound.next() {
-                guard let engine else { return }
-                for bytes in batch { engine.transmit(bytes) }
             }
         }
     }

@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
-import HummingbirdWebSocket
+import NIOPosix
 import Logging
 import NIOCore
 import NIOWebSocket
@@ -29,7 +29,7 @@ final class SocketIOGateway: Sendable {
     // MARK: Routes
 
     /// The polling transport's routes. The WebSocket transport is upgraded by
-    /// `ParleyHTTPChannel` (see `shouldUpgrade(_:)`) and served by `serveWebSocket`.
+    /// `ParleyHTTPChannel` and served by `EngineSocketHandler`.
     func addRoutes(http router: Router<ParleyRequestContext>) {
         router.get("socket.io") { request, context in try await self.pollingGet(request, context: context) }
         router.post("socket.io") { request, _ in try await self.pollingPost(request) }
@@ -61,7 +61,7 @@ final class SocketIOGateway: Sendable {
                 return try engineError(4, "Too many connections from this address", status: .tooManyRequests)
             }
             session.transmit(openPacket(session, upgrades: ["websocket"]))
-            session.runPings(interval: pingInterval, timeout: pingTimeout)
+            session.runPings(interval: pingInterval, timeout: pingTimeout, on: NIOSingletons.posixEventLoopGroup.next())
             return text(session.drain())
         }
         guard let session = sessions.withLock({ $0[String(sid)] }) else { return try engineError(1, "Session ID unknown") }
@@ -101,51 +101,20 @@ final class SocketIOGateway: Sendable {
         return Response(status: .ok, headers: [.contentType: "text/plain; charset=UTF-8"], body: .init(byteBuffer: body))
     }
 
-    /// Serves one upgraded Engine.IO WebSocket: a probe-and-switch from polling (`sid`)
-    /// or a fresh session.
-    func serveWebSocket(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, query: EngineQuery, channel: any Channel) async throws {
-        var messages = inbound.messages(maxSize: maxPayload).makeAsyncIterator()
-        let (queue, continuation) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(services.config.outboundQueueFrames))
-        let closeTransport: @Sendable () -> Void = { channel.close(mode: .all, promise: nil) }
-        let session: EngineSession
-        if let sid = query.sid {
-            // Upgrade of a polling session: probe, then switch.
-            guard let existing = sessions.withLock({ $0[sid] }), !existing.isWebSocket else { return }
-            guard case .text("2probe")? = try await messages.next() else { return }
-            try await outbound.write(.text("3probe"))
-            guard case .text("5")? = try await messages.next(), existing.upgrade(to: continuation, closeTransport: closeTransport) else {
-                return
-            }
-            session = existing
-        } else {
-            guard let fresh = newSession(address: channel.remoteAddress?.ipAddress ?? "unknown", query: query) else {
-                try? await outbound.close(WebSocketGateway.tryAgainLater, reason: "too many connections from this address")
-                return
-            }
-            session = fresh
-            session.startOnWebSocket(continuation, closeTransport: closeTransport)
-            session.transmit(openPacket(session, upgrades: []))
-            session.runPings(interval: pingInterval, timeout: pingTimeout)
-        }
-        let failure = await FramePump.run(
-            writing: queue.map { [$0] }, to: channel,
-            read: {
-                while let message = try await messages.next() {
-                    switch message {
-                    case .text(let text): await handle(Substring(text), session: session)
-                    case .binary: refuseBinary(session: session, ackId: nil)
-                    }
-                }
-            },
-            finish: { session.close() })
-        if let failure { throw failure }
-    }
-
     // MARK: Sessions and packets
+
+    /// The open session `sid`, if any.
+    func session(_ sid: String) -> EngineSession? { sessions.withLock { $0[sid] } }
+
+    /// The handler that serves one upgraded Engine.IO WebSocket: a fresh session, or
+    /// the upgrade of the polling session `query.sid`.
+    func makeHandler(query: EngineQuery, logger: Logger) -> EngineSocketHandler {
+        EngineSocketHandler(gateway: self, query: query, logger: logger)
+    }
 
     /// A new Engine.IO session holding one of `address`'s connection slots until it
     /// closes; nil when the address holds all it may.
-    private func newSession(address: String, query: EngineQuery) -> EngineSession? {
+    func newSession(address: String, query: EngineQuery) -> EngineSession? {
         let limiter = services.connectionsByAddress
         guard limiter.acquire(address) else { return nil }
         let session = EngineSession(queueLimit: services.config.outboundQueueFrames, query: query) { [weak self] closed in
@@ -164,7 +133,7 @@ final class SocketIOGateway: Sendable {
         let maxPayload: Int
     }
 
-    private func openPacket(_ session: EngineSession, upgrades: [String]) -> ByteBuffer {
+    func openPacket(_ session: EngineSession, upgrades: [String]) -> ByteBuffer {
         var b = ByteBuffer(string: "0")
         let handshake = Handshake(
             sid: session.sid, upgrades: upgrades, pingInterval: services.config.socketIOPingIntervalMs,
@@ -174,7 +143,7 @@ final class SocketIOGateway: Sendable {
     }
 
     /// One Engine.IO packet from the client.
-    private func handle(_ packet: Substring, session: EngineSession) async {
+    func handle(_ packet: Substring, session: EngineSession) async {
         guard let type = packet.first else { return }
         switch type {
         case "3": session.pong()
@@ -258,7 +227,7 @@ final class SocketIOGateway: Sendable {
         }
     }
 
-    private func refuseBinary(session: EngineSession, ackId: Int?) {
+    func refuseBinary(session: EngineSession, ackId: Int?) {
         let e = ParleyError(
             .badRequest, "binary attachments are not taken over Socket.IO: upload files with POST /api/uploads and send their ids in attachments")
         let dialect = SocketIODialect()

@@ -112,7 +112,7 @@ final class DialectSocket: SocketIOSocket {
             return true
         }
         guard taken else { return state.withLock { $0.client } }
-        client.forward(to: engine)
+        engine.feed(from: client.connection.outbound)
         do {
             try await client.realtime.open()
         } catch {

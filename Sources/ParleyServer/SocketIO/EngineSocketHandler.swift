@@ -1,0 +1,217 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOWebSocket
+import ParleyCore
+
+/// Socket.IO's WebSocket transport (`/socket.io/?EIO=4&transport=websocket`), served
+/// by this channel handler after the upgrade, as native sockets are
+/// (`NativeSocketHandler`): no task waits on an idle connection.
+///
+/// - A fresh socket starts an Engine.IO session on this transport: the handshake,
+///   then pings from a timer (`EngineSession.runPings`).
+/// - An upgrade (`sid=`) probes (`2probe`, `3probe`), then takes the polling
+///   session over at `5` (`EngineSession.upgrade`).
+/// - Inbound text frames are Engine.IO packets, checked (UTF-8, size by the
+///   aggregator) and handled in arrival order in a `SocketInbox`
+///   (`SocketIOGateway.handle`), which stops the reads while 32 wait.
+/// - Outbound: the session's packets and the connection's frames
+///   (`EngineSession.takeForWebSocket`), written with one flush while the channel
+///   is writable; a client that stops reading fills the queues until it is cut.
+final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    private enum Phase {
+        /// Added to the pipeline, not yet serving a session.
+        case starting
+        /// Upgrading `session` from polling: `2probe` (then `probed`), then `5`.
+        case probing(EngineSession, probed: Bool)
+        case open(EngineSession)
+        /// Our close frame is out; waiting for the client's.
+        case closing
+        case closed
+    }
+
+    private let gateway: SocketIOGateway
+    private let query: EngineQuery
+    private let logger: Logger
+    private var phase: Phase = .starting
+    /// The session this socket serves, once it is the session's transport.
+    private var session: EngineSession?
+    private var context: ChannelHandlerContext?
+    private var inbox: SocketInbox?
+    private var reads = SocketReadGate()
+    private var closeTimer: Scheduled<Void>?
+
+    init(gateway: SocketIOGateway, query: EngineQuery, logger: Logger) {
+        self.gateway = gateway
+        self.query = query
+        self.logger = logger
+    }
+
+    private var maxFrameBytes: Int { gateway.maxPayload }
+
+    // MARK: Lifecycle
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        let loop = context.eventLoop
+        let me = NIOLoopBound(WeakHandler(self), eventLoop: loop)
+        let execute: @Sendable (@escaping @Sendable (EngineSocketHandler) -> Void) -> Void = { body in
+            loop.execute { if let handler = me.value.handler { body(handler) } }
+        }
+        inbox = SocketInbox(resume: { execute { $0.resumeReading() } })
+        let queue = OutboundQueue(limit: gateway.services.config.outboundQueueFrames)
+        let wake: @Sendable () -> Void = { execute { $0.writePending() } }
+        queue.attach(wake: wake)
+        let transport = EngineSession.WebSocketTransport(queue: queue, wake: wake, close: { execute { $0.context?.close(promise: nil) } })
+        if let sid = query.sid {
+            guard let existing = gateway.session(sid), !existing.isWebSocket else {
+                close(.policyViolation, reason: "Session ID unknown")
+                return
+            }
+            phase = .probing(existing, probed: false)
+            self.transport = transport
+            return
+        }
+        guard let fresh = gateway.newSession(address: context.channel.remoteAddress?.ipAddress ?? "unknown", query: query) else {
+            close(WebSocketGateway.tryAgainLater, reason: "too many connections from this address")
+            return
+        }
+        phase = .open(fresh)
+        session = fresh
+        fresh.startOnWebSocket(transport)
+        fresh.transmit(gateway.openPacket(fresh, upgrades: []))
+        fresh.runPings(interval: gateway.pingInterval, timeout: gateway.pingTimeout, on: loop)
+    }
+
+    /// The transport an upgrade hands to the polling session at `5`.
+    private var transport: EngineSession.WebSocketTransport?
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        phase = .closed
+        closeTimer?.cancel()
+        // Only a session this socket carries ends with it: a failed probe leaves the
+        // polling session as it was.
+        session?.close()
+        session = nil
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .inputClosed = event as? ChannelEvent {
+            phase = .closed
+            context.close(promise: nil)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.opcode {
+        case .ping:
+            switch phase {
+            case .starting, .probing, .open: WebSocketChannelOps.pong(frame, context: context)
+            case .closing, .closed: return
+            }
+        case .pong:
+            return
+        case .connectionClose:
+            switch phase {
+            case .closing, .closed:
+                context.close(promise: nil)
+            case .starting, .probing, .open:
+                phase = .closing
+                WebSocketChannelOps.answerClose(frame, context: context)
+            }
+        case .text:
+            let bytes = frame.unmaskedData
+            guard bytes.withUnsafeReadableBytes(UTF8Check.isValid) else {
+                close(.dataInconsistentWithMessage, reason: "text frames must be valid UTF-8")
+                return
+            }
+            receivedText(String(buffer: bytes))
+        case .binary:
+            guard case .open(let session) = phase else { return }
+            let gateway = self.gateway
+            enqueue { gateway.refuseBinary(session: session, ackId: nil) }
+        default:
+            close(.protocolError, reason: "unexpected frame")
+        }
+    }
+
+    private func receivedText(_ text: String) {
+        switch phase {
+        case .probing(let existing, let probed):
+            if !probed, text == "2probe", let context {
+                phase = .probing(existing, probed: true)
+                WebSocketChannelOps.writeText([ByteBuffer(string: "3probe")], context: context)
+            } else if probed, text == "5", let transport, existing.upgrade(to: transport) {
+                phase = .open(existing)
+                session = existing
+                self.transport = nil
+            } else {
+                close(.policyViolation, reason: "the upgrade is 2probe, then 5")
+            }
+        case .open(let session):
+            let gateway = self.gateway
+            enqueue { await gateway.handle(Substring(text), session: session) }
+        case .starting, .closing, .closed:
+            return
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let (code, reason) = WebSocketChannelOps.closeFor(error, maxFrameBytes: maxFrameBytes, context: context) {
+            close(code, reason: reason)
+        } else if !(error is NIOWebSocketError) {
+            logger.debug("Socket.IO socket error: \(error)")
+        }
+    }
+
+    private func enqueue(_ job: @escaping SocketInbox.Job) {
+        if inbox?.enqueue(job) == true { reads.pause() }
+    }
+
+    func read(context: ChannelHandlerContext) { reads.read(context: context) }
+
+    private func resumeReading() { reads.resume(context: context) }
+
+    // MARK: Outbound
+
+    /// Writes everything queued for the client with one flush, if the channel can
+    /// take it now; otherwise `channelWritabilityChanged` comes back here.
+    private func writePending() {
+        guard let context, let session, case .open = phase, context.channel.isWritable else { return }
+        WebSocketChannelOps.writeText(session.takeForWebSocket(), context: context)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { writePending() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Starts the close handshake with `code`; the socket closes when the client
+    /// answers, or after `NativeSocketHandler.closeHandshakeTimeout`.
+    private func close(_ code: WebSocketErrorCode, reason: String) {
+        guard let context else { return }
+        switch phase {
+        case .closing, .closed: return
+        case .starting, .probing, .open: phase = .closing
+        }
+        closeTimer = WebSocketChannelOps.startClose(code, reason: reason, timeout: NativeSocketHandler.closeHandshakeTimeout, context: context)
+    }
+
+    private final class WeakHandler {
+        weak var handler: EngineSocketHandler?
+        init(_ handler: EngineSocketHandler) { self.handler = handler }
+    }
+}
