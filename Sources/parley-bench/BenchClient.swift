@@ -72,11 +72,13 @@ final class BenchSocket: Sendable {
     let task: Task<Void, any Error>
 
     /// Connects with the token in the header and waits for `sync:done`. `onFrame` sees
-    /// every frame (text) after that, with its kind.
+    /// every frame (text) after that, with its kind. With `socketIO`, `url` is the
+    /// server's Socket.IO WebSocket transport (`socketIOURL`): the token goes in
+    /// CONNECT and Engine.IO's pings are answered.
     static func open(
-        url: String, token: String, onFrame: @escaping @Sendable (FrameKind, String) -> Void
+        url: String, token: String, socketIO: Bool = false, onFrame: @escaping @Sendable (FrameKind, String) -> Void
     ) async throws -> BenchSocket {
-        let socket = BenchSocket(url: url, token: token, onFrame: onFrame)
+        let socket = BenchSocket(url: url, token: token, socketIO: socketIO, onFrame: onFrame)
         try await withCheckedThrowingContinuation { c in
             let alreadyDone = socket.gate.passed.withLock { d -> Bool in
                 if !d { socket.gate.waiter.withLock { $0 = c } }
@@ -87,7 +89,12 @@ final class BenchSocket: Sendable {
         return socket
     }
 
-    private init(url: String, token: String, onFrame: @escaping @Sendable (FrameKind, String) -> Void) {
+    /// The Socket.IO WebSocket transport of the server whose `/ws` is `wsURL`.
+    static func socketIOURL(_ wsURL: String) -> String {
+        String(wsURL.dropLast(3)) + "/socket.io/?EIO=4&transport=websocket"
+    }
+
+    private init(url: String, token: String, socketIO: Bool, onFrame: @escaping @Sendable (FrameKind, String) -> Void) {
         let (stream, continuation) = AsyncStream<String>.makeStream()
         outbox = continuation
         var headers = HTTPFields()
@@ -102,6 +109,11 @@ final class BenchSocket: Sendable {
                         group.addTask {
                             for try await message in inbound.messages(maxSize: 1 << 20) {
                                 guard case .text(let text) = message else { continue }
+                                if socketIO {
+                                    // Engine.IO: the handshake asks for CONNECT, a ping for a pong.
+                                    if text.hasPrefix("0{") { continuation.yield(#"40{"token":"\#(token)"}"#) }
+                                    if text == "2" { continuation.yield("3") }
+                                }
                                 let kind = BenchSocket.kind(of: text)
                                 if kind == .syncDone {
                                     gate.open()
@@ -129,7 +141,7 @@ final class BenchSocket: Sendable {
     static func kind(of text: String) -> FrameKind {
         if text.hasPrefix(#"{"type":"message:new""#) { return .messageNew }
         if text.hasPrefix(#"{"type":"ack""#) || text.contains(#""type":"ack""#) { return .ack }
-        if text.contains(#""type":"sync:done""#) { return .syncDone }
+        if text.contains(#""type":"sync:done""#) || text.hasPrefix(#"42["sync:done""#) { return .syncDone }
         if text.contains(#""type":"message:new""#) { return .messageNew }
         return .other
     }

@@ -113,11 +113,12 @@ struct ParleyBench: AsyncParsableCommand {
         @Option(help: "Seconds to hold the connections before measuring.") var hold: Double = 3
         @Option(help: "Child processes holding the connections (0: this process).") var processes = 0
         @Option(help: "Another server node's base URL (repeatable).") var node: [String] = []
+        @ArgumentParser.Flag(help: "Open Socket.IO WebSocket connections (/socket.io/) instead of native ones (/ws).") var socketIo = false
         @ArgumentParser.Flag(help: .hidden) var child = false
         func run() async throws {
             ProcessLimits.raiseOpenFiles()
             if child {
-                try await Scenarios.connectionsChild(BenchTarget(url: common.url), count: count, users: users, ratePerSecond: rate)
+                try await Scenarios.connectionsChild(BenchTarget(url: common.url), count: count, users: users, ratePerSecond: rate, socketIO: socketIo)
                 return
             }
             guard processes > 0 || node.isEmpty else { throw ValidationError("--node needs --processes") }
@@ -126,10 +127,10 @@ struct ParleyBench: AsyncParsableCommand {
                 processes > 0
                 ? try await Scenarios.connectionsAcrossProcesses(
                     urls: [common.url] + node, processes: processes, count: count, users: users, ratePerSecond: rate,
-                    serverPIDs: serverPid, hold: hold)
+                    serverPIDs: serverPid, hold: hold, socketIO: socketIo)
                 : try await Scenarios.connections(
                     BenchTarget(url: common.url), count: count, users: users, ratePerSecond: rate, serverPID: serverPid.first,
-                    hold: hold)
+                    hold: hold, socketIO: socketIo)
             try ParleyBench.finish(result, common)
         }
     }

@@ -262,7 +262,8 @@ enum Scenarios {
     }
 
     /// Opens `count` idle authenticated connections of `users` users.
-    static func openIdle(_ t: BenchTarget, count: Int, users userCount: Int, ratePerSecond: Int) async throws -> IdleSockets {
+    static func openIdle(_ t: BenchTarget, count: Int, users userCount: Int, ratePerSecond: Int, socketIO: Bool = false) async throws -> IdleSockets {
+        let url = socketIO ? BenchSocket.socketIOURL(t.wsURL) : t.wsURL
         let users = try await t.users("c", userCount)
         var idle = IdleSockets()
         idle.sockets.reserveCapacity(count)
@@ -273,7 +274,7 @@ enum Scenarios {
             let made = await withTaskGroup(of: BenchSocket?.self) { group in
                 for i in 0..<batch {
                     let u = users[(opened + i) % users.count]
-                    group.addTask { try? await BenchSocket.open(url: t.wsURL, token: u.token) { _, _ in } }
+                    group.addTask { try? await BenchSocket.open(url: url, token: u.token, socketIO: socketIO) { _, _ in } }
                 }
                 var out: [BenchSocket?] = []
                 for await s in group { out.append(s) }
@@ -292,16 +293,22 @@ enum Scenarios {
 
     /// Holds `count` idle authenticated connections of `users` users, from this
     /// process, on one server; reports the server's resident memory per connection.
-    static func connections(_ t: BenchTarget, count: Int, users userCount: Int, ratePerSecond: Int, serverPID: Int32?, hold: Double) async throws -> BenchResult {
-        progress("connections: \(count) over \(userCount) users")
+    static func connections(
+        _ t: BenchTarget, count: Int, users userCount: Int, ratePerSecond: Int, serverPID: Int32?, hold: Double, socketIO: Bool = false
+    ) async throws -> BenchResult {
+        progress("connections: \(count) over \(userCount) users\(socketIO ? ", Socket.IO" : "")")
         let before = serverPID.flatMap(residentBytes)
-        let idle = try await openIdle(t, count: count, users: userCount, ratePerSecond: ratePerSecond)
+        let idle = try await openIdle(t, count: count, users: userCount, ratePerSecond: ratePerSecond, socketIO: socketIO)
         try await Task.sleep(for: .seconds(hold))
         let after = serverPID.flatMap(residentBytes)
         for s in idle.sockets { s.close() }
         return connectionsResult(
             held: idle.sockets.count, failures: idle.failures, openSeconds: idle.openSeconds,
-            before: before, after: after, parameters: ["connections": "\(count)", "users": "\(userCount)", "open rate per s": "\(ratePerSecond)"])
+            before: before, after: after,
+            parameters: [
+                "connections": "\(count)", "users": "\(userCount)", "open rate per s": "\(ratePerSecond)",
+                "transport": socketIO ? "Socket.IO WebSocket" : "native /ws",
+            ])
     }
 
     /// What a child process of `connectionsAcrossProcesses` reports once its share is open.
@@ -317,7 +324,8 @@ enum Scenarios {
     /// until its standard input closes; the servers' memory (`serverPIDs`, summed) is
     /// read once every child holds its share.
     static func connectionsAcrossProcesses(
-        urls: [String], processes: Int, count: Int, users userCount: Int, ratePerSecond: Int, serverPIDs: [Int32], hold: Double
+        urls: [String], processes: Int, count: Int, users userCount: Int, ratePerSecond: Int, serverPIDs: [Int32], hold: Double,
+        socketIO: Bool = false
     ) async throws -> BenchResult {
         progress("connections: \(count) over \(processes) processes and \(urls.count) server node(s)")
         let before = serverPIDs.map { residentBytes(pid: $0) }
@@ -329,7 +337,7 @@ enum Scenarios {
             child.arguments = [
                 "connections", "--url", urls[i % urls.count], "--count", "\(share)", "--users", "\(max(1, userCount / processes))",
                 "--rate", "\(max(10, ratePerSecond / processes))", "--child",
-            ]
+            ] + (socketIO ? ["--socket-io"] : [])
             let input = Pipe()
             let output = Pipe()
             child.standardInput = input
@@ -368,13 +376,14 @@ enum Scenarios {
             parameters: [
                 "connections": "\(count)", "users": "\(userCount)", "open rate per s": "\(ratePerSecond)",
                 "client processes": "\(processes)", "server nodes": "\(urls.count)",
+                "transport": socketIO ? "Socket.IO WebSocket" : "native /ws",
             ])
     }
 
     /// The child side of `connectionsAcrossProcesses`: open, report, hold until
     /// standard input closes.
-    static func connectionsChild(_ t: BenchTarget, count: Int, users: Int, ratePerSecond: Int) async throws {
-        let idle = try await openIdle(t, count: count, users: users, ratePerSecond: ratePerSecond)
+    static func connectionsChild(_ t: BenchTarget, count: Int, users: Int, ratePerSecond: Int, socketIO: Bool = false) async throws {
+        let idle = try await openIdle(t, count: count, users: users, ratePerSecond: ratePerSecond, socketIO: socketIO)
         let report = try JSONEncoder().encode(ChildReport(held: idle.sockets.count, failures: idle.failures, openSeconds: idle.openSeconds))
         FileHandle.standardOutput.write(report + Data("\n".utf8))
         _ = await Task.detached { FileHandle.standardInput.readDataToEndOfFile() }.value
