@@ -298,17 +298,27 @@ enum Scenarios {
     ) async throws -> BenchResult {
         progress("connections: \(count) over \(userCount) users\(socketIO ? ", Socket.IO" : "")")
         let before = serverPID.flatMap(residentBytes)
-        let idle = try await openIdle(t, count: count, users: userCount, ratePerSecond: ratePerSecond, socketIO: socketIO)
+        // Half first, then the rest: the second half's memory is the marginal cost of a
+        // connection, free of what the first ones warmed up (pools, the allocator's
+        // arenas) and of memory an earlier run freed for them to reuse.
+        let first = try await openIdle(t, count: count / 2, users: userCount, ratePerSecond: ratePerSecond, socketIO: socketIO)
+        try await Task.sleep(for: .seconds(hold))
+        let middle = serverPID.flatMap(residentBytes)
+        let second = try await openIdle(t, count: count - count / 2, users: userCount, ratePerSecond: ratePerSecond, socketIO: socketIO)
         try await Task.sleep(for: .seconds(hold))
         let after = serverPID.flatMap(residentBytes)
-        for s in idle.sockets { s.close() }
-        return connectionsResult(
-            held: idle.sockets.count, failures: idle.failures, openSeconds: idle.openSeconds,
-            before: before, after: after,
+        for s in first.sockets + second.sockets { s.close() }
+        var result = connectionsResult(
+            held: first.sockets.count + second.sockets.count, failures: first.failures + second.failures,
+            openSeconds: first.openSeconds + second.openSeconds, before: before, after: after,
             parameters: [
                 "connections": "\(count)", "users": "\(userCount)", "open rate per s": "\(ratePerSecond)",
                 "transport": socketIO ? "Socket.IO WebSocket" : "native /ws",
             ])
+        if let middle, let after, !second.sockets.isEmpty {
+            result.figures["server KiB per connection, second half"] = Double(after - middle) / 1024 / Double(second.sockets.count)
+        }
+        return result
     }
 
     /// What a child process of `connectionsAcrossProcesses` reports once its share is open.
