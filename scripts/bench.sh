@@ -3,9 +3,19 @@
 # builds, a throwaway database, the server with limits opened up for load, then
 # every scenario of parley-bench. Results print as tables and go to
 # ${BENCH_JSON:-/tmp/parley-bench.json}. Sizes can be changed through BENCH_* below.
+# BENCH_PEER=1 also runs the Node.js peer (../shared/peer-node, or BENCH_PEER_DIR:
+# ws, the MongoDB Node driver, one write per message) through the same scenarios on
+# the same database server, and prints Parley against it as ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+PEER=${BENCH_PEER:-0}
+PEER_DIR=${BENCH_PEER_DIR:-$PWD/../shared/peer-node}
+if [ "$PEER" = 1 ]; then
+  [ -f "$PEER_DIR/server.js" ] || { echo "BENCH_PEER=1: no peer at $PEER_DIR (set BENCH_PEER_DIR)" >&2; exit 1; }
+  PARLEY_EXTRA_APT="nodejs node-ws node-mongodb" bash scripts/setup.sh
+else
+  bash scripts/setup.sh
+fi
 [ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
 
 SECONDS_PER_RUN=${BENCH_SECONDS:-10}
@@ -19,6 +29,7 @@ OFFLINE_QUEUED=${BENCH_OFFLINE_QUEUED:-10000}
 CONNECTIONS=${BENCH_CONNECTIONS:-19900}
 CONNECTIONS_TWO_NODES=${BENCH_CONNECTIONS_TWO_NODES:-20000}
 CEILING_DOCS=${BENCH_CEILING_DOCS:-50000}
+PEER_CONNECTIONS=${BENCH_PEER_CONNECTIONS:-5000}
 OUT=${BENCH_JSON:-/tmp/parley-bench.json}
 
 swift build -c release --product parley
@@ -63,7 +74,8 @@ rm -f "$OUT"
 # The database slows as it fills, so its ceiling is measured just before and just
 # after the maximum throughput, and that is read against the mean of the two.
 "$bin/parley-bench" db-ceiling --mongodb-uri "$MONGODB_URI" --documents "$CEILING_DOCS" --json "$OUT"
-"$bin/parley-bench" throughput --url "$url" --senders "$SENDERS" --rooms "$ROOMS" --seconds "$SECONDS_PER_RUN" --json "$OUT"
+"$bin/parley-bench" throughput --url "$url" --senders "$SENDERS" --rooms "$ROOMS" --seconds "$SECONDS_PER_RUN" --label parley \
+  --server-pid "$server_pid" --json "$OUT"
 "$bin/parley-bench" db-ceiling --mongodb-uri "$MONGODB_URI" --documents "$CEILING_DOCS" --json "$OUT"
 # Half the database's ceiling, spread over the senders, for the latency target.
 half=$(python3 -c "
@@ -73,12 +85,42 @@ stored = [x['figures']['messages stored per s'] for x in r if x['scenario'] == '
 mean = sum(ceilings) / len(ceilings)
 print(f'db-ceiling before and after: {ceilings[0]:.0f}/s, {ceilings[1]:.0f}/s; throughput {stored:.0f}/s = {stored / mean:.2f} of their mean', file=__import__('sys').stderr)
 print(mean / 2 / $SENDERS)")
-"$bin/parley-bench" throughput --url "$url" --senders "$SENDERS" --rooms "$ROOMS" --rate "$half" --seconds "$SECONDS_PER_RUN" --json "$OUT"
-"$bin/parley-bench" fanout --url "$url" --members "$FANOUT_MEMBERS" --seconds "$SECONDS_PER_RUN" --json "$OUT"
+"$bin/parley-bench" throughput --url "$url" --senders "$SENDERS" --rooms "$ROOMS" --rate "$half" --seconds "$SECONDS_PER_RUN" --label parley \
+  --server-pid "$server_pid" --json "$OUT"
+"$bin/parley-bench" fanout --url "$url" --members "$FANOUT_MEMBERS" --seconds "$SECONDS_PER_RUN" --label parley --server-pid "$server_pid" --json "$OUT"
 # The flush against the database reading the same documents through one cursor, and
 # the server's CPU per flushed message.
-"$bin/parley-bench" offline --url "$url" --queued "$OFFLINE_QUEUED" --database bench --server-pid "$server_pid" --json "$OUT"
-"$bin/parley-bench" connections --url "$url" --count "$CONNECTIONS" --users 200 --rate 2000 --server-pid "$server_pid" --json "$OUT"
+"$bin/parley-bench" offline --url "$url" --queued "$OFFLINE_QUEUED" --database bench --server-pid "$server_pid" --label parley --json "$OUT"
+"$bin/parley-bench" connections --url "$url" --count "$CONNECTIONS" --users 200 --rate 2000 --server-pid "$server_pid" --label parley --json "$OUT"
+"$bin/parley-bench" connections --url "$url" --count "$CONNECTIONS" --users 200 --rate 2000 --server-pid "$server_pid" --socket-io --label parley --json "$OUT"
+# The Node.js peer through the same scenarios, on the same database server (its own
+# database), then a fresh Parley node for the connection count the peer is held to.
+if [ "$PEER" = 1 ]; then
+  peer_port=$(bash scripts/db.sh free-port)
+  NODE_PATH=/usr/share/nodejs PORT=$peer_port MONGODB_URI="$MONGODB_URI" MONGODB_DATABASE=peer JWT_SECRET=bench-secret-bench-secret-bench-secret \
+    node "$PEER_DIR/server.js" >"$work/peer.log" 2>&1 &
+  peer_pid=$!
+  node_pids="$node_pids $peer_pid"
+  wait_healthy "$peer_port"
+  peer="http://127.0.0.1:$peer_port"
+  "$bin/parley-bench" throughput --url "$peer" --senders "$SENDERS" --rooms "$ROOMS" --seconds "$SECONDS_PER_RUN" --label peer --server-pid "$peer_pid" --json "$OUT"
+  "$bin/parley-bench" throughput --url "$peer" --senders "$SENDERS" --rooms "$ROOMS" --rate "$half" --seconds "$SECONDS_PER_RUN" --label peer \
+    --server-pid "$peer_pid" --json "$OUT"
+  "$bin/parley-bench" fanout --url "$peer" --members "$FANOUT_MEMBERS" --seconds "$SECONDS_PER_RUN" --label peer --server-pid "$peer_pid" --json "$OUT"
+  "$bin/parley-bench" offline --url "$peer" --queued "$OFFLINE_QUEUED" --database peer --server-pid "$peer_pid" --label peer --json "$OUT"
+  "$bin/parley-bench" connections --url "$peer" --count "$PEER_CONNECTIONS" --users 200 --rate 2000 --server-pid "$peer_pid" --label peer --json "$OUT"
+  kill "$peer_pid" 2>/dev/null && wait "$peer_pid" 2>/dev/null || true
+  fresh_port=$(bash scripts/db.sh free-port)
+  start_node "$fresh_port" "$work/fresh.log"
+  fresh_pid=$!
+  node_pids="$node_pids $fresh_pid"
+  wait_healthy "$fresh_port"
+  "$bin/parley-bench" connections --url "http://127.0.0.1:$fresh_port" --count "$PEER_CONNECTIONS" --users 200 --rate 2000 --server-pid "$fresh_pid" \
+    --label parley-fresh --json "$OUT"
+  kill "$fresh_pid" 2>/dev/null && wait "$fresh_pid" 2>/dev/null || true
+  node_pids=""
+  python3 scripts/bench_peer_table.py "$OUT"
+fi
 # The full count on two fresh nodes sharing the database, held by two client
 # processes (one per node).
 nodes=()

@@ -5,18 +5,24 @@ import Mongo
 /// by seq through one libmongoc cursor, from the bench process, as raw BSON (no
 /// decoding into messages, no JSON, no socket): the ceiling the flush is held to.
 enum DatabaseRead {
-    static func room(_ roomId: ObjectId, uri: String, database: String) async throws -> (seconds: Double, documents: Int) {
+    /// Reads room `room`'s messages; the room id is matched as an ObjectId (Parley's
+    /// documents), else as a string (the Node.js peer's).
+    static func room(_ room: String, uri: String, database: String) async throws -> (seconds: Double, documents: Int) {
         let client = try MongoClient(configuration: MongoConfiguration(uri: uri, threadCount: 1, extraClients: 1, operationTimeoutMS: 120_000))
         let messages = client.database(database).collection("messages", withType: BSONDocument.self)
-        let start = ContinuousClock.now
-        let cursor = try await messages.find(["roomId": .objectId(roomId), "seq": ["$gt": .int64(0)]], options: FindOptions(sort: ["seq": 1], batchSize: 1_000))
-        var documents = 0
-        while true {
-            let batch = try await cursor.nextBatch()
-            if batch.isEmpty { break }
-            documents += batch.count
+        let ids: [BSONValue] = (ObjectId(room).map { [.objectId($0)] } ?? []) + [.string(room)]
+        for id in ids {
+            let start = ContinuousClock.now
+            let cursor = try await messages.find(["roomId": id, "seq": ["$gt": .int64(0)]], options: FindOptions(sort: ["seq": 1], batchSize: 1_000))
+            var documents = 0
+            while true {
+                let batch = try await cursor.nextBatch()
+                if batch.isEmpty { break }
+                documents += batch.count
+            }
+            if documents > 0 { return (SearchScenario.seconds(ContinuousClock.now - start), documents) }
         }
-        return (SearchScenario.seconds(ContinuousClock.now - start), documents)
+        return (0, 0)
     }
 }
 

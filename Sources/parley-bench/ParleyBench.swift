@@ -20,9 +20,12 @@ struct ParleyBench: AsyncParsableCommand {
         @Option(help: "The server's base URL.") var url = "http://127.0.0.1:8080"
         @Option(help: "Append the result to this JSON file.") var json: String?
         @Option(help: "Characters of padding in each message text.") var padding = 100
+        @Option(help: "Which server this run measures (e.g. parley, peer), kept in the result's parameters.") var label: String?
     }
 
     static func finish(_ result: BenchResult, _ common: Common) throws {
+        var result = result
+        if let label = common.label { result.parameters["server"] = label }
         result.print()
         if let path = common.json { try result.append(to: path) }
     }

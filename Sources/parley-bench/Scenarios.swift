@@ -244,9 +244,9 @@ enum Scenarios {
         if let cpuBefore, let cpuAfter, flushed.value > 0 {
             figures["server CPU us per flushed message"] = (cpuAfter - cpuBefore) * 1e6 / Double(flushed.value)
         }
-        if let database, let roomId = ObjectId(room) {
+        if let database {
             progress("offline: the ceiling, the same \(queued) documents through one cursor")
-            let read = try await DatabaseRead.room(roomId, uri: database.uri, database: database.name)
+            let read = try await DatabaseRead.room(room, uri: database.uri, database: database.name)
             figures["db read seconds"] = read.seconds
             figures["db read documents"] = Double(read.documents)
             figures["flush / db read"] = seconds / read.seconds
