@@ -30,8 +30,15 @@ final class SendRouter: Sendable {
     private let logger: Logger
     private let pending = Mutex<[Int: Pending]>([:])
     private let nextRequest = Atomic<Int>(1)
-    /// The other live nodes, from the cluster (set once it runs).
-    private let peers = Mutex<@Sendable () -> [String]>({ [] })
+    /// The other live nodes, from the cluster (set once it runs). The closure is kept
+    /// in a struct: a bare function type in a `Mutex` is reabstracted on every inout
+    /// access, and the write-back nests one more thunk each time, so every send walked
+    /// a chain as long as the number of sends before it.
+    private let peers = Mutex(Peers())
+
+    private struct Peers {
+        var alive: @Sendable () -> [String] = { [] }
+    }
 
     init(node: String, pipeline: SendPipeline, outbox: SignalOutbox, timeout: Duration = .seconds(3), logger: Logger) {
         self.node = node
@@ -42,7 +49,7 @@ final class SendRouter: Sendable {
     }
 
     /// Where the live nodes come from (the cluster's peers).
-    func knowPeers(_ alive: @escaping @Sendable () -> [String]) { peers.withLock { $0 = alive } }
+    func knowPeers(_ alive: @escaping @Sendable () -> [String]) { peers.withLock { $0.alive = alive } }
 
     /// The node that writes `room` among `nodes`.
     static func writer(of room: ObjectId, among nodes: [String]) -> String? {
@@ -81,7 +88,7 @@ final class SendRouter: Sendable {
 
     /// Stores `submission` here when this node writes its room, otherwise forwards it.
     func submit(_ submission: SendPipeline.Submission) -> Deferred<SendPipeline.Outcome> {
-        let others = peers.withLock { $0 }()
+        let others = peers.withLock { $0.alive }()
         guard let writer = SendRouter.writer(of: submission.roomId, among: others + [node]), writer != node else {
             return pipeline.enqueue(submission)
         }
