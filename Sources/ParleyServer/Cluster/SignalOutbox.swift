@@ -136,6 +136,28 @@ final class SignalOutbox: Sendable {
     /// One batch, retried until the database takes it: the others count on every
     /// number arriving. A batch that never lands (the node stops first) is a gap the
     /// others repair from the collections.
+    /// What a failed insert of a batch means for it.
+    enum Verdict: Equatable {
+        /// An attempt that timed out may still have landed (a slow database answers
+        /// after the deadline): its own id already stored is this batch written, and
+        /// retrying it would fail the same way for ever.
+        case written
+        /// A batch that cannot be encoded never will be: retrying it would hold every
+        /// later signal behind it. Dropped, it is a gap the other nodes repair.
+        case unwritable
+        /// Anything else (the database away, a timeout): try again.
+        case retry
+    }
+
+    static func verdict(on error: any Error) -> Verdict {
+        guard let e = error as? MongoError else { return .retry }
+        switch e.code {
+        case .duplicateKey: return .written
+        case .invalidDocument: return .unwritable
+        default: return .retry
+        }
+    }
+
     func write(_ batch: SignalBatch) async {
         var pause: Duration = .milliseconds(50)
         while true {
@@ -148,18 +170,15 @@ final class SignalOutbox: Sendable {
                     logger.warning("signal batch \(batch.n) not written before stopping: \(error)")
                     return
                 }
-                // An attempt that timed out may still have landed (a slow database
-                // answers after the deadline): its own id already stored is this batch
-                // written, and retrying it would fail the same way for ever.
-                if let e = error as? MongoError, e.code == .duplicateKey {
+                switch Self.verdict(on: error) {
+                case .written:
                     logger.info("signal batch \(batch.n) was written by an earlier attempt")
                     return
-                }
-                // A batch that cannot be encoded never will be: retrying it would hold
-                // every later signal behind it. Dropped, it is a gap the others repair.
-                if let e = error as? MongoError, e.code == .invalidDocument {
+                case .unwritable:
                     logger.error("signal batch \(batch.n) cannot be written and is dropped (the other nodes repair): \(error)")
                     return
+                case .retry:
+                    break
                 }
                 logger.warning("signal batch \(batch.n) not written yet, retrying: \(error)")
                 try? await Task.sleep(for: pause)
