@@ -38,8 +38,10 @@ def main(path):
             a, b = parley.get(name), peer.get(name)
             if a is None or b is None:
                 continue
-            ratio = (a / b if higher else b / a) if a > 0 and b > 0 else float("nan")
-            print(f"| {label} | {name} | {a:,.2f} | {b:,.2f} | {ratio:.2f}x |")
+            # A figure at or below zero has no ratio: the peer's RSS can fall while it
+            # holds connections (its garbage collector runs).
+            ratio = f"{(a / b if higher else b / a):.2f}x" if a > 0 and b > 0 else "n/a"
+            print(f"| {label} | {name} | {a:,.2f} | {b:,.2f} | {ratio} |")
 
 
 if __name__ == "__main__":
