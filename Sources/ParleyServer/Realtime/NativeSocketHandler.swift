@@ -147,10 +147,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The client closed its side without a close frame (the server channels allow
     /// half-closure): there is nothing more to read, so the socket is closed.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case .inputClosed = event as? ChannelEvent {
-            phase = .closed
-            context.close(promise: nil)
-        }
+        if WebSocketChannelOps.closeIfInputClosed(event, context: context) { phase = .closed }
         context.fireUserInboundEventTriggered(event)
     }
 

@@ -41,6 +41,15 @@ enum WebSocketChannelOps {
         return context.eventLoop.scheduleTask(in: timeout) { loopBound.value.close(promise: nil) }
     }
 
+    /// The client closed its side without a close frame (the server channels allow
+    /// half-closure): there is nothing more to read, so the socket is closed. True
+    /// when `event` was that.
+    static func closeIfInputClosed(_ event: Any, context: ChannelHandlerContext) -> Bool {
+        guard case .inputClosed = event as? ChannelEvent else { return false }
+        context.close(promise: nil)
+        return true
+    }
+
     /// Abortive close (RST) of a client that is not reading: a FIN would wait behind
     /// unsent data; this frees the kernel's buffers at once.
     static func abort(_ channel: any Channel) {

@@ -105,10 +105,7 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case .inputClosed = event as? ChannelEvent {
-            phase = .closed
-            context.close(promise: nil)
-        }
+        if WebSocketChannelOps.closeIfInputClosed(event, context: context) { phase = .closed }
         context.fireUserInboundEventTriggered(event)
     }
 

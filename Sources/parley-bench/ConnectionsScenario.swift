@@ -1,0 +1,168 @@
+import Foundation
+import Mongo
+import ParleyCore
+
+/// Idle connections: how many one server (or several nodes) holds, how fast they
+/// open, and the servers' memory per connection.
+extension Scenarios {
+    /// Idle authenticated sockets, opened `ratePerSecond` at a time.
+    struct IdleSockets {
+        var sockets: [BenchSocket] = []
+        var failures = 0
+        var openSeconds = 0.0
+    }
+
+    /// Opens `count` idle authenticated connections of `users` users.
+    static func openIdle(_ t: BenchTarget, count: Int, users userCount: Int, ratePerSecond: Int, socketIO: Bool = false) async throws -> IdleSockets {
+        let url = socketIO ? BenchSocket.socketIOURL(t.wsURL) : t.wsURL
+        let users = try await t.users("c", userCount)
+        var idle = IdleSockets()
+        idle.sockets.reserveCapacity(count)
+        let start = ContinuousClock.now
+        var opened = 0
+        while opened < count {
+            let batch = max(1, min(ratePerSecond / 10, count - opened))
+            let made = await withTaskGroup(of: BenchSocket?.self) { group in
+                for i in 0..<batch {
+                    let u = users[(opened + i) % users.count]
+                    group.addTask { try? await BenchSocket.open(url: url, token: u.token, socketIO: socketIO) { _, _ in } }
+                }
+                var out: [BenchSocket?] = []
+                for await s in group { out.append(s) }
+                return out
+            }
+            idle.sockets += made.compactMap { $0 }
+            idle.failures += made.filter { $0 == nil }.count
+            opened += batch
+            if opened % 1000 < batch { progress("connections: \(opened) opened, \(idle.failures) failed") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let elapsed = ContinuousClock.now - start
+        idle.openSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return idle
+    }
+
+    /// Holds `count` idle authenticated connections of `users` users, from this
+    /// process, on one server; reports the server's resident memory per connection.
+    static func connections(
+        _ t: BenchTarget, count: Int, users userCount: Int, ratePerSecond: Int, serverPID: Int32?, hold: Double, socketIO: Bool = false
+    ) async throws -> BenchResult {
+        progress("connections: \(count) over \(userCount) users\(socketIO ? ", Socket.IO" : "")")
+        let before = serverPID.flatMap(residentBytes)
+        // Half first, then the rest: the second half's memory is the marginal cost of a
+        // connection, free of what the first ones warmed up (pools, the allocator's
+        // arenas) and of memory an earlier run freed for them to reuse.
+        let first = try await openIdle(t, count: count / 2, users: userCount, ratePerSecond: ratePerSecond, socketIO: socketIO)
+        try await Task.sleep(for: .seconds(hold))
+        let middle = serverPID.flatMap(residentBytes)
+        let second = try await openIdle(t, count: count - count / 2, users: userCount, ratePerSecond: ratePerSecond, socketIO: socketIO)
+        try await Task.sleep(for: .seconds(hold))
+        let after = serverPID.flatMap(residentBytes)
+        for s in first.sockets + second.sockets { s.close() }
+        var result = connectionsResult(
+            held: first.sockets.count + second.sockets.count, failures: first.failures + second.failures,
+            openSeconds: first.openSeconds + second.openSeconds, before: before, after: after,
+            parameters: [
+                "connections": "\(count)", "users": "\(userCount)", "open rate per s": "\(ratePerSecond)",
+                "transport": socketIO ? "Socket.IO WebSocket" : "native /ws",
+            ])
+        if let middle, let after, !second.sockets.isEmpty {
+            result.figures["server KiB per connection, second half"] = Double(after - middle) / 1024 / Double(second.sockets.count)
+        }
+        return result
+    }
+
+    /// What a child process of `connectionsAcrossProcesses` reports once its share is open.
+    struct ChildReport: Codable {
+        let held: Int
+        let failures: Int
+        let openSeconds: Double
+    }
+
+    /// `connections` split over `processes` child processes of this tool (a process
+    /// may hold only so many descriptors) and over the server nodes `urls` (child i
+    /// uses `urls[i % urls.count]`). Each child opens its share, reports, and holds it
+    /// until its standard input closes; the servers' memory (`serverPIDs`, summed) is
+    /// read once every child holds its share.
+    static func connectionsAcrossProcesses(
+        urls: [String], processes: Int, count: Int, users userCount: Int, ratePerSecond: Int, serverPIDs: [Int32], hold: Double,
+        socketIO: Bool = false
+    ) async throws -> BenchResult {
+        progress("connections: \(count) over \(processes) processes and \(urls.count) server node(s)")
+        let before = serverPIDs.map { residentBytes(pid: $0) }
+        var children: [(process: Process, input: Pipe, output: Pipe)] = []
+        for i in 0..<processes {
+            let share = count / processes + (i < count % processes ? 1 : 0)
+            let child = Process()
+            child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+            child.arguments = [
+                "connections", "--url", urls[i % urls.count], "--count", "\(share)", "--users", "\(max(1, userCount / processes))",
+                "--rate", "\(max(10, ratePerSecond / processes))", "--child",
+            ] + (socketIO ? ["--socket-io"] : [])
+            let input = Pipe()
+            let output = Pipe()
+            child.standardInput = input
+            child.standardOutput = output
+            try child.run()
+            children.append((child, input, output))
+        }
+        // Each child prints one JSON line once its share is open.
+        var reports: [ChildReport] = []
+        for child in children {
+            let handle = child.output.fileHandleForReading
+            let line = await Task.detached { () -> Data in
+                var data = Data()
+                while !data.contains(UInt8(ascii: "\n")) {
+                    let chunk = handle.availableData
+                    if chunk.isEmpty { break }
+                    data.append(chunk)
+                }
+                return data
+            }.value
+            guard let report = try? JSONDecoder().decode(ChildReport.self, from: line) else {
+                for c in children { c.process.terminate() }
+                throw RestClient.Failure(description: "a connections child process failed: \(String(decoding: line, as: UTF8.self))")
+            }
+            reports.append(report)
+        }
+        progress("connections: \(reports.map(\.held).reduce(0, +)) held by \(processes) processes; holding \(hold) s")
+        try await Task.sleep(for: .seconds(hold))
+        let after = serverPIDs.map { residentBytes(pid: $0) }
+        for child in children { try? child.input.fileHandleForWriting.close() }
+        for child in children { child.process.waitUntilExit() }
+        let sum = { (values: [Int?]) -> Int? in values.contains(where: { $0 == nil }) || values.isEmpty ? nil : values.map { $0! }.reduce(0, +) }
+        return connectionsResult(
+            held: reports.map(\.held).reduce(0, +), failures: reports.map(\.failures).reduce(0, +),
+            openSeconds: reports.map(\.openSeconds).max() ?? 0, before: sum(before), after: sum(after),
+            parameters: [
+                "connections": "\(count)", "users": "\(userCount)", "open rate per s": "\(ratePerSecond)",
+                "client processes": "\(processes)", "server nodes": "\(urls.count)",
+                "transport": socketIO ? "Socket.IO WebSocket" : "native /ws",
+            ])
+    }
+
+    /// The child side of `connectionsAcrossProcesses`: open, report, hold until
+    /// standard input closes.
+    static func connectionsChild(_ t: BenchTarget, count: Int, users: Int, ratePerSecond: Int, socketIO: Bool = false) async throws {
+        let idle = try await openIdle(t, count: count, users: users, ratePerSecond: ratePerSecond, socketIO: socketIO)
+        let report = try JSONEncoder().encode(ChildReport(held: idle.sockets.count, failures: idle.failures, openSeconds: idle.openSeconds))
+        FileHandle.standardOutput.write(report + Data("\n".utf8))
+        _ = await Task.detached { FileHandle.standardInput.readDataToEndOfFile() }.value
+        for s in idle.sockets { s.close() }
+    }
+
+    private static func connectionsResult(
+        held: Int, failures: Int, openSeconds: Double, before: Int?, after: Int?, parameters: [String: String]
+    ) -> BenchResult {
+        var figures: [String: Double] = ["connections held": Double(held), "failures": Double(failures), "seconds to open": openSeconds]
+        var notes: [String] = []
+        if let before, let after {
+            figures["server RSS before MiB"] = Double(before) / 1_048_576
+            figures["server RSS after MiB"] = Double(after) / 1_048_576
+            figures["server KiB per connection"] = Double(after - before) / 1024 / Double(max(1, held))
+        } else {
+            notes.append("pass --server-pid to measure the server's memory")
+        }
+        return BenchResult(scenario: "connections", parameters: parameters, figures: figures, notes: notes)
+    }
+}
