@@ -177,7 +177,9 @@ def small_queue_server():
 def test_offline_flush_longer_than_the_queue_arrives_whole(small_queue_server, transports):
     """2,500 missed messages through a 1,024-frame queue: the transport drains the
     connection's queue as the client reads, so the flush waits for the client and
-    every message arrives, in order, on a socket that stays up."""
+    every message arrives, once, on a socket that stays up. (python-socketio runs
+    each packet's handler on a thread of its own, so the order its handlers see is
+    not the order on the wire: the set is checked here, not the order.)"""
     server = small_queue_server
     alice, bob = server.register("alice"), server.register("bob")
     room = server.create_room(alice["token"])
@@ -192,8 +194,8 @@ def test_offline_flush_longer_than_the_queue_arrives_whole(small_queue_server, t
     client = Recorder(server, bob["token"], transports)
     try:
         flushed = client.sync()
-        assert [m["seq"] for m in flushed] == list(range(1, count + 1))
-        assert [m["text"] for m in flushed[:2]] == ["q0", "q1"] and flushed[-1]["text"] == f"q{count - 1}"
+        assert sorted(m["seq"] for m in flushed) == list(range(1, count + 1))
+        assert {m["text"] for m in flushed} == {f"q{i}" for i in range(count)}
         assert client.sio.connected and client.call("ping", {})["ok"]
     finally:
         client.close()
