@@ -74,19 +74,26 @@ rm -f "$OUT"
 # The database slows as it fills, so its ceiling is measured just before and just
 # after the maximum throughput, and that is read against the mean of the two.
 "$bin/parley-bench" db-ceiling --mongodb-uri "$MONGODB_URI" --documents "$CEILING_DOCS" --json "$OUT"
+# With the database's work per stored message (its serverStatus counters and CPU)
+# beside what the ceiling probes cost it per document.
 "$bin/parley-bench" throughput --url "$url" --senders "$SENDERS" --rooms "$ROOMS" --seconds "$SECONDS_PER_RUN" --label parley \
-  --server-pid "$server_pid" --json "$OUT"
+  --server-pid "$server_pid" --mongodb-uri "$MONGODB_URI" --json "$OUT"
 "$bin/parley-bench" db-ceiling --mongodb-uri "$MONGODB_URI" --documents "$CEILING_DOCS" --json "$OUT"
-# Half the database's ceiling, spread over the senders, for the latency target.
-half=$(python3 -c "
+# Half the database's ceiling, spread over the senders, for the latency target, and a
+# light load (a fifth of it); each with where its time went (the stage histogram).
+read -r half light < <(python3 -c "
 import json; r = json.load(open('$OUT'))
 ceilings = [x['figures']['documents inserted per s'] for x in r if x['scenario'] == 'db-ceiling']
 stored = [x['figures']['messages stored per s'] for x in r if x['scenario'] == 'throughput'][0]
 mean = sum(ceilings) / len(ceilings)
 print(f'db-ceiling before and after: {ceilings[0]:.0f}/s, {ceilings[1]:.0f}/s; throughput {stored:.0f}/s = {stored / mean:.2f} of their mean', file=__import__('sys').stderr)
-print(mean / 2 / $SENDERS)")
+print(mean / 2 / $SENDERS, mean / 5 / $SENDERS)")
+# The light load first: the peer's table reads the last run, at half.
+"$bin/parley-bench" throughput --url "$url" --senders "$SENDERS" --rooms "$ROOMS" --rate "$light" --seconds "$SECONDS_PER_RUN" --label parley \
+  --server-pid "$server_pid" --json "$OUT"
 "$bin/parley-bench" throughput --url "$url" --senders "$SENDERS" --rooms "$ROOMS" --rate "$half" --seconds "$SECONDS_PER_RUN" --label parley \
   --server-pid "$server_pid" --json "$OUT"
+python3 scripts/bench_stage_table.py "$OUT"
 "$bin/parley-bench" fanout --url "$url" --members "$FANOUT_MEMBERS" --seconds "$SECONDS_PER_RUN" --label parley --server-pid "$server_pid" --json "$OUT"
 # The flush against the database reading the same documents through one cursor, and
 # the server's CPU per flushed message.

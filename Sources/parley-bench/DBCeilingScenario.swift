@@ -33,6 +33,7 @@ extension Scenarios {
         // The server's own document type, so the probe's documents encode as the server's do.
         let typed = db.collection("messages", withType: MessageRecord.self)
         let next = Counter()
+        let workBefore = await DatabaseWork.read(client)
         let start = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<concurrency {
@@ -51,12 +52,15 @@ extension Scenarios {
             try await group.waitForAll()
         }
         let elapsed = ContinuousClock.now - start
+        let workAfter = await DatabaseWork.read(client)
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        var figures = ["documents inserted per s": Double(documents) / seconds]
+        if let workBefore, let workAfter { figures.merge(workAfter.since(workBefore).figures(per: documents, "document")) { a, _ in a } }
         try? await db.drop()
         try await client.shutdown()
         return BenchResult(
             scenario: "db-ceiling",
             parameters: ["documents": "\(documents)", "batch": "\(batch)", "concurrency": "\(concurrency)", "validator": validator == nil ? "no" : "as messages"],
-            figures: ["documents inserted per s": Double(documents) / seconds])
+            figures: figures)
     }
 }

@@ -40,11 +40,15 @@ struct ParleyBench: AsyncParsableCommand {
         @Option var seconds: Double = 10
         @Option(help: "Another node's base URL (repeatable): the senders are spread over every node.") var node: [String] = []
         @Option(help: "A server process id (repeatable, summed): its CPU per stored message, from /proc.") var serverPid: [Int32] = []
+        @Option(help: "MongoDB URI of the servers' database: its work per stored message (serverStatus, and its CPU from /proc).")
+        var mongodbUri: String?
         func run() async throws {
             ProcessLimits.raiseOpenFiles()
+            let probe = try mongodbUri.map { try DatabaseProbe(uri: $0) }
             let r = try await Scenarios.throughput(
                 BenchTarget(url: common.url), senders: senders, rooms: rooms, rate: rate, window: window, seconds: seconds, padding: common.padding,
-                nodes: node.map { BenchTarget(url: $0).wsURL }, serverPIDs: serverPid)
+                nodes: node.map { BenchTarget(url: $0).wsURL }, serverPIDs: serverPid, database: probe)
+            await probe?.shutdown()
             try ParleyBench.finish(r, common)
         }
     }

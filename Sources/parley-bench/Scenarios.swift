@@ -34,6 +34,12 @@ struct BenchTarget: Sendable {
         }
     }
 
+    /// `ws://host:port/ws` → `http://host:port`.
+    static func httpBase(ofSocketURL url: String) -> String {
+        url.replacingOccurrences(of: "ws://", with: "http://").replacingOccurrences(of: "wss://", with: "https://")
+            .replacingOccurrences(of: "/ws", with: "")
+    }
+
     func message(room: String, clientId: String, padding: Int) -> String {
         #"{"type":"message:send","id":"\#(clientId)","data":{"roomId":"\#(room)","text":"\#(Stamp.text(padding: padding))","clientId":"\#(clientId)"}}"#
     }
@@ -46,7 +52,7 @@ enum Scenarios {
     /// and those, in turn.
     static func throughput(
         _ t: BenchTarget, senders: Int, rooms: Int, rate: Double, window: Int, seconds: Double, padding: Int, nodes: [String] = [],
-        serverPIDs: [Int32] = []
+        serverPIDs: [Int32] = [], database: DatabaseProbe? = nil
     ) async throws -> BenchResult {
         progress("throughput: \(senders) senders over \(nodes.count + 1) node(s), \(rooms) rooms, rate \(rate == 0 ? "max" : String(rate)) per sender, \(seconds) s")
         let users = try await t.users("t", senders)
@@ -59,10 +65,11 @@ enum Scenarios {
         progress("throughput: \(sockets.count) connected; warming up")
         let measured = try await drive(
             t, sockets: sockets, rooms: roomIds, rate: rate, window: window, seconds: seconds, padding: padding, tally: tally, acked: acked,
-            serverPIDs: serverPIDs)
+            serverPIDs: serverPIDs, stageSources: [t.rest.base] + nodes.map(BenchTarget.httpBase(ofSocketURL:)), database: database)
         for s in sockets { s.close() }
         var figures = measured.figures(seconds: seconds, tally: tally)
         if let cpu = measured.serverCPU, measured.acks > 0 { figures["server CPU us per stored message"] = cpu * 1e6 / Double(measured.acks) }
+        if let work = measured.database { figures.merge(work.figures(per: measured.acks, "stored message")) { a, _ in a } }
         return BenchResult(
             scenario: "throughput",
             parameters: ["senders": "\(senders)", "rooms": "\(rooms)", "rate per sender": rate == 0 ? "max (window \(window))" : "\(rate)/s",
@@ -77,6 +84,10 @@ enum Scenarios {
         var errors = 0
         /// User and system CPU seconds of the `serverPIDs` given to `drive`, summed.
         var serverCPU: Double?
+        /// Where the servers' time went over the window (`SendStageHistogram`).
+        var stages: SendStageHistogram?
+        /// What the database did over the window (`DatabaseWork`).
+        var database: DatabaseWork?
 
         func figures(seconds: Double, tally: Tally) -> [String: Double] {
             var figures = [
@@ -85,17 +96,20 @@ enum Scenarios {
                 "errors": Double(errors),
             ]
             if let serverCPU { figures["server CPU cores"] = serverCPU / seconds }
+            if let stages { figures.merge(stages.figures) { a, _ in a } }
             return figures
         }
     }
 
     /// Sends from every socket for `seconds` after a one-second warm-up, and returns
     /// the acks, deliveries and errors counted in the measured window, with the CPU
-    /// the `serverPIDs` used over it (`ProcessCPU`).
+    /// the `serverPIDs` used over it (`ProcessCPU`) and the send stages the servers at
+    /// `stageSources` (HTTP bases) recorded (`SendStageHistogram`).
     static func drive(
         _ t: BenchTarget, sockets: [BenchSocket], rooms: [String], rate: Double, window: Int, seconds: Double, padding: Int, tally: Tally,
-        acked: AckRouter, serverPIDs: [Int32] = []
+        acked: AckRouter, serverPIDs: [Int32] = [], stageSources: [String]? = nil, database: DatabaseProbe? = nil
     ) async throws -> Measured {
+        let stageSources = stageSources ?? [t.rest.base]
         let stop = Flag()
         let counter = Counter()
         await withTaskGroup(of: Void.self) { group in
@@ -132,14 +146,21 @@ enum Scenarios {
                 try? await Task.sleep(for: .seconds(1))
                 tally.reset()
                 let cpuBefore = ProcessCPU.seconds(serverPIDs)
+                let stagesBefore = await SendStageHistogram.read(stageSources)
+                let dbBefore = await database?.read()
                 progress("measuring")
                 try? await Task.sleep(for: .seconds(seconds))
                 let counts = tally.counts
                 let cpuAfter = ProcessCPU.seconds(serverPIDs)
+                let dbAfter = await database?.read()
+                let stagesAfter = await SendStageHistogram.read(stageSources)
                 stop.set()
                 acked.finishAll()
                 measuredCounts.withLock {
-                    $0 = Measured(acks: counts.0, deliveries: counts.1, errors: counts.2, serverCPU: cpuBefore.flatMap { b in cpuAfter.map { $0 - b } })
+                    $0 = Measured(
+                        acks: counts.0, deliveries: counts.1, errors: counts.2, serverCPU: cpuBefore.flatMap { b in cpuAfter.map { $0 - b } },
+                        stages: stagesBefore.flatMap { b in stagesAfter.map { $0.since(b) } },
+                        database: dbBefore.flatMap { b in dbAfter.map { $0.since(b) } })
                 }
             }
         }

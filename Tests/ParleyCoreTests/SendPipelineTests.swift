@@ -155,4 +155,26 @@ struct SendPipelineTests {
             }
         }
     }
+
+    @Test("each batch reports its stages: every message counted once, the insert measured, the queue wait of its oldest message")
+    func stages() async throws {
+        try await TestDatabase.with { db in
+            let (repos, user, room) = try await Self.setUp(db)
+            let observer = StageRecorder()
+            let pipeline = SendPipeline(repos: repos, sink: RecordingSink(), stages: observer)
+            let promises = (0..<20).map { k in pipeline.enqueue(.init(roomId: room, sender: user, text: "m\(k)", clientId: "s\(k)", origin: nil)) }
+            for p in promises { _ = try await p.value() }
+            let batches = observer.batches.withLock { $0 }
+            // Enqueued before the drain task ran: they gather into batches, each counted once.
+            #expect(batches.map(\.messages).reduce(0, +) == 20 && !batches.isEmpty && batches.count < 20)
+            // Each waited for the drain task at least, and each write took time.
+            #expect(batches.allSatisfy { $0.insert > .zero && $0.queueWait > .zero && $0.fanout >= .zero })
+        }
+    }
+}
+
+/// Every batch's stages, as the pipeline reported them.
+final class StageRecorder: SendStageObserver {
+    let batches = Mutex<[SendStages]>([])
+    func batchWritten(_ stages: SendStages) { batches.withLock { $0.append(stages) } }
 }

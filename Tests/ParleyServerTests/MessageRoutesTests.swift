@@ -198,6 +198,26 @@ struct CrossCuttingTests {
             #expect(text.contains("parley_db_operation_duration_seconds_bucket"))
             #expect(text.contains("parley_websocket_connections"))
             #expect(text.contains("parley_messages_stored_total"))
+            for stage in ["queue_wait", "insert", "fanout", "write"] { #expect(text.contains(#"parley_send_stage_seconds_bucket{stage="\#(stage)""#)) }
+        }
+    }
+
+    @Test("/metrics: each stored batch's stages (queue wait, insert, fan-out), one observation per batch")
+    func sendStageMetrics() async throws {
+        try await RestHarness.with { api in
+            let (token, _) = try await api.register("stages")
+            let room = try await api.createRoom(token, #"{"name": "staged"}"#)
+            for k in 0..<3 {
+                let r = try await api.call(.post, "/api/rooms/\(room)/messages", token: token, json: #"{"text": "m\#(k)", "clientId": "c\#(k)"}"#)
+                #expect(r.status == 201)
+            }
+            let text = String(decoding: try await api.call(.get, "/metrics").body, as: UTF8.self)
+            func count(_ stage: String) -> Double? {
+                let line = text.split(separator: "\n").first { $0.hasPrefix(#"parley_send_stage_seconds_count{stage="\#(stage)"}"#) }
+                return line.flatMap { Double($0.split(separator: " ").last ?? "") }
+            }
+            // Sent one after another: three batches, each with all three stages.
+            #expect(count("queue_wait") == 3 && count("insert") == 3 && count("fanout") == 3)
         }
     }
 }

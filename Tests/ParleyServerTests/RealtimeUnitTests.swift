@@ -73,6 +73,23 @@ struct RealtimeUnitTests {
         #expect(probe.cuts.reasons.withLock { $0 } == [.slowConsumer])
     }
 
+    @Test("a timed queue tells when its oldest pending frame came; an untimed one reads no clock")
+    func timedQueue() {
+        let timed = OutboundQueue(limit: 10, timed: true)
+        let before = ContinuousClock.now
+        _ = timed.push([ByteBuffer(string: "a")])
+        let pushed = ContinuousClock.now
+        _ = timed.push([ByteBuffer(string: "b")])
+        let (frames, since) = timed.takeAllTimed()
+        #expect(frames.count == 2)
+        // The first push of the burst, not the last.
+        #expect(since.map { $0 >= before && $0 <= pushed } == true)
+        #expect(timed.takeAllTimed().since == nil)
+        let plain = OutboundQueue(limit: 10)
+        _ = plain.push([ByteBuffer(string: "a")])
+        #expect(plain.takeAllTimed().since == nil)
+    }
+
     @Test("the hub: room fan-out skips the sending connection only, follows subscriptions, and forgets closed connections")
     func hub() throws {
         let hub = ConnectionHub()

@@ -65,6 +65,7 @@ public final class SendPipeline: Sendable {
     private struct Pending: Sendable {
         let submission: Submission
         let outcome: Deferred<Outcome>
+        let queuedAt: ContinuousClock.Instant
     }
 
     /// The rooms' heads as this node knows them (see `RoomHeads`).
@@ -74,13 +75,14 @@ public final class SendPipeline: Sendable {
     /// - Parameters:
     ///   - sink: where stored messages go (the server's fan-out).
     ///   - lastSeqInterval: how long `lastSeq` may trail the stored messages.
+    ///   - stages: told where each batch's time went (the server's metrics).
     public init(
         store: any MessageStore, sink: any StoredMessageSink, maxBatch: Int = 1_000, lastSeqInterval: Duration = .milliseconds(250),
-        logger: Logger = Logger(label: "parley.send")
+        stages: (any SendStageObserver)? = nil, logger: Logger = Logger(label: "parley.send")
     ) {
         let heads = RoomHeads(store: store, interval: lastSeqInterval, logger: logger)
         let writer = BatchWriter(store: store, heads: heads, logger: logger)
-        let batches = Batches(writer: writer, heads: heads, sink: sink, recent: RecentSends())
+        let batches = Batches(writer: writer, heads: heads, sink: sink, recent: RecentSends(), stages: stages)
         self.heads = heads
         queue = SendQueue(maxBatch: maxBatch) { await batches.write($0) }
     }
@@ -88,9 +90,11 @@ public final class SendPipeline: Sendable {
     /// Over the repositories of one database.
     public convenience init(
         repos: ParleyRepositories, sink: any StoredMessageSink, maxBatch: Int = 1_000, lastSeqInterval: Duration = .milliseconds(250),
-        logger: Logger = Logger(label: "parley.send")
+        stages: (any SendStageObserver)? = nil, logger: Logger = Logger(label: "parley.send")
     ) {
-        self.init(store: RepositoryMessageStore(repos: repos), sink: sink, maxBatch: maxBatch, lastSeqInterval: lastSeqInterval, logger: logger)
+        self.init(
+            store: RepositoryMessageStore(repos: repos), sink: sink, maxBatch: maxBatch, lastSeqInterval: lastSeqInterval, stages: stages,
+            logger: logger)
     }
 
     /// True when no message is queued or being written, and every room's `lastSeq`
@@ -117,7 +121,7 @@ public final class SendPipeline: Sendable {
     /// connection enqueues its sends as it reads them, so they keep their order.
     public func enqueue(_ submission: Submission) -> Deferred<Outcome> {
         let outcome = Deferred<Outcome>()
-        queue.append(Pending(submission: submission, outcome: outcome))
+        queue.append(Pending(submission: submission, outcome: outcome, queuedAt: .now))
         return outcome
     }
 
@@ -127,18 +131,28 @@ public final class SendPipeline: Sendable {
         let heads: RoomHeads
         let sink: any StoredMessageSink
         let recent: RecentSends
+        let stages: (any SendStageObserver)?
 
         /// Writes one batch, then announces it and answers its senders.
         func write(_ batch: [Pending]) async {
+            let started = ContinuousClock.now
             let subs = batch.map(\.submission)
             var plan = BatchPlan(subs, recent: recent)
             let stored = await writer.write(plan.fresh.map { subs[$0] })
             plan.settle(fresh: stored)
             for case .success(let o) in stored { recent.remember(o.message) }
-            heads.stored(plan.marks, latest: plan.announcements.compactMap { $0.value.last?.record })
+            let written = ContinuousClock.now
+            let announcements = plan.announcements
+            heads.stored(plan.marks, latest: announcements.compactMap { $0.value.last?.record })
             // In seq order already: a room's messages are numbered in queue order.
-            for (roomId, messages) in plan.announcements { sink.stored(messages, in: roomId) }
+            for (roomId, messages) in announcements { sink.stored(messages, in: roomId) }
+            let announced = ContinuousClock.now
             for (i, p) in batch.enumerated() { p.outcome.complete(plan.outcome(of: i).mapError { $0 as any Error }) }
+            // The queue is in arrival order: the first waited longest.
+            stages?.batchWritten(
+                SendStages(
+                    queueWait: started - (batch.first?.queuedAt ?? started), insert: written - started, fanout: announced - written,
+                    messages: batch.count))
         }
     }
 }

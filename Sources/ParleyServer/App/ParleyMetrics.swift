@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import ParleyCore
 import Prometheus
 
 /// The server's Prometheus metrics, one registry per application (so tests do not
@@ -21,6 +22,14 @@ public final class ParleyMetrics: Sendable {
     public let clusterRepairs: Counter
     public let clusterStreamOpen: Gauge
     public let clusterNodes: Gauge
+    /// Where a stored message's time goes (`SendStages`), and the socket's write after
+    /// it (`recordSocketWrite`).
+    private let stages: [SendStage: DurationHistogram]
+
+    /// The stages of `parley_send_stage_seconds`.
+    enum SendStage: String, CaseIterable {
+        case queueWait = "queue_wait", insert, fanout, write
+    }
 
     /// Descriptors are computed: swift-prometheus's type is not `Sendable`.
     private enum Names {
@@ -38,6 +47,9 @@ public final class ParleyMetrics: Sendable {
         static var dbDuration: MetricNameDescriptor { MetricNameDescriptor(
             namespace: "parley", metricName: "db_operation_duration", unitName: "seconds",
             helpText: "Database operation latency, including the wait for a driver thread") }
+        static var sendStage: MetricNameDescriptor { MetricNameDescriptor(
+            namespace: "parley", metricName: "send_stage", unitName: "seconds",
+            helpText: "Per batch: the oldest message's queue wait, the insert, the fan-out; per write of a socket: its oldest frame's wait") }
         static var dbErrors: MetricNameDescriptor { MetricNameDescriptor(
             namespace: "parley", metricName: "db_operation_errors", unitName: "total", helpText: "Failed database operations") }
     }
@@ -45,6 +57,13 @@ public final class ParleyMetrics: Sendable {
     static let latencyBuckets: [Duration] = [
         .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
         .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5),
+    ]
+
+    /// Finer at the low end than `latencyBuckets`: the stages of a light load take microseconds.
+    static let stageBuckets: [Duration] = [
+        .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
+        .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+        .seconds(2.5), .seconds(5),
     ]
 
     public init() {
@@ -56,7 +75,15 @@ public final class ParleyMetrics: Sendable {
         clusterRepairs = registry.makeCounter(descriptor: Names.cluster("repairs", "total", "Repairs after a lost signal batch or a reopened stream"))
         clusterStreamOpen = registry.makeGauge(descriptor: Names.cluster("stream_open", "", "1 while the change stream is open"))
         clusterNodes = registry.makeGauge(descriptor: Names.cluster("nodes", "", "Nodes alive, this one included"))
+        let registry = registry
+        stages = Dictionary(uniqueKeysWithValues: SendStage.allCases.map { stage in
+            (stage, registry.makeDurationHistogram(descriptor: Names.sendStage, labels: [("stage", stage.rawValue)], buckets: Self.stageBuckets))
+        })
     }
+
+    /// A socket wrote a burst whose oldest frame was queued at `since` (sampled: see
+    /// `OutboundQueue.timed`).
+    func recordSocketWrite(since: ContinuousClock.Instant) { stages[.write]?.record(ContinuousClock.now - since) }
 
     func recordRequest(route: String, method: String, status: Int, duration: Duration) {
         registry.makeCounter(descriptor: Names.requests, labels: [("route", route), ("method", method), ("status", String(status))]).increment()
@@ -93,5 +120,13 @@ struct MetricsRecorderMiddleware: RouterMiddleware {
             route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: response.status.code,
             duration: ContinuousClock.now - start)
         return response
+    }
+}
+
+extension ParleyMetrics: SendStageObserver {
+    public func batchWritten(_ s: SendStages) {
+        stages[.queueWait]?.record(s.queueWait)
+        stages[.insert]?.record(s.insert)
+        stages[.fanout]?.record(s.fanout)
     }
 }

@@ -86,7 +86,7 @@ public struct ParleyServices: Sendable {
             fanout: fanout, repos: repos, changes: MessageChanges(rooms: roomService), notifier: notifier,
             logger: logger)
         pipeline = SendPipeline(
-            repos: repos, sink: followUps, lastSeqInterval: .milliseconds(config.lastSeqRaiseMs), logger: logger)
+            repos: repos, sink: followUps, lastSeqInterval: .milliseconds(config.lastSeqRaiseMs), stages: metrics, logger: logger)
         if let outbox {
             let router = SendRouter(node: config.nodeId, pipeline: pipeline, outbox: outbox, logger: logger)
             let made = Cluster(

@@ -291,7 +291,9 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// it now; otherwise `channelWritabilityChanged` comes back here.
     private func writePending() {
         guard let context, let connection, case .open = phase, context.channel.isWritable else { return }
-        WebSocketChannelOps.writeText(connection.outbound.takeAll(), context: context)
+        let (frames, since) = connection.outbound.takeAllTimed()
+        WebSocketChannelOps.writeText(frames, context: context)
+        if let since, !frames.isEmpty { gateway.services.metrics.recordSocketWrite(since: since) }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

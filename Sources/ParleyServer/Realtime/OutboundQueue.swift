@@ -18,19 +18,28 @@ final class OutboundQueue: Sendable {
         /// The push-mode writer, and whether it has been woken and not yet taken.
         var wake: (@Sendable () -> Void)?
         var woken = false
+        /// When the oldest pending frame was queued (timed queues only).
+        var oldest: ContinuousClock.Instant?
     }
 
     /// Frames pending before the client counts as too slow.
     let limit: Int
+    /// Whether the queue notes when its oldest pending frame came (`takeAllTimed`): a
+    /// clock read per burst, so the server samples a few connections, not all.
+    let timed: Bool
     private let state = Mutex(State())
 
-    init(limit: Int) { self.limit = limit }
+    init(limit: Int, timed: Bool = false) {
+        self.limit = limit
+        self.timed = timed
+    }
 
     /// Queues frames in order, with one lock and at most one wake-up of the writer:
     /// `.full` (nothing queued) when they do not all fit under `limit` (the caller
     /// cuts the client), `.finished` after `finish`.
     func push(_ frames: [ByteBuffer]) -> Outcome {
         guard !frames.isEmpty else { return .queued }
+        let now: ContinuousClock.Instant? = timed ? .now : nil
         let (outcome, writer, wake) = state.withLock { s -> (Outcome, CheckedContinuation<[ByteBuffer]?, Never>?, (@Sendable () -> Void)?) in
             if s.finished { return (.finished, nil, nil) }
             if let w = s.writer {
@@ -38,6 +47,7 @@ final class OutboundQueue: Sendable {
                 return (.queued, w, nil)
             }
             guard s.frames.count + frames.count <= limit else { return (.full, nil, nil) }
+            if s.frames.isEmpty { s.oldest = now }
             s.frames.append(contentsOf: frames)
             guard let wake = s.wake, !s.woken else { return (.queued, nil, nil) }
             s.woken = true
@@ -56,14 +66,17 @@ final class OutboundQueue: Sendable {
 
     /// Push mode: everything pending, at once; the next push wakes the writer again.
     /// Taking the backlog makes room, so producers waiting for it go on.
-    func takeAll() -> [ByteBuffer] {
-        let (frames, waiters) = state.withLock { s -> ([ByteBuffer], [CheckedContinuation<Void, Never>]) in
+    func takeAll() -> [ByteBuffer] { takeAllTimed().frames }
+
+    /// `takeAll`, with when the oldest of the frames was queued (nil unless `timed`).
+    func takeAllTimed() -> (frames: [ByteBuffer], since: ContinuousClock.Instant?) {
+        let (frames, since, waiters) = state.withLock { s -> ([ByteBuffer], ContinuousClock.Instant?, [CheckedContinuation<Void, Never>]) in
             s.woken = false
-            defer { s.frames = []; s.roomWaiters = [] }
-            return (s.frames, s.roomWaiters)
+            defer { s.frames = []; s.roomWaiters = []; s.oldest = nil }
+            return (s.frames, s.oldest, s.roomWaiters)
         }
         for w in waiters { w.resume() }
-        return frames
+        return (frames, since)
     }
 
     /// Everything pending, waiting for at least one frame; nil once finished and empty.
