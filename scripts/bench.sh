@@ -30,6 +30,12 @@ CONNECTIONS=${BENCH_CONNECTIONS:-19900}
 CONNECTIONS_TWO_NODES=${BENCH_CONNECTIONS_TWO_NODES:-20000}
 CEILING_DOCS=${BENCH_CEILING_DOCS:-50000}
 PEER_CONNECTIONS=${BENCH_PEER_CONNECTIONS:-5000}
+# One broadcast to BROADCAST_CONNECTIONS connections in one event room, over
+# BROADCAST_NODES nodes sharing the database (each under the descriptor limit with
+# its database connections: 100,000 over 6, not 5 of 20,000) and twice as many
+# client processes; 0 skips it.
+BROADCAST_CONNECTIONS=${BENCH_BROADCAST_CONNECTIONS:-100000}
+BROADCAST_NODES=${BENCH_BROADCAST_NODES:-6}
 OUT=${BENCH_JSON:-/tmp/parley-bench.json}
 
 swift build -c release --product parley
@@ -179,6 +185,21 @@ one = t[-3]['figures']['messages stored per s']
 for x in t[-2:]:
     three = x['figures']['messages stored per s']
     print(f\"3 nodes, {x['parameters']['rooms']} rooms: {three:.0f} stored/s = {three / one:.2f} of one node ({one:.0f}/s) on the same database\")"
+for pid in $node_pids; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
+node_pids=""
+if [ "$BROADCAST_CONNECTIONS" -gt 0 ]; then
+  first="" others=() pid_args=()
+  for n in $(seq 1 "$BROADCAST_NODES"); do
+    node_port=$(bash scripts/db.sh free-port)
+    start_node "$node_port" "$work/broadcast$n.log"
+    node_pids="$node_pids $!"
+    pid_args+=(--server-pid "$!")
+    wait_healthy "$node_port"
+    if [ -z "$first" ]; then first="http://127.0.0.1:$node_port"; else others+=(--node "http://127.0.0.1:$node_port"); fi
+  done
+  "$bin/parley-bench" broadcast --url "$first" "${others[@]}" --count "$BROADCAST_CONNECTIONS" --users 200 --rate 2000 \
+    --processes $((BROADCAST_NODES * 2)) "${pid_args[@]}" --json "$OUT"
+fi
 # Search: query time over SEARCH_MESSAGES (default 1,000,000) messages stored
 # straight into a database of its own (about 1,000 a second on the embedded one).
 for pid in $node_pids; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done

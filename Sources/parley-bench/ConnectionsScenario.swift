@@ -14,8 +14,17 @@ extension Scenarios {
 
     /// Opens `count` idle authenticated connections of `users` users.
     static func openIdle(_ t: BenchTarget, count: Int, users userCount: Int, ratePerSecond: Int, socketIO: Bool = false) async throws -> IdleSockets {
-        let url = socketIO ? BenchSocket.socketIOURL(t.wsURL) : t.wsURL
         let users = try await t.users("c", userCount)
+        return try await openIdle(t, count: count, tokens: users.map(\.token), ratePerSecond: ratePerSecond, socketIO: socketIO)
+    }
+
+    /// Opens `count` connections of the users whose `tokens` are given, in turn;
+    /// `onFrame` sees each one's frames after `sync:done`.
+    static func openIdle(
+        _ t: BenchTarget, count: Int, tokens: [String], ratePerSecond: Int, socketIO: Bool = false,
+        onFrame: @escaping @Sendable (BenchSocket.FrameKind, String) -> Void = { _, _ in }
+    ) async throws -> IdleSockets {
+        let url = socketIO ? BenchSocket.socketIOURL(t.wsURL) : t.wsURL
         var idle = IdleSockets()
         idle.sockets.reserveCapacity(count)
         let start = ContinuousClock.now
@@ -24,8 +33,8 @@ extension Scenarios {
             let batch = max(1, min(ratePerSecond / 10, count - opened))
             let made = await withTaskGroup(of: BenchSocket?.self) { group in
                 for i in 0..<batch {
-                    let u = users[(opened + i) % users.count]
-                    group.addTask { try? await BenchSocket.open(url: url, token: u.token, socketIO: socketIO) { _, _ in } }
+                    let token = tokens[(opened + i) % tokens.count]
+                    group.addTask { try? await BenchSocket.open(url: url, token: token, socketIO: socketIO, onFrame: onFrame) }
                 }
                 var out: [BenchSocket?] = []
                 for await s in group { out.append(s) }
@@ -90,50 +99,22 @@ extension Scenarios {
     ) async throws -> BenchResult {
         progress("connections: \(count) over \(processes) processes and \(urls.count) server node(s)")
         let before = serverPIDs.map { residentBytes(pid: $0) }
-        var children: [(process: Process, input: Pipe, output: Pipe)] = []
-        for i in 0..<processes {
+        let children = try BenchChildren((0..<processes).map { i in
             let share = count / processes + (i < count % processes ? 1 : 0)
-            let child = Process()
-            child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-            child.arguments = [
+            return [
                 "connections", "--url", urls[i % urls.count], "--count", "\(share)", "--users", "\(max(1, userCount / processes))",
                 "--rate", "\(max(10, ratePerSecond / processes))", "--child",
             ] + (socketIO ? ["--socket-io"] : [])
-            let input = Pipe()
-            let output = Pipe()
-            child.standardInput = input
-            child.standardOutput = output
-            try child.run()
-            children.append((child, input, output))
-        }
-        // Each child prints one JSON line once its share is open.
-        var reports: [ChildReport] = []
-        for child in children {
-            let handle = child.output.fileHandleForReading
-            let line = await Task.detached { () -> Data in
-                var data = Data()
-                while !data.contains(UInt8(ascii: "\n")) {
-                    let chunk = handle.availableData
-                    if chunk.isEmpty { break }
-                    data.append(chunk)
-                }
-                return data
-            }.value
-            guard let report = try? JSONDecoder().decode(ChildReport.self, from: line) else {
-                for c in children { c.process.terminate() }
-                throw RestClient.Failure(description: "a connections child process failed: \(String(decoding: line, as: UTF8.self))")
-            }
-            reports.append(report)
-        }
+        })
+        // Each child reports once its share is open.
+        let reports = try await children.reports(ChildReport.self)
         progress("connections: \(reports.map(\.held).reduce(0, +)) held by \(processes) processes; holding \(hold) s")
         try await Task.sleep(for: .seconds(hold))
         let after = serverPIDs.map { residentBytes(pid: $0) }
-        for child in children { try? child.input.fileHandleForWriting.close() }
-        for child in children { child.process.waitUntilExit() }
-        let sum = { (values: [Int?]) -> Int? in values.contains(where: { $0 == nil }) || values.isEmpty ? nil : values.map { $0! }.reduce(0, +) }
+        children.finish()
         return connectionsResult(
             held: reports.map(\.held).reduce(0, +), failures: reports.map(\.failures).reduce(0, +),
-            openSeconds: reports.map(\.openSeconds).max() ?? 0, before: sum(before), after: sum(after),
+            openSeconds: reports.map(\.openSeconds).max() ?? 0, before: summed(before), after: summed(after),
             parameters: [
                 "connections": "\(count)", "users": "\(userCount)", "open rate per s": "\(ratePerSecond)",
                 "client processes": "\(processes)", "server nodes": "\(urls.count)",
@@ -145,13 +126,17 @@ extension Scenarios {
     /// standard input closes.
     static func connectionsChild(_ t: BenchTarget, count: Int, users: Int, ratePerSecond: Int, socketIO: Bool = false) async throws {
         let idle = try await openIdle(t, count: count, users: users, ratePerSecond: ratePerSecond, socketIO: socketIO)
-        let report = try JSONEncoder().encode(ChildReport(held: idle.sockets.count, failures: idle.failures, openSeconds: idle.openSeconds))
-        FileHandle.standardOutput.write(report + Data("\n".utf8))
-        _ = await Task.detached { FileHandle.standardInput.readDataToEndOfFile() }.value
+        try BenchChildren.report(ChildReport(held: idle.sockets.count, failures: idle.failures, openSeconds: idle.openSeconds))
+        await BenchChildren.waitForParent()
         for s in idle.sockets { s.close() }
     }
 
-    private static func connectionsResult(
+    /// The sum of several processes' readings; nil when one is missing.
+    static func summed(_ values: [Int?]) -> Int? {
+        values.contains(where: { $0 == nil }) || values.isEmpty ? nil : values.map { $0! }.reduce(0, +)
+    }
+
+    static func connectionsResult(
         held: Int, failures: Int, openSeconds: Double, before: Int?, after: Int?, parameters: [String: String]
     ) -> BenchResult {
         var figures: [String: Double] = ["connections held": Double(held), "failures": Double(failures), "seconds to open": openSeconds]

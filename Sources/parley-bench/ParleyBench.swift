@@ -13,7 +13,7 @@ struct ParleyBench: AsyncParsableCommand {
             Run the server with generous limits for load (RATE_LIMIT_MESSAGES_PER_SECOND, AUTH_RATE_LIMIT_PER_MINUTE, \
             BCRYPT_COST=4); scripts/bench.sh does all of it. Results print as a table; --json appends them to a file.
             """,
-        subcommands: [Throughput.self, Fanout.self, Offline.self, Connections.self, Cluster.self, DBCeiling.self, Search.self, Uploads.self]
+        subcommands: [Throughput.self, Fanout.self, Offline.self, Connections.self, Broadcast.self, Cluster.self, DBCeiling.self, Search.self, Uploads.self]
     )
 
     struct Common: ParsableArguments {
@@ -139,6 +139,38 @@ struct ParleyBench: AsyncParsableCommand {
                     BenchTarget(url: common.url), count: count, users: users, ratePerSecond: rate, serverPID: serverPid.first,
                     hold: hold, socketIO: socketIo)
             try ParleyBench.finish(result, common)
+        }
+    }
+
+    struct Broadcast: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "N connections over several nodes in one event room, and one message to all: memory summed, time for the last to receive it.",
+            discussion: """
+                The connections are held by --processes child processes of this tool (a process may hold only ulimit -Hn \
+                descriptors), child i on the i-th node in turn (--url, then each --node).
+                """)
+        @OptionGroup var common: Common
+        @Option var count = 10_000
+        @Option var users = 200
+        @Option(help: "Connections opened per second, over all processes.") var rate = 2000
+        @Option(help: "Child processes holding the connections.") var processes = 2
+        @Option(help: "Another server node's base URL (repeatable).") var node: [String] = []
+        @Option(help: "A server process id (repeatable, summed): resident memory.") var serverPid: [Int32] = []
+        @Option(help: "Seconds to hold the connections before measuring and sending.") var hold: Double = 3
+        @ArgumentParser.Flag(help: .hidden) var child = false
+        @Option(help: .hidden) var tokensFile: String?
+        func run() async throws {
+            ProcessLimits.raiseOpenFiles()
+            if child, let tokensFile {
+                try await Scenarios.broadcastChild(BenchTarget(url: common.url), count: count, tokensFile: tokensFile, ratePerSecond: rate)
+                return
+            }
+            guard processes > 0 else { throw ValidationError("--processes must be at least 1") }
+            try ParleyBench.finish(
+                try await Scenarios.broadcast(
+                    urls: [common.url] + node, processes: processes, count: count, users: users, ratePerSecond: rate, serverPIDs: serverPid,
+                    hold: hold, padding: common.padding),
+                common)
         }
     }
 
