@@ -4,31 +4,45 @@ import ParleyCore
 
 /// The database's own ceiling, which every figure is read against.
 extension Scenarios {
-    /// The validator migrations give `messages`, if any: the ceiling is measured on a
-    /// collection like the real one.
-    static func messagesValidator(migrations directory: String) throws -> BSONDocument? {
-        guard !directory.isEmpty else { return nil }
-        for migration in try Migration.load(directory: directory) {
-            for step in migration.steps where step["create"]?.stringValue == "messages" {
-                if let validator = step["validator"]?.documentValue { return validator }
+    /// What the migrations make of `messages`: its validator and every index, so the
+    /// ceiling is measured on a collection like the real one.
+    struct MessagesShape {
+        var validator: BSONDocument?
+        /// The `createIndexes` commands for `messages`, as the migrations run them.
+        var indexCommands: [BSONDocument] = []
+
+        /// Nil for an empty directory: the bare collection, with only the two unique indexes.
+        static func load(migrations directory: String) throws -> MessagesShape? {
+            guard !directory.isEmpty else { return nil }
+            var shape = MessagesShape()
+            for migration in try Migration.load(directory: directory) {
+                for step in migration.steps {
+                    if step["create"]?.stringValue == "messages", let v = step["validator"]?.documentValue { shape.validator = v }
+                    if step["createIndexes"]?.stringValue == "messages" { shape.indexCommands.append(step) }
+                }
             }
+            return shape
         }
-        return nil
     }
 
-    /// The database's own bulk-insert rate for message-shaped documents, with the
-    /// same unique indexes (and, when given, validator) as `messages`: the ceiling
-    /// every figure is read against.
-    static func dbCeiling(uri: String, documents: Int, batch: Int, concurrency: Int, padding: Int, validator: BSONDocument?) async throws -> BenchResult {
-        progress("db-ceiling: \(documents) documents, batches of \(batch), \(concurrency) at once, \(validator == nil ? "no" : "with the") validator")
+    /// The database's own bulk-insert rate for the server's message documents (with
+    /// their search words) in a collection shaped as `messages` is (validator, every
+    /// index): the ceiling every figure is read against. Without a shape, the bare
+    /// documents and the two unique indexes.
+    static func dbCeiling(uri: String, documents: Int, batch: Int, concurrency: Int, padding: Int, shape: MessagesShape?) async throws -> BenchResult {
+        progress("db-ceiling: \(documents) documents, batches of \(batch), \(concurrency) at once, \(shape == nil ? "bare" : "shaped as messages")")
         let client = try MongoClient(configuration: MongoConfiguration(uri: uri, threadCount: max(2, concurrency), extraClients: 2))
         let db = client.database("bench_ceiling_\(UUID().uuidString.prefix(8))")
-        if let validator { try await db.runCommand(["create": "messages", "validator": .document(validator)]) }
+        if let validator = shape?.validator { try await db.runCommand(["create": "messages", "validator": .document(validator)]) }
         let messages = db.collection("messages")
-        try await messages.createIndexes([
-            IndexModel(keys: ["roomId": 1, "seq": 1], options: ["unique": true]),
-            IndexModel(keys: ["senderId": 1, "clientId": 1], options: ["unique": true]),
-        ])
+        if let shape {
+            for command in shape.indexCommands { _ = try await db.runCommand(command) }
+        } else {
+            try await messages.createIndexes([
+                IndexModel(keys: ["roomId": 1, "seq": 1], options: ["unique": true]),
+                IndexModel(keys: ["senderId": 1, "clientId": 1], options: ["unique": true]),
+            ])
+        }
         let room = ObjectId(), sender = ObjectId()
         // The server's own document type, so the probe's documents encode as the server's do.
         let typed = db.collection("messages", withType: MessageRecord.self)
@@ -41,9 +55,12 @@ extension Scenarios {
                     while true {
                         let first = next.add(batch)
                         guard first < documents else { return }
-                        let docs = (first..<min(documents, first + batch)).map {
-                            MessageRecord(
-                                roomId: room, seq: $0 + 1, senderId: sender, senderName: "bench", text: Stamp.text(padding: padding), clientId: "c\($0)")
+                        let docs = (first..<min(documents, first + batch)).map { n in
+                            let text = Stamp.text(padding: padding)
+                            // The search words the server stores with each message (`SendPipeline.Submission`).
+                            return MessageRecord(
+                                roomId: room, seq: n + 1, senderId: sender, senderName: "bench", text: text, clientId: "c\(n)",
+                                extras: MessageExtras(words: shape == nil ? nil : SearchWords.index(text)))
                         }
                         try await typed.insertMany(docs)
                     }
@@ -60,7 +77,10 @@ extension Scenarios {
         try await client.shutdown()
         return BenchResult(
             scenario: "db-ceiling",
-            parameters: ["documents": "\(documents)", "batch": "\(batch)", "concurrency": "\(concurrency)", "validator": validator == nil ? "no" : "as messages"],
+            parameters: [
+                "documents": "\(documents)", "batch": "\(batch)", "concurrency": "\(concurrency)",
+                "collection": shape == nil ? "bare (two unique indexes)" : "as messages (validator, every index, search words)",
+            ],
             figures: figures)
     }
 }

@@ -182,13 +182,13 @@ struct ParleyBench: AsyncParsableCommand {
         @Option var documents = 100_000
         @Option var batch = 500
         @Option var concurrency = 2
-        @Option(help: "Give the probe's collection the validator `messages` gets from these migrations (empty: none).")
+        @Option(help: "Shape the probe's collection and documents as these migrations make `messages` (empty: bare).")
         var migrations = "migrations"
         func run() async throws {
             try ParleyBench.finish(
                 try await Scenarios.dbCeiling(
                     uri: mongodbUri, documents: documents, batch: batch, concurrency: concurrency, padding: common.padding,
-                    validator: try Scenarios.messagesValidator(migrations: migrations)), common)
+                    shape: try Scenarios.MessagesShape.load(migrations: migrations)), common)
         }
     }
 
