@@ -18,7 +18,9 @@ def main(path):
     for r in runs:
         f = r["figures"]
         cells = [f"{f.get(f'stage {s} p50 ms', float('nan')):g} / {f.get(f'stage {s} p99 ms', float('nan')):g}" for s in STAGES]
-        print(f"| {r['parameters']['rate per sender']} per sender | {f['messages stored per s']:,.0f} | "
+        rate = r["parameters"]["rate per sender"]
+        offered = rate if rate.startswith("max") else f"{float(rate.rstrip('/s')) * int(r['parameters']['senders']):,.0f}/s"
+        print(f"| {offered} | {f['messages stored per s']:,.0f} | "
               f"{f['latency p50 ms']:,.1f} / {f['latency p99 ms']:,.1f} | " + " | ".join(cells) + " |")
     ceilings = [r["figures"] for r in results if r["scenario"] == "db-ceiling"]
     stored = next((r["figures"] for r in runs if "db operations per stored message" in r["figures"]), None)

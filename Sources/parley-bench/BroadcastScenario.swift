@@ -52,9 +52,12 @@ extension Scenarios {
         progress("broadcast: \(held) held; holding \(hold) s, then one message to all")
         try await Task.sleep(for: .seconds(hold))
         let after = serverPIDs.map { residentBytes(pid: $0) }
+        let cpuBefore = ProcessCPU.seconds(serverPIDs)
         _ = try await t.rest.call(
             "POST", "/api/rooms/\(room)/messages", token: users[0].token, body: ["text": Stamp.text(padding: padding), "clientId": "all-\(t.runID)"])
         let delivered = try await children.reports(BroadcastReport.self)
+        // Read once every child has its messages: an upper bound of the servers' work for it.
+        let cpuAfter = ProcessCPU.seconds(serverPIDs)
         children.finish()
 
         var result = connectionsResult(
@@ -70,6 +73,10 @@ extension Scenarios {
         result.figures["ms to the last receiver"] = delivered.map(\.latencyMaxMs).max() ?? 0
         let p50s = delivered.map(\.latencyP50Ms).sorted()
         result.figures["ms to p50 receiver (median)"] = p50s.isEmpty ? 0 : p50s[p50s.count / 2]
+        if let cpuBefore, let cpuAfter, received > 0 {
+            result.figures["server CPU ms for it"] = (cpuAfter - cpuBefore) * 1e3
+            result.figures["server CPU us per delivery"] = (cpuAfter - cpuBefore) * 1e6 / Double(received)
+        }
         if received < held { result.notes.append("\(held - received) connections did not receive the broadcast within 60 s of the first") }
         return result
     }
