@@ -145,3 +145,23 @@ let package = Package(
         ),
     ]
 )
+
+// Micro benchmarks (ordo-one/benchmark) of the encode and decode paths fan-out, the
+// flush and the read loop spend on. Only with PARLEY_BENCHMARKS=1, so the tests' build
+// neither resolves nor builds them: `bash scripts/microbench.sh`.
+if Context.environment["PARLEY_BENCHMARKS"] == "1" {
+    package.dependencies.append(
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]))
+    package.targets.append(
+        .executableTarget(
+            name: "ParleyBenchmarks",
+            dependencies: [
+                "ParleyServer", "ParleyCore", "Mongo",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Tests/Benchmarks/ParleyBenchmarks",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ))
+}
+
