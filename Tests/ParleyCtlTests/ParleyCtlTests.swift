@@ -23,7 +23,17 @@ struct Ctl {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates.last!
     }
 
-    func run(_ args: String..., stdin: String? = nil) throws -> Result {
+    /// Runs parleyctl and waits for it on a Dispatch thread, not the test's: the reads
+    /// and the wait block, and a blocked cooperative thread (two on this machine)
+    /// stalls every other test running beside this one.
+    func run(_ args: String..., stdin: String? = nil) async throws -> Result {
+        let args = args
+        return try await withCheckedThrowingContinuation { c in
+            DispatchQueue.global().async { c.resume(with: Swift.Result { try self.runBlocking(args, stdin: stdin) }) }
+        }
+    }
+
+    private func runBlocking(_ args: [String], stdin: String?) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Ctl.binary)
         p.arguments = args
@@ -55,16 +65,16 @@ struct ParleyCtlTests {
     func migrate() async throws {
         try await TestDatabase.with { db in
             let ctl = Ctl(database: db.name)
-            let before = try ctl.run("migrate", "--status")
+            let before = try await ctl.run("migrate", "--status")
             #expect(before.status == 0)
             #expect(before.stdout.contains("0001_collections_and_validators  pending"))
             let count = try Migration.load(directory: RepoPaths.migrations).count
             #expect(before.stdout.contains("0 applied, \(count) pending"))
-            let first = try ctl.run("migrate")
+            let first = try await ctl.run("migrate")
             #expect(first.status == 0 && first.stdout.contains("applied 0002_core_indexes") && first.stdout.contains("applied 0003_cluster"))
-            let again = try ctl.run("migrate")
+            let again = try await ctl.run("migrate")
             #expect(again.status == 0 && again.stdout.contains("up to date"))
-            let after = try ctl.run("migrate", "--status")
+            let after = try await ctl.run("migrate", "--status")
             #expect(after.stdout.contains("\(count) applied, 0 pending"))
             #expect(try await db.collection("_migrations").countDocuments() == count)
         }
@@ -74,27 +84,27 @@ struct ParleyCtlTests {
     func users() async throws {
         try await TestDatabase.with { db in
             let ctl = Ctl(database: db.name)
-            #expect(try ctl.run("migrate").status == 0)
-            let created = try ctl.run("user", "create", "admin1", "--role", "admin", "--display-name", "The Admin", "--password-stdin", stdin: "s3cret-pass\n")
+            #expect(try await ctl.run("migrate").status == 0)
+            let created = try await ctl.run("user", "create", "admin1", "--role", "admin", "--display-name", "The Admin", "--password-stdin", stdin: "s3cret-pass\n")
             #expect(created.status == 0, "\(created.stderr)")
             #expect(created.stdout.contains("created admin admin1"))
             let stored = try #require(try await db.collection("users").findOne(["usernameLower": "admin1"]))
             #expect(stored["role"] == "admin" && stored["displayName"] == "The Admin")
             #expect(stored["passwordHash"]?.stringValue?.hasPrefix("$2") == true)
 
-            let list = try ctl.run("user", "list", "--json")
+            let list = try await ctl.run("user", "list", "--json")
             #expect(list.status == 0)
             let rows = list.stdout.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
             #expect(rows.count == 1 && rows[0]?["username"] as? String == "admin1" && rows[0]?["passwordHash"] == nil)
-            #expect(try ctl.run("user", "list").stdout.contains("admin1"))
+            #expect(try await ctl.run("user", "list").stdout.contains("admin1"))
 
-            #expect(try ctl.run("user", "disable", "ADMIN1").status == 0)
+            #expect(try await ctl.run("user", "disable", "ADMIN1").status == 0)
             #expect(try await db.collection("users").findOne(["usernameLower": "admin1"])?["disabled"] == true)
-            #expect(try ctl.run("user", "enable", "admin1").status == 0)
+            #expect(try await ctl.run("user", "enable", "admin1").status == 0)
             #expect(try await db.collection("users").findOne(["usernameLower": "admin1"])?["disabled"] == false)
 
             let oldHash = stored["passwordHash"]
-            #expect(try ctl.run("user", "set-password", "admin1", "--password-stdin", stdin: "another-pass\n").status == 0)
+            #expect(try await ctl.run("user", "set-password", "admin1", "--password-stdin", stdin: "another-pass\n").status == 0)
             #expect(try await db.collection("users").findOne(["usernameLower": "admin1"])?["passwordHash"] != oldHash)
         }
     }
@@ -103,76 +113,75 @@ struct ParleyCtlTests {
     func errors() async throws {
         try await TestDatabase.with { db in
             let ctl = Ctl(database: db.name)
-            let early = try ctl.run("user", "create", "dave", "--password-stdin", stdin: "password1\n")
+            let early = try await ctl.run("user", "create", "dave", "--password-stdin", stdin: "password1\n")
             #expect(early.status == 1 && early.stderr.contains("parleyctl migrate"))
-            #expect(try ctl.run("migrate").status == 0)
-            #expect(try ctl.run("user", "create", "dave", "--password-stdin", stdin: "password1\n").status == 0)
+            #expect(try await ctl.run("migrate").status == 0)
+            #expect(try await ctl.run("user", "create", "dave", "--password-stdin", stdin: "password1\n").status == 0)
 
-            let taken = try ctl.run("user", "create", "DAVE", "--password-stdin", stdin: "password1\n")
+            let taken = try await ctl.run("user", "create", "DAVE", "--password-stdin", stdin: "password1\n")
             #expect(taken.status == 1 && taken.stderr.contains("taken"))
-            let shortPassword = try ctl.run("user", "create", "erin", "--password-stdin", stdin: "short\n")
+            let shortPassword = try await ctl.run("user", "create", "erin", "--password-stdin", stdin: "short\n")
             #expect(shortPassword.status == 65 && shortPassword.stderr.contains("password"))
-            let badName = try ctl.run("user", "create", "no way", "--password-stdin", stdin: "password1\n")
+            let badName = try await ctl.run("user", "create", "no way", "--password-stdin", stdin: "password1\n")
             #expect(badName.status == 65 && badName.stderr.contains("username"))
-            let badRole = try ctl.run("user", "create", "erin", "--role", "root", "--password-stdin", stdin: "password1\n")
+            let badRole = try await ctl.run("user", "create", "erin", "--role", "root", "--password-stdin", stdin: "password1\n")
             #expect(badRole.status == 65)
-            let noTTY = try ctl.run("user", "create", "erin")
+            let noTTY = try await ctl.run("user", "create", "erin")
             #expect(noTTY.status == 65 && noTTY.stderr.contains("--password-stdin"))
-            let unknown = try ctl.run("user", "disable", "nobody")
+            let unknown = try await ctl.run("user", "disable", "nobody")
             #expect(unknown.status == 1 && unknown.stderr.contains("nobody"))
-            #expect(try ctl.run("user", "frobnicate").status != 0)
+            #expect(try await ctl.run("user", "frobnicate").status != 0)
             #expect(try await db.collection("users").countDocuments() == 1)
         }
     }
 
     @Test("an unreachable database exits 69 with the URI in the message")
-    func unreachable() throws {
-        var ctl = Ctl(database: "unreachable")
-        ctl.uri = "mongodb://127.0.0.1:1"
-        let r = try ctl.run("user", "list")
+    func unreachable() async throws {
+        let ctl = Ctl(database: "unreachable", uri: "mongodb://127.0.0.1:1")
+        let r = try await ctl.run("user", "list")
         #expect(r.status == 69)
         #expect(r.stderr.contains("cannot reach MongoDB at mongodb://127.0.0.1:1"))
-        #expect(try ctl.run("migrate").status == 69)
+        #expect(try await ctl.run("migrate").status == 69)
     }
 
     @Test("room list, show, create, add, role, remove, archive and delete; the same exit codes; and the nodes are told of each change")
     func rooms() async throws {
         try await TestDatabase.with { db in
             let ctl = Ctl(database: db.name)
-            #expect(try ctl.run("migrate").status == 0)
+            #expect(try await ctl.run("migrate").status == 0)
             for name in ["olga", "pete", "quin"] {
-                #expect(try ctl.run("user", "create", name, "--password-stdin", stdin: "password123\n").status == 0)
+                #expect(try await ctl.run("user", "create", name, "--password-stdin", stdin: "password123\n").status == 0)
             }
-            let created = try ctl.run("room", "create", "Ops", "--owner", "olga", "--private", "--member", "pete", "--topic", "on call")
+            let created = try await ctl.run("room", "create", "Ops", "--owner", "olga", "--private", "--member", "pete", "--topic", "on call")
             #expect(created.status == 0, "\(created.stderr)")
             let id = try #require(created.stdout.components(separatedBy: "(id ").last?.prefix(24)).description
-            let list = try ctl.run("room", "list")
+            let list = try await ctl.run("room", "list")
             #expect(list.status == 0 && list.stdout.contains(id) && list.stdout.contains("private") && list.stdout.contains("Ops"))
-            #expect(try ctl.run("room", "list", "--json").stdout.contains(#""id":"\#(id)""#))
-            #expect(try ctl.run("room", "add", id, "quin", "--role", "moderator").status == 0)
-            #expect(try ctl.run("room", "role", id, "pete", "owner").status == 0)
-            let shown = try ctl.run("room", "show", id)
+            #expect(try await ctl.run("room", "list", "--json").stdout.contains(#""id":"\#(id)""#))
+            #expect(try await ctl.run("room", "add", id, "quin", "--role", "moderator").status == 0)
+            #expect(try await ctl.run("room", "role", id, "pete", "owner").status == 0)
+            let shown = try await ctl.run("room", "show", id)
             #expect(shown.stdout.contains("owner      olga") && shown.stdout.contains("owner      pete") && shown.stdout.contains("moderator  quin"))
             #expect(shown.stdout.contains("3 member(s), 2 owner(s)"))
             // The rules hold for the administrator too: a room keeps an owner.
-            #expect(try ctl.run("room", "role", id, "olga", "member").status == 0)
-            let last = try ctl.run("room", "role", id, "pete", "member")
+            #expect(try await ctl.run("room", "role", id, "olga", "member").status == 0)
+            let last = try await ctl.run("room", "role", id, "pete", "member")
             #expect(last.status == 1 && last.stderr.contains("at least one owner"))
-            #expect(try ctl.run("room", "remove", id, "quin", "--reason", "rotation").status == 0)
-            #expect(try ctl.run("room", "remove", id, "quin").status == 1)
-            #expect(try ctl.run("room", "add", id, "nobody").status == 1)
-            #expect(try ctl.run("room", "add", id, "quin", "--role", "king").status == 65)
-            #expect(try ctl.run("room", "show", "not-an-id").status == 65)
-            #expect(try ctl.run("room", "show", ObjectId().hex).status == 1)
-            #expect(try ctl.run("room", "archive", id).status == 0)
-            #expect(try ctl.run("room", "show", id).stdout.contains("archived"))
-            #expect(try ctl.run("room", "archive", id, "--undo").status == 0)
+            #expect(try await ctl.run("room", "remove", id, "quin", "--reason", "rotation").status == 0)
+            #expect(try await ctl.run("room", "remove", id, "quin").status == 1)
+            #expect(try await ctl.run("room", "add", id, "nobody").status == 1)
+            #expect(try await ctl.run("room", "add", id, "quin", "--role", "king").status == 65)
+            #expect(try await ctl.run("room", "show", "not-an-id").status == 65)
+            #expect(try await ctl.run("room", "show", ObjectId().hex).status == 1)
+            #expect(try await ctl.run("room", "archive", id).status == 0)
+            #expect(try await ctl.run("room", "show", id).stdout.contains("archived"))
+            #expect(try await ctl.run("room", "archive", id, "--undo").status == 0)
             // Each change was written as a one-shot signal batch for the running nodes.
             let batches = try await db.collection("signals").find([:]).toArray()
             let kinds = batches.flatMap { $0["signals"]?.arrayValue ?? [] }.compactMap { $0.documentValue?["kind"]?.stringValue }
             #expect(batches.allSatisfy { $0["node"]?.stringValue?.hasPrefix(SignalBatch.oneShotPrefix) == true })
             #expect(kinds.contains("unsubscribe") && kinds.contains("user") && kinds.contains("gate") && kinds.contains("subscribe"))
-            #expect(try ctl.run("room", "delete", id).status == 0)
+            #expect(try await ctl.run("room", "delete", id).status == 0)
             #expect(try await db.collection("rooms").countDocuments(["_id": .objectId(ObjectId(id)!)]) == 0)
             #expect(try await db.collection("memberships").countDocuments(["roomId": .objectId(ObjectId(id)!)]) == 0)
         }
@@ -182,16 +191,16 @@ struct ParleyCtlTests {
     func userDelete() async throws {
         try await TestDatabase.with { db in
             let ctl = Ctl(database: db.name)
-            #expect(try ctl.run("migrate").status == 0)
+            #expect(try await ctl.run("migrate").status == 0)
             for name in ["olga", "pete", "quin"] {
-                #expect(try ctl.run("user", "create", name, "--password-stdin", stdin: "password123\n").status == 0)
+                #expect(try await ctl.run("user", "create", name, "--password-stdin", stdin: "password123\n").status == 0)
             }
-            let created = try ctl.run("room", "create", "Ops", "--owner", "olga", "--member", "pete", "--member", "quin")
+            let created = try await ctl.run("room", "create", "Ops", "--owner", "olga", "--member", "pete", "--member", "quin")
             let id = try #require(created.stdout.components(separatedBy: "(id ").last?.prefix(24)).description
             let repos = ParleyRepositories.mongo(db)
             let olga = try #require(try await repos.users.find(username: "olga"))
             try await repos.messages.insert([MessageRecord(roomId: ObjectId(id)!, seq: 1, senderId: olga.id, senderName: "olga", text: "hello", clientId: "c1")])
-            let deleted = try ctl.run("user", "delete", "olga")
+            let deleted = try await ctl.run("user", "delete", "olga")
             #expect(deleted.status == 0, "\(deleted.stderr)")
             #expect(deleted.stdout.contains("left 1 room(s), 1 message(s)"))
             #expect(try await repos.users.find(username: "olga") == nil)
@@ -200,9 +209,9 @@ struct ParleyCtlTests {
             let owners = try await repos.memberships.forRoom(room.id, limit: 10).filter { $0.roomRole == .owner }
             #expect(owners.count == 1)
             #expect(try await repos.messages.find(senderId: olga.id, clientId: "c1")?.senderName == UserDeletion.anonymousName)
-            #expect(try ctl.run("user", "delete", "olga").status == 1)
+            #expect(try await ctl.run("user", "delete", "olga").status == 1)
             // The name is free again.
-            #expect(try ctl.run("user", "create", "olga", "--password-stdin", stdin: "password123\n").status == 0)
+            #expect(try await ctl.run("user", "create", "olga", "--password-stdin", stdin: "password123\n").status == 0)
         }
     }
 
@@ -210,9 +219,9 @@ struct ParleyCtlTests {
     func uploads() async throws {
         try await TestDatabase.with { db in
             let ctl = Ctl(database: db.name)
-            #expect(try ctl.run("migrate").status == 0)
-            #expect(try ctl.run("user", "create", "uma", "--password-stdin", stdin: "password123\n").status == 0)
-            let created = try ctl.run("room", "create", "Files", "--owner", "uma")
+            #expect(try await ctl.run("migrate").status == 0)
+            #expect(try await ctl.run("user", "create", "uma", "--password-stdin", stdin: "password123\n").status == 0)
+            let created = try await ctl.run("room", "create", "Files", "--owner", "uma")
             let idText = try #require(created.stdout.components(separatedBy: "(id ").last?.prefix(24)).description
             let roomId = try #require(ObjectId(idText))
             let repos = ParleyRepositories.mongo(db)
@@ -229,20 +238,20 @@ struct ParleyCtlTests {
             }
             let kept = try await store(300), orphan = try await store(500)
             try await repos.uploads(db).attach([kept.id], messageId: ObjectId(), roomId: roomId)
-            let stats = try ctl.run("uploads", "stats", "--json")
+            let stats = try await ctl.run("uploads", "stats", "--json")
             #expect(stats.status == 0, "\(stats.stderr)")
             let figures = try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Int]
             #expect(figures == ["count": 2, "bytes": 800, "orphans": 1, "orphanBytes": 500])
             // Not old enough for the default age; at once with --older-than 0.
-            #expect(try ctl.run("uploads", "purge-orphans").stdout.contains("deleted 0 orphan upload(s)"))
-            let purged = try ctl.run("uploads", "purge-orphans", "--older-than", "0")
+            #expect(try await ctl.run("uploads", "purge-orphans").stdout.contains("deleted 0 orphan upload(s)"))
+            let purged = try await ctl.run("uploads", "purge-orphans", "--older-than", "0")
             #expect(purged.status == 0 && purged.stdout.contains("deleted 1 orphan upload(s), 500 bytes"), "\(purged.stdout) \(purged.stderr)")
             #expect(try await db.collection("fs.files").countDocuments() == 1)
             #expect(try await service.repository.find(id: orphan.id) == nil)
             #expect(try await service.repository.find(id: kept.id) != nil)
-            #expect(try ctl.run("uploads", "purge-orphans", "--older-than", "-1").status != 0)
+            #expect(try await ctl.run("uploads", "purge-orphans", "--older-than", "-1").status != 0)
             // Deleting the room deletes the files its messages carried.
-            #expect(try ctl.run("room", "delete", roomId.hex).status == 0)
+            #expect(try await ctl.run("room", "delete", roomId.hex).status == 0)
             #expect(try await db.collection("fs.files").countDocuments() == 0)
             #expect(try await db.collection("uploads").countDocuments() == 0)
         }
