@@ -90,6 +90,25 @@ struct BSONRoundTripTests {
         #expect(throws: DecodingError.self) { try BSONDecoder().decode(R.self, from: ["name": nil]) }
     }
 
+    @Test("a decoding error names the path to the field: keys, array indexes, nested documents")
+    func errorPaths() throws {
+        struct Inner: Codable { var n: Int }
+        struct Outer: Codable { var items: [Inner] }
+        let doc: BSONDocument = ["items": .array([.document(["n": 1]), .document(["n": "two"])])]
+        do {
+            _ = try BSONDecoder().decode(Outer.self, from: doc)
+            Issue.record("decoded a string as an Int")
+        } catch DecodingError.typeMismatch(_, let context) {
+            #expect(context.codingPath.map(\.stringValue) == ["items", "1", "n"])
+        }
+        do {
+            _ = try BSONDecoder().decode(Outer.self, from: ["items": .array([.document([:])])])
+            Issue.record("decoded a missing field")
+        } catch DecodingError.keyNotFound(let key, let context) {
+            #expect(key.stringValue == "n" && context.codingPath.map(\.stringValue) == ["items", "0"])
+        }
+    }
+
     @Test("malformed bytes are rejected, never crash")
     func malformed() throws {
         let good = try (["a": "text", "b": ["c": 1]] as BSONDocument).bsonBytes()

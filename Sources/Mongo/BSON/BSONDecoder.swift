@@ -19,8 +19,25 @@ public struct BSONDecoder: Sendable {
 
 struct BSONDecoderImpl: Decoder {
     let value: BSONValue
-    let codingPath: [any CodingKey]
+    /// The path to `value`'s container, and `value`'s key in it. The two are joined
+    /// only when asked (an error, a nested container): a field decodes without
+    /// allocating its path, which was most of a message document's allocations.
+    private let parentPath: [any CodingKey]
+    private let key: (any CodingKey)?
+    var codingPath: [any CodingKey] { key.map { parentPath + [$0] } ?? parentPath }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    init(value: BSONValue, codingPath: [any CodingKey]) {
+        self.value = value
+        parentPath = codingPath
+        key = nil
+    }
+
+    init(value: BSONValue, in parentPath: [any CodingKey], at key: any CodingKey) {
+        self.value = value
+        self.parentPath = parentPath
+        self.key = key
+    }
 
     func decodeAny<T: Decodable>(_ type: T.Type) throws -> T {
         if let direct = type as? any BSONValueConvertible.Type {
@@ -48,7 +65,7 @@ struct BSONDecoderImpl: Decoder {
     }
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer {
-        BSONSingleValueDecoding(value: value, codingPath: codingPath)
+        BSONSingleValueDecoding(decoder: self)
     }
 }
 
@@ -81,17 +98,17 @@ struct BSONKeyedDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
         if v == .null, !(type is BSONValue.Type) {
             throw DecodingError.valueNotFound(type, .init(codingPath: codingPath + [key], debugDescription: "field is null"))
         }
-        return try BSONDecoderImpl(value: v, codingPath: codingPath + [key]).decodeAny(type)
+        return try BSONDecoderImpl(value: v, in: codingPath, at: key).decodeAny(type)
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
         -> KeyedDecodingContainer<NestedKey>
     {
-        try BSONDecoderImpl(value: value(for: key), codingPath: codingPath + [key]).container(keyedBy: type)
+        try BSONDecoderImpl(value: value(for: key), in: codingPath, at: key).container(keyedBy: type)
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
-        try BSONDecoderImpl(value: value(for: key), codingPath: codingPath + [key]).unkeyedContainer()
+        try BSONDecoderImpl(value: value(for: key), in: codingPath, at: key).unkeyedContainer()
     }
 
     func superDecoder() throws -> any Decoder {
@@ -99,7 +116,7 @@ struct BSONKeyedDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
-        BSONDecoderImpl(value: document[key.stringValue] ?? .null, codingPath: codingPath + [key])
+        BSONDecoderImpl(value: document[key.stringValue] ?? .null, in: codingPath, at: key)
     }
 }
 
@@ -133,7 +150,7 @@ struct BSONUnkeyedDecoding: UnkeyedDecodingContainer {
 
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
         let v = try next(type)
-        let result = try BSONDecoderImpl(value: v, codingPath: codingPath + [BSONIndexKey(currentIndex)]).decodeAny(type)
+        let result = try BSONDecoderImpl(value: v, in: codingPath, at: BSONIndexKey(currentIndex)).decodeAny(type)
         currentIndex += 1
         return result
     }
@@ -141,31 +158,30 @@ struct BSONUnkeyedDecoding: UnkeyedDecodingContainer {
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
         let v = try next(BSONDocument.self)
         currentIndex += 1
-        return try BSONDecoderImpl(value: v, codingPath: codingPath + [BSONIndexKey(currentIndex - 1)]).container(keyedBy: type)
+        return try BSONDecoderImpl(value: v, in: codingPath, at: BSONIndexKey(currentIndex - 1)).container(keyedBy: type)
     }
 
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
         let v = try next([BSONValue].self)
         currentIndex += 1
-        return try BSONDecoderImpl(value: v, codingPath: codingPath + [BSONIndexKey(currentIndex - 1)]).unkeyedContainer()
+        return try BSONDecoderImpl(value: v, in: codingPath, at: BSONIndexKey(currentIndex - 1)).unkeyedContainer()
     }
 
     mutating func superDecoder() throws -> any Decoder {
         let v = try next(BSONValue.self)
         currentIndex += 1
-        return BSONDecoderImpl(value: v, codingPath: codingPath + [BSONIndexKey(currentIndex - 1)])
+        return BSONDecoderImpl(value: v, in: codingPath, at: BSONIndexKey(currentIndex - 1))
     }
 }
 
 struct BSONSingleValueDecoding: SingleValueDecodingContainer {
-    let value: BSONValue
-    let codingPath: [any CodingKey]
+    /// The decoder it came from, whose path is joined only when asked.
+    let decoder: BSONDecoderImpl
+    var codingPath: [any CodingKey] { decoder.codingPath }
 
-    func decodeNil() -> Bool { value == .null }
+    func decodeNil() -> Bool { decoder.value == .null }
 
     func decodePrimitive<T: Decodable>(_ type: T.Type) throws -> T { try decode(type) }
 
-    func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try BSONDecoderImpl(value: value, codingPath: codingPath).decodeAny(type)
-    }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T { try decoder.decodeAny(type) }
 }

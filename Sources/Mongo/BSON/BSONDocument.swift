@@ -27,6 +27,9 @@ public struct BSONDocument: Sendable, Hashable, Sequence {
     /// Appends a field without checking for an existing one (the caller knows the key is new).
     public mutating func append(_ key: String, _ value: BSONValue) { elements.append((key: key, value: value)) }
 
+    /// Room for `n` fields, so a parsed document grows its storage once.
+    mutating func reserveCapacity(_ n: Int) { elements.reserveCapacity(n) }
+
     public var keys: [String] { elements.map(\.key) }
     public var count: Int { elements.count }
     public var isEmpty: Bool { elements.isEmpty }

@@ -172,6 +172,8 @@ struct BSONReader {
         try need(len - 4)
         let end = start + len
         var doc = BSONDocument()
+        // About one field per 16 bytes (a message document: 15 fields in some 300).
+        doc.reserveCapacity(min(64, len / 16))
         while true {
             let type = try readByte()
             if type == 0 { break }
@@ -183,17 +185,42 @@ struct BSONReader {
         return doc
     }
 
+    /// An array's values, its keys ("0", "1", ...) checked for their NUL and skipped.
+    mutating func readArray(depth: Int) throws -> [BSONValue] {
+        guard depth < Self.maxDepth else { throw MongoError.invalidDocument("document nested too deeply") }
+        let start = offset
+        let len = Int(try readInt32())
+        guard len >= 5 else { throw MongoError.invalidDocument("bad document length") }
+        try need(len - 4)
+        let end = start + len
+        var values: [BSONValue] = []
+        values.reserveCapacity(min(64, len / 8))
+        while true {
+            let type = try readByte()
+            if type == 0 { break }
+            guard let nul = buffer[offset..<end].firstIndex(of: 0) else { throw MongoError.invalidDocument("unterminated cstring") }
+            offset = nul + 1
+            values.append(try readValue(type: type, depth: depth))
+            guard offset < end else { throw MongoError.invalidDocument("document overruns its length") }
+        }
+        guard offset == end else { throw MongoError.invalidDocument("document length mismatch") }
+        return values
+    }
+
     mutating func readValue(type: UInt8, depth: Int) throws -> BSONValue {
         switch type {
         case 0x01: return .double(Double(bitPattern: UInt64(bitPattern: try readInt64())))
         case 0x02: return .string(try readString())
         case 0x03: return .document(try readDocument(depth: depth + 1))
-        case 0x04: return .array(try readDocument(depth: depth + 1).elements.map(\.value))
+        case 0x04: return .array(try readArray(depth: depth + 1))
         case 0x05:
             let len = Int(try readInt32())
             let subtype = try readByte()
             return .binary(subtype: subtype, data: try readBytes(len))
-        case 0x07: return .objectId(ObjectId(bytes: try readBytes(12))!)
+        case 0x07:
+            try need(12)
+            defer { offset += 12 }
+            return .objectId(ObjectId(raw: UnsafeRawBufferPointer(rebasing: buffer[offset..<offset + 12])))
         case 0x08:
             let b = try readByte()
             guard b <= 1 else { throw MongoError.invalidDocument("bad boolean") }

@@ -43,17 +43,31 @@ public struct ObjectId: Hashable, Comparable, Sendable, CustomStringConvertible 
         bytes = (a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11])
     }
 
+    /// An id from 12 bytes in memory (the BSON reader's), copied without an array.
+    init(raw: UnsafeRawBufferPointer) {
+        precondition(raw.count == 12, "an ObjectId is 12 bytes")
+        var b: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &b) { $0.copyMemory(from: raw) }
+        bytes = b
+    }
+
     /// An id from its 24-character hex form (either case); nil for anything else.
     /// Callers parsing user input rely on this to reject non-ids before any query.
     public init?(_ hex: String) {
-        let utf8 = Array(hex.utf8)
-        guard utf8.count == 24 else { return nil }
-        var out = [UInt8](repeating: 0, count: 12)
-        for i in 0..<12 {
-            guard let hi = ObjectId.nibble(utf8[2 * i]), let lo = ObjectId.nibble(utf8[2 * i + 1]) else { return nil }
-            out[i] = hi << 4 | lo
+        var hex = hex
+        var b: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        let ok = hex.withUTF8 { utf8 -> Bool in
+            guard utf8.count == 24 else { return false }
+            return withUnsafeMutableBytes(of: &b) { out -> Bool in
+                for i in 0..<12 {
+                    guard let hi = ObjectId.nibble(utf8[2 * i]), let lo = ObjectId.nibble(utf8[2 * i + 1]) else { return false }
+                    out[i] = hi << 4 | lo
+                }
+                return true
+            }
         }
-        self.init(bytes: out)
+        guard ok else { return nil }
+        bytes = b
     }
 
     private static func nibble(_ c: UInt8) -> UInt8? {
