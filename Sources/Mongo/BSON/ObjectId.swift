@@ -84,12 +84,29 @@ public struct ObjectId: Hashable, Comparable, Sendable, CustomStringConvertible 
 
     /// The 24-character lowercase hex form.
     public var hex: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(24)
-        for b in byteArray { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 0xF)]) }
-        return String(decoding: out, as: UTF8.self)
+        String(unsafeUninitializedCapacity: 24) { out in
+            withUnsafeBytes(of: bytes) { raw in
+                for (i, b) in raw.enumerated() {
+                    out[2 * i] = ObjectId.hexDigit(b >> 4)
+                    out[2 * i + 1] = ObjectId.hexDigit(b & 0xF)
+                }
+            }
+            return 24
+        }
     }
+
+    /// The 24 hex digits appended to `out`, without making a string: the JSON writers'
+    /// path, three ids per message.
+    public func appendHex(to out: inout [UInt8]) {
+        withUnsafeBytes(of: bytes) { raw in
+            for b in raw {
+                out.append(ObjectId.hexDigit(b >> 4))
+                out.append(ObjectId.hexDigit(b & 0xF))
+            }
+        }
+    }
+
+    private static func hexDigit(_ n: UInt8) -> UInt8 { n < 10 ? UInt8(ascii: "0") + n : UInt8(ascii: "a") + n - 10 }
 
     public var description: String { hex }
 

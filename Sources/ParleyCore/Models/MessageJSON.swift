@@ -42,11 +42,11 @@ public enum MessageJSON {
         key("editedAt")
         date(m.editedAt)
         key("id")
-        string(m.id.hex, into: &out)
+        id(m.id, into: &out)
         key("lastReplyAt")
         date(m.lastReplyAt)
         key("mentions")
-        strings((m.mentions ?? []).map(\.hex), into: &out)
+        ids(m.mentions ?? [], into: &out)
         key("pinned")
         out.append(contentsOf: (m.pinned ?? false) ? "true".utf8 : "false".utf8)
         key("reactions")
@@ -58,7 +58,7 @@ public enum MessageJSON {
             out.append(contentsOf: #","emoji":"#.utf8)
             string(r.emoji, into: &out)
             out.append(contentsOf: #","userIds":"#.utf8)
-            strings(r.users.prefix(20).map(\.hex), into: &out)
+            ids(r.users.prefix(20), into: &out)
             out.append(UInt8(ascii: "}"))
         }
         out.append(UInt8(ascii: "]"))
@@ -69,9 +69,9 @@ public enum MessageJSON {
             out.append(contentsOf: #"{"excerpt":"#.utf8)
             string(r.excerpt, into: &out)
             out.append(contentsOf: #","id":"#.utf8)
-            string(r.id.hex, into: &out)
+            id(r.id, into: &out)
             out.append(contentsOf: #","senderId":"#.utf8)
-            string(r.senderId.hex, into: &out)
+            id(r.senderId, into: &out)
             out.append(contentsOf: #","senderName":"#.utf8)
             string(r.senderName, into: &out)
             out.append(contentsOf: #","seq":"#.utf8)
@@ -83,9 +83,9 @@ public enum MessageJSON {
         key("rev")
         int(m.revision, into: &out)
         key("roomId")
-        string(m.roomId.hex, into: &out)
+        id(m.roomId, into: &out)
         key("senderId")
-        string(m.senderId.hex, into: &out)
+        id(m.senderId, into: &out)
         key("senderName")
         string(m.senderName, into: &out)
         key("seq")
@@ -93,7 +93,7 @@ public enum MessageJSON {
         key("text")
         string(m.text, into: &out)
         key("threadId")
-        if let t = m.threadId { string(t.hex, into: &out) } else { out.append(contentsOf: "null".utf8) }
+        if let t = m.threadId { id(t, into: &out) } else { out.append(contentsOf: "null".utf8) }
         out.append(UInt8(ascii: "}"))
     }
 
@@ -104,15 +104,31 @@ public enum MessageJSON {
             out.append(UInt8(ascii: "0"))
             return
         }
+        if v < 0 { out.append(UInt8(ascii: "-")) }
+        // The digits least significant first, then turned around where they lie.
+        let start = out.count
         var n = v.magnitude
-        var digits: [UInt8] = []
-        digits.reserveCapacity(20)
         while n > 0 {
-            digits.append(UInt8(ascii: "0") + UInt8(n % 10))
+            out.append(UInt8(ascii: "0") + UInt8(n % 10))
             n /= 10
         }
-        if v < 0 { out.append(UInt8(ascii: "-")) }
-        out.append(contentsOf: digits.reversed())
+        out[start...].reverse()
+    }
+
+    /// An id as a JSON string: hex digits never need escaping.
+    static func id(_ id: ObjectId, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        id.appendHex(to: &out)
+        out.append(UInt8(ascii: "\""))
+    }
+
+    static func ids(_ values: some Collection<ObjectId>, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "["))
+        for (i, v) in values.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            id(v, into: &out)
+        }
+        out.append(UInt8(ascii: "]"))
     }
 
     static func strings(_ values: [String], into out: inout [UInt8]) {

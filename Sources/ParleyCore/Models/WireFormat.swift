@@ -102,30 +102,22 @@ public enum WireFormat {
         let day = doy - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        var buf = [UInt8](repeating: 0, count: 24)
-        func put(_ v: Int64, _ at: Int, _ width: Int) {
+        // Written in place: `"YYYY-MM-DDTHH:MM:SS.mmmZ"`, 26 bytes with the quotes.
+        let at = out.count + 1
+        out.append(contentsOf: #""0000-00-00T00:00:00.000Z""#.utf8)
+        func put(_ v: Int64, _ offset: Int, _ width: Int) {
             var v = v
-            for i in stride(from: at + width - 1, through: at, by: -1) {
-                buf[i] = UInt8(ascii: "0") + UInt8(v % 10)
+            for i in stride(from: at + offset + width - 1, through: at + offset, by: -1) {
+                out[i] = UInt8(ascii: "0") + UInt8(v % 10)
                 v /= 10
             }
         }
         put(year, 0, 4)
-        buf[4] = UInt8(ascii: "-")
         put(month, 5, 2)
-        buf[7] = UInt8(ascii: "-")
         put(day, 8, 2)
-        buf[10] = UInt8(ascii: "T")
         put(inDay / 3_600_000, 11, 2)
-        buf[13] = UInt8(ascii: ":")
         put(inDay / 60_000 % 60, 14, 2)
-        buf[16] = UInt8(ascii: ":")
         put(inDay / 1_000 % 60, 17, 2)
-        buf[19] = UInt8(ascii: ".")
         put(inDay % 1_000, 20, 3)
-        buf[23] = UInt8(ascii: "Z")
-        out.append(UInt8(ascii: "\""))
-        out.append(contentsOf: buf)
-        out.append(UInt8(ascii: "\""))
     }
 }
