@@ -164,13 +164,18 @@ struct BSONReader {
         return s
     }
 
-    mutating func readDocument(depth: Int) throws -> BSONDocument {
+    /// Reads a document's (or array's) length and checks it: where it ends.
+    private mutating func readDocumentStart(depth: Int) throws -> (end: Int, length: Int) {
         guard depth < Self.maxDepth else { throw MongoError.invalidDocument("document nested too deeply") }
         let start = offset
         let len = Int(try readInt32())
         guard len >= 5 else { throw MongoError.invalidDocument("bad document length") }
         try need(len - 4)
-        let end = start + len
+        return (start + len, len)
+    }
+
+    mutating func readDocument(depth: Int) throws -> BSONDocument {
+        let (end, len) = try readDocumentStart(depth: depth)
         var doc = BSONDocument()
         // About one field per 16 bytes (a message document: 15 fields in some 300).
         doc.reserveCapacity(min(64, len / 16))
@@ -187,12 +192,7 @@ struct BSONReader {
 
     /// An array's values, its keys ("0", "1", ...) checked for their NUL and skipped.
     mutating func readArray(depth: Int) throws -> [BSONValue] {
-        guard depth < Self.maxDepth else { throw MongoError.invalidDocument("document nested too deeply") }
-        let start = offset
-        let len = Int(try readInt32())
-        guard len >= 5 else { throw MongoError.invalidDocument("bad document length") }
-        try need(len - 4)
-        let end = start + len
+        let (end, len) = try readDocumentStart(depth: depth)
         var values: [BSONValue] = []
         values.reserveCapacity(min(64, len / 8))
         while true {
