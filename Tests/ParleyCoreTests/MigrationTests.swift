@@ -236,4 +236,29 @@ struct MigrationTests {
             #expect(try await MigrationRunner(database: db, migrations: all).apply().isEmpty)
         }
     }
+
+    @Test("0007 indexes messages by the uploads they carry on a database of the previous version: messages with files found, the others untouched")
+    func attachmentsIndexUpgrade() async throws {
+        try await TestDatabase.with { db in
+            let all = try Migration.load(directory: RepoPaths.migrations)
+            try await MigrationRunner(database: db, migrations: all.filter { $0.version < 7 }).apply()
+            let room = ObjectId(), sender = ObjectId(), file = ObjectId()
+            let messages = db.collection("messages")
+            for (seq, attachments) in [(1, nil), (2, [file])] as [(Int, [ObjectId]?)] {
+                var doc: BSONDocument = [
+                    "roomId": .objectId(room), "seq": .int64(Int64(seq)), "senderId": .objectId(sender), "senderName": "s", "text": .string("m\(seq)"),
+                    "clientId": .string("c\(seq)"), "createdAt": .date(Date()), "rev": 0,
+                ]
+                if let attachments {
+                    doc.append("attachments", .array(attachments.map { .document(["id": .objectId($0), "name": .string("n.txt"), "contentType": .string("text/plain"), "size": .int64(3), "sha256": .string("x")]) }))
+                }
+                try await messages.insertOne(doc)
+            }
+            try await MigrationRunner(database: db, migrations: all).apply()
+            #expect(try await messages.listIndexes().contains { $0["name"]?.stringValue == "attachments_id" })
+            #expect(try await messages.findOne(["attachments.id": .objectId(file)])?["seq"]?.int64Value == 2)
+            #expect(try await messages.countDocuments() == 2)
+            #expect(try await MigrationRunner(database: db, migrations: all).apply().isEmpty)
+        }
+    }
 }

@@ -183,6 +183,36 @@ struct UploadTests {
         }
     }
 
+    @Test("a member reads a file its message announced before the upload recorded the message (the fan-out runs first); others, and after the deletion, 404")
+    func readableBeforeAttached() async throws {
+        try await TestDatabase.with { db in
+            try await MigrationRunner(database: db, migrations: try Migration.load(directory: RepoPaths.migrations)).apply()
+            let repos = ParleyRepositories.mongo(db)
+            let accounts = AccountService(users: repos.users, hasher: PasswordHasher(cost: 4))
+            let owner = try await accounts.createUser(username: "sender", password: "password123")
+            let member = try await accounts.createUser(username: "member", password: "password123")
+            let stranger = try await accounts.createUser(username: "stranger", password: "password123")
+            let rooms = RoomService(repos: repos, presence: PresenceRegistry())
+            let room = try await rooms.create(.init(name: "files"), by: owner).record.id
+            _ = try await rooms.join(room, user: member)
+            let service = UploadService(records: db, bucket: GridFSBucket(database: db), memberships: repos.memberships, limits: UploadTests.limits())
+            var sent = false
+            let upload = try await service.store(name: "n.txt", declaredType: nil, declaredLength: nil, owner: owner) {
+                defer { sent = true }
+                return sent ? nil : Fixture.text(1_000)
+            }
+            // Stored and announced; `attached` has not run yet.
+            let message = MessageRecord(
+                roomId: room, seq: 1, senderId: owner.id, senderName: "sender", text: "see", clientId: "c1",
+                extras: MessageExtras(attachments: [upload.attachment]))
+            try await repos.messages.insert([message])
+            #expect(try await service.readable(upload.id.hex, by: member).id == upload.id)
+            await #expect(throws: ParleyError.self) { _ = try await service.readable(upload.id.hex, by: stranger) }
+            _ = try await db.collection("messages").updateOne(["_id": .objectId(message.id)], ["$set": ["deletedAt": .datetime(1)]])
+            await #expect(throws: ParleyError.self) { _ = try await service.readable(upload.id.hex, by: member) }
+        }
+    }
+
     @Test("attachments: own uploads only, at most 10; members read them, others 404; a message's deletion deletes its files")
     func attachments() async throws {
         try await RestHarness.live { api, port in

@@ -160,7 +160,21 @@ public struct UploadService: Sendable {
         for roomId in Set(upload.refs.map(\.roomId)) where try await memberships.find(roomId: roomId, userId: user.id) != nil {
             return upload
         }
+        // A message goes out to its room as it is stored, and its files learn of it
+        // (`attached`) just after: a member who fetches in between is answered by the
+        // message itself (indexed, `0007`).
+        if let roomId = try await carryingRoom(of: id), try await memberships.find(roomId: roomId, userId: user.id) != nil {
+            return upload
+        }
         throw Self.notFound
+    }
+
+    /// The room of a live message that carries upload `id`, if any.
+    private func carryingRoom(of id: ObjectId) async throws -> ObjectId? {
+        let messages = repository.uploads.database.collection("messages")
+        let found = try await messages.findOne(
+            ["attachments.id": .objectId(id), "deletedAt": .null], options: FindOptions(projection: ["roomId": 1]))
+        return found?["roomId"]?.objectIdValue
     }
 
     static let notFound = ParleyError(.notFound, "no such upload")
