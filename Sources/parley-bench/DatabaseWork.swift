@@ -29,15 +29,13 @@ struct DatabaseWork: Sendable {
     }
 
     /// "db CPU us per stored message", "db operations per stored message" and each
-    /// counter per unit, for `units` units named `unit`.
+    /// counter per unit, for `units` units named `unit`. The readings' own
+    /// `serverStatus` commands are counted, at most two against thousands of units.
     func figures(per units: Int, _ unit: String) -> [String: Double] {
         guard units > 0 else { return [:] }
         let n = Double(units)
-        // The readings' own two serverStatus commands are not the unit's work.
-        var ops = operations
-        ops["command"] = max(0, (ops["command"] ?? 0) - 2)
-        var f = ["db operations per \(unit)": ops.values.reduce(0, +) / n]
-        for (name, count) in ops where count > 0 { f["db \(name) per \(unit)"] = count / n }
+        var f = ["db operations per \(unit)": operations.values.reduce(0, +) / n]
+        for (name, count) in operations where count > 0 { f["db \(name) per \(unit)"] = count / n }
         if let cpuSeconds { f["db CPU us per \(unit)"] = cpuSeconds * 1e6 / n }
         return f
     }

@@ -87,9 +87,9 @@ struct SearchPlanTests {
     @Test("a database of the previous version: the words of its stored messages are counted room by room, set not added (twice is the same)")
     func recount() async throws {
         try await TestDatabase.with { db in
-            try await MigrationRunner(database: db, migrations: try Migration.load(directory: RepoPaths.migrations)).apply()
-            let repos = ParleyRepositories.mongo(db)
-            let user = try await AccountService(users: repos.users, hasher: PasswordHasher(cost: 4)).createUser(username: "old", password: "password123")
+            let migrated = try await MigratedDatabase(db)
+            let repos = migrated.repos
+            let user = try await migrated.user("old")
             let rooms = RoomService(repos: repos, presence: PresenceRegistry())
             let a = try await rooms.create(.init(name: "a"), by: user).record.id, b = try await rooms.create(.init(name: "b"), by: user).record.id
             let texts = ["deploy on friday", "friday again", "no words at all?", "a deploy"]
@@ -127,11 +127,10 @@ struct SearchPlanTests {
     @Test("both readers find the same messages, newest first, over the caller's rooms only, page after page")
     func readersAgree() async throws {
         try await TestDatabase.with { db in
-            try await MigrationRunner(database: db, migrations: try Migration.load(directory: RepoPaths.migrations)).apply()
-            let repos = ParleyRepositories.mongo(db)
-            let accounts = AccountService(users: repos.users, hasher: PasswordHasher(cost: 4))
-            let caller = try await accounts.createUser(username: "caller", password: "password123")
-            let other = try await accounts.createUser(username: "other", password: "password123")
+            let migrated = try await MigratedDatabase(db)
+            let repos = migrated.repos
+            let caller = try await migrated.user("caller")
+            let other = try await migrated.user("other")
             let rooms = RoomService(repos: repos, presence: PresenceRegistry())
             var mine: [ObjectId] = []
             for i in 0..<3 { mine.append(try await rooms.create(.init(name: "mine \(i)"), by: caller).record.id) }

@@ -8,10 +8,9 @@ import Testing
 @Suite("Send pipeline")
 struct SendPipelineTests {
     static func setUp(_ db: MongoDatabase) async throws -> (ParleyRepositories, UserRecord, ObjectId) {
-        try await MigrationRunner(database: db, migrations: try Migration.load(directory: RepoPaths.migrations)).apply()
-        let repos = ParleyRepositories.mongo(db)
-        let accounts = AccountService(users: repos.users, hasher: PasswordHasher(cost: 4))
-        let user = try await accounts.createUser(username: "sender", password: "password123")
+        let migrated = try await MigratedDatabase(db)
+        let repos = migrated.repos
+        let user = try await migrated.user("sender")
         let room = try await RoomService(repos: repos, presence: PresenceRegistry()).create(.init(name: "r"), by: user)
         return (repos, user, room.record.id)
     }

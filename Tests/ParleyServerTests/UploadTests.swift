@@ -166,9 +166,9 @@ struct UploadTests {
     @Test("an upload whose body fails half way leaves no file, no chunk and no record")
     func interrupted() async throws {
         try await TestDatabase.with { db in
-            try await MigrationRunner(database: db, migrations: try Migration.load(directory: RepoPaths.migrations)).apply()
-            let repos = ParleyRepositories.mongo(db)
-            let user = try await AccountService(users: repos.users, hasher: PasswordHasher(cost: 4)).createUser(username: "uploader", password: "password123")
+            let migrated = try await MigratedDatabase(db)
+            let repos = migrated.repos
+            let user = try await migrated.user("uploader")
             let service = UploadService(records: db, bucket: GridFSBucket(database: db), memberships: repos.memberships, limits: UploadTests.limits())
             struct Gone: Error {}
             var sent = 0
@@ -186,12 +186,9 @@ struct UploadTests {
     @Test("a member reads a file its message announced before the upload recorded the message (the fan-out runs first); others, and after the deletion, 404")
     func readableBeforeAttached() async throws {
         try await TestDatabase.with { db in
-            try await MigrationRunner(database: db, migrations: try Migration.load(directory: RepoPaths.migrations)).apply()
-            let repos = ParleyRepositories.mongo(db)
-            let accounts = AccountService(users: repos.users, hasher: PasswordHasher(cost: 4))
-            let owner = try await accounts.createUser(username: "sender", password: "password123")
-            let member = try await accounts.createUser(username: "member", password: "password123")
-            let stranger = try await accounts.createUser(username: "stranger", password: "password123")
+            let migrated = try await MigratedDatabase(db)
+            let repos = migrated.repos
+            let (owner, member, stranger) = (try await migrated.user("sender"), try await migrated.user("member"), try await migrated.user("stranger"))
             let rooms = RoomService(repos: repos, presence: PresenceRegistry())
             let room = try await rooms.create(.init(name: "files"), by: owner).record.id
             _ = try await rooms.join(room, user: member)

@@ -60,11 +60,7 @@ public final class ParleyMetrics: Sendable {
     ]
 
     /// Finer at the low end than `latencyBuckets`: the stages of a light load take microseconds.
-    static let stageBuckets: [Duration] = [
-        .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
-        .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
-        .seconds(2.5), .seconds(5),
-    ]
+    static let stageBuckets: [Duration] = [.microseconds(50), .microseconds(100), .microseconds(250)] + latencyBuckets
 
     public init() {
         openWebSockets = registry.makeGauge(descriptor: Names.webSockets)

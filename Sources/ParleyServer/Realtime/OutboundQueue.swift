@@ -39,7 +39,6 @@ final class OutboundQueue: Sendable {
     /// cuts the client), `.finished` after `finish`.
     func push(_ frames: [ByteBuffer]) -> Outcome {
         guard !frames.isEmpty else { return .queued }
-        let now: ContinuousClock.Instant? = timed ? .now : nil
         let (outcome, writer, wake) = state.withLock { s -> (Outcome, CheckedContinuation<[ByteBuffer]?, Never>?, (@Sendable () -> Void)?) in
             if s.finished { return (.finished, nil, nil) }
             if let w = s.writer {
@@ -47,7 +46,8 @@ final class OutboundQueue: Sendable {
                 return (.queued, w, nil)
             }
             guard s.frames.count + frames.count <= limit else { return (.full, nil, nil) }
-            if s.frames.isEmpty { s.oldest = now }
+            // The clock is read once per burst, by the push that starts it.
+            if timed, s.frames.isEmpty { s.oldest = .now }
             s.frames.append(contentsOf: frames)
             guard let wake = s.wake, !s.woken else { return (.queued, nil, nil) }
             s.woken = true
