@@ -58,6 +58,8 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var keepAlive: RepeatedTask?
     private var awaitingPong = false
     private var reads = SocketReadGate()
+    /// The text frames' path to the socket, past the frame encoder.
+    private var frames: TextFrameWriter?
 
     init(gateway: WebSocketGateway, token: String?, logger: Logger) {
         self.gateway = gateway
@@ -92,6 +94,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        frames = TextFrameWriter(context: context)
         let loop = context.eventLoop
         let me = Handle(self, eventLoop: loop)
         inbox = SocketInbox(resume: { me.execute { $0.resumeReading() } })
@@ -120,6 +123,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// handler (at the latest when the channel closes) breaks that cycle.
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        frames = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -290,10 +294,10 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Writes everything queued for the client with one flush, if the channel can take
     /// it now; otherwise `channelWritabilityChanged` comes back here.
     private func writePending() {
-        guard let context, let connection, case .open = phase, context.channel.isWritable else { return }
-        let (frames, since) = connection.outbound.takeAllTimed()
-        WebSocketChannelOps.writeText(frames, context: context)
-        if let since, !frames.isEmpty { gateway.services.metrics.recordSocketWrite(since: since) }
+        guard let context, let frames, let connection, case .open = phase, context.channel.isWritable else { return }
+        let (pending, since) = connection.outbound.takeAllTimed()
+        frames.write(pending, context: context)
+        if let since, !pending.isEmpty { gateway.services.metrics.recordSocketWrite(since: since) }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

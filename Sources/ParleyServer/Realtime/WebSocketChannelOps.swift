@@ -4,18 +4,9 @@ import NIOWebSocket
 
 /// The RFC 6455 mechanics the two socket handlers share (`NativeSocketHandler` for
 /// `/ws`, `EngineSocketHandler` for Socket.IO's WebSocket transport), on the
-/// channel's event loop: writing queued buffers, answering control frames, closing.
+/// channel's event loop: answering control frames, closing (their text frames go
+/// out through `TextFrameWriter`).
 enum WebSocketChannelOps {
-    /// Writes `buffers` as text frames (each buffer shared by all its recipients, no
-    /// copy) with one flush.
-    static func writeText(_ buffers: [ByteBuffer], context: ChannelHandlerContext) {
-        guard !buffers.isEmpty else { return }
-        for buffer in buffers {
-            context.write(NIOAny(WebSocketFrame(fin: true, opcode: .text, data: buffer)), promise: nil)
-        }
-        context.flush()
-    }
-
     /// Answers a ping with its payload.
     static func pong(_ ping: WebSocketFrame, context: ChannelHandlerContext) {
         context.writeAndFlush(NIOAny(WebSocketFrame(fin: true, opcode: .pong, data: ping.unmaskedData)), promise: nil)

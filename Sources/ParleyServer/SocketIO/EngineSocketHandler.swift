@@ -44,6 +44,8 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var inbox: SocketInbox?
     private var reads = SocketReadGate()
     private var closeTimer: Scheduled<Void>?
+    /// The text frames' path to the socket, past the frame encoder.
+    private var frames: TextFrameWriter?
 
     init(gateway: SocketIOGateway, query: EngineQuery, logger: Logger) {
         self.gateway = gateway
@@ -57,6 +59,7 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        frames = TextFrameWriter(context: context)
         let loop = context.eventLoop
         let me = NIOLoopBound(WeakHandler(self), eventLoop: loop)
         let execute: @Sendable (@escaping @Sendable (EngineSocketHandler) -> Void) -> Void = { body in
@@ -92,6 +95,7 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        frames = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -148,9 +152,9 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func receivedText(_ text: String) {
         switch phase {
         case .probing(let existing, let probed):
-            if !probed, text == "2probe", let context {
+            if !probed, text == "2probe", let context, let frames {
                 phase = .probing(existing, probed: true)
-                WebSocketChannelOps.writeText([ByteBuffer(string: "3probe")], context: context)
+                frames.write([ByteBuffer(string: "3probe")], context: context)
             } else if probed, text == "5", let transport, existing.upgrade(to: transport) {
                 phase = .open(existing)
                 session = existing
@@ -187,8 +191,8 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Writes everything queued for the client with one flush, if the channel can
     /// take it now; otherwise `channelWritabilityChanged` comes back here.
     private func writePending() {
-        guard let context, let session, case .open = phase, context.channel.isWritable else { return }
-        WebSocketChannelOps.writeText(session.takeForWebSocket(), context: context)
+        guard let context, let frames, let session, case .open = phase, context.channel.isWritable else { return }
+        frames.write(session.takeForWebSocket(), context: context)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
