@@ -3,7 +3,11 @@ import Mongo
 import ParleyCore
 
 /// Everything the routes need, built once per application from the configuration.
-public struct ParleyServices: Sendable {
+///
+/// A class, so that every holder (each socket's handler, session and event handlers,
+/// each controller) keeps one reference: as a struct, each socket carried several
+/// copies of all these fields (about 4 KiB each, and a retain per field per copy).
+public final class ParleyServices: Sendable {
     public let config: ParleyConfiguration
     public let database: MongoDatabase
     public let repos: ParleyRepositories
