@@ -59,8 +59,14 @@ struct ParleyHTTPChannel: ServerChildChannel, HTTPChannelHandler {
         }
     }
 
+    /// Each connection's receive buffer starts at 512 bytes and grows with what it reads
+    /// (NIO's default starts at 2 KiB). The channel keeps its buffer between reads, so an
+    /// idle socket holds the largest it has needed: for most, the upgrade request.
+    static let receiveBuffer = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65_536)
+
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
+            try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveBuffer)
             let attempted = NIOLoopBoundBox<Upgrade?>(nil, eventLoop: channel.eventLoop)
             let upgradeRequested = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
             let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(

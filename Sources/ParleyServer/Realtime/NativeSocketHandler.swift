@@ -42,7 +42,9 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let gateway: WebSocketGateway
     private var services: ParleyServices { gateway.services }
-    private let token: String?
+    /// The upgrade's token, until the session opens with it (a JWT is a few hundred
+    /// bytes an idle socket need not keep).
+    private var token: String?
     private let logger: Logger
     private var phase: Phase
     private var context: ChannelHandlerContext?
@@ -110,6 +112,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
             me.value?.keepAliveTick()
         }
         if let token {
+            self.token = nil
             open(token: token)
         } else {
             authTimer = loop.scheduleTask(in: .milliseconds(Int64(services.config.wsAuthTimeoutMs))) {
