@@ -18,13 +18,32 @@ PARLEY_EXTRA_PIP="python-socketio[client] websocket-client requests pytest selen
 if [ -n "${TEST_MONGODB_URI:-}" ]; then
   export MONGODB_URI="$TEST_MONGODB_URI"
 else
+  # Two throwaway SecantusDB servers: each is single-threaded, and the Swift tests
+  # (run in parallel) take turns on them (Tests/TestSupport/DatabaseSlots.swift);
+  # the interop tests use the first. On a failure their logs' tails are printed
+  # before they are deleted.
   work=$(mktemp -d /tmp/parley-test-db.XXXXXX)
-  port=$(bash scripts/db.sh free-port)
-  cleanup() { bash scripts/db.sh stop "$work/pid"; rm -rf "$work"; }
+  cleanup() {
+    status=$?
+    for db in "$work"/db*; do
+      [ -d "$db" ] || continue
+      bash scripts/db.sh stop "$db/pid"
+      if [ "$status" -ne 0 ] && [ -s "$db/log" ]; then
+        echo "test: the last lines of $(basename "$db")'s log:" >&2
+        tail -40 "$db/log" >&2
+      fi
+    done
+    rm -rf "$work"
+  }
   trap cleanup EXIT
-  bash scripts/db.sh start "$port" "$work/storage" "$work/pid" "$work/log"
-  export MONGODB_URI="mongodb://127.0.0.1:$port"
-  echo "test: throwaway database on $MONGODB_URI"
+  uris=()
+  for n in 1 2; do
+    port=$(bash scripts/db.sh free-port)
+    bash scripts/db.sh start "$port" "$work/db$n/storage" "$work/db$n/pid" "$work/db$n/log"
+    uris+=("mongodb://127.0.0.1:$port")
+  done
+  export MONGODB_URI="${uris[0]}" PARLEY_TEST_MONGODB_URIS="${uris[*]}"
+  echo "test: throwaway databases on ${uris[*]}"
 fi
 export MIGRATIONS_DIR="$PWD/migrations"
 

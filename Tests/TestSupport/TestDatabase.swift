@@ -7,10 +7,9 @@ import Mongo
 /// The URI comes from `MONGODB_URI` (set by `scripts/test.sh`). A test that cannot
 /// reach it fails with a message saying how to start it; it never skips.
 public enum TestDatabase {
-    /// The server tests run against.
-    public static var uri: String {
-        ProcessInfo.processInfo.environment["MONGODB_URI"] ?? "mongodb://127.0.0.1:27017"
-    }
+    /// The server the current test runs against (`DatabaseSlots`): from
+    /// `PARLEY_TEST_MONGODB_URIS` or `MONGODB_URI`, set by `scripts/test.sh`.
+    public static var uri: String { DatabaseSlots.shared.uri }
 
     /// A database name unique to this call, safe for MongoDB (letters, digits, `_`).
     public static func uniqueName(_ label: String = #function) -> String {
@@ -19,13 +18,20 @@ public enum TestDatabase {
         return "t_\(cleaned.prefix(30))_\(suffix)"
     }
 
-    /// Runs `body` with a fresh client and database; drops the database and shuts the
-    /// client down afterwards, whatever `body` did.
+    /// Runs `body` with a fresh client and database, in a slot of one of the test
+    /// database servers (`DatabaseSlots`); drops the database and shuts the client down
+    /// afterwards, whatever `body` did.
     public static func with<R>(
         _ label: String = #function,
         threads: Int = 4,
         extraClients: Int = 8,
         _ body: (MongoDatabase) async throws -> R
+    ) async throws -> R {
+        try await DatabaseSlots.shared.run { try await inSlot(label, threads: threads, extraClients: extraClients, body) }
+    }
+
+    private static func inSlot<R>(
+        _ label: String, threads: Int, extraClients: Int, _ body: (MongoDatabase) async throws -> R
     ) async throws -> R {
         // A generous deadline: the suite's parallel tests share one single-threaded
         // database (see `RestHarness.config`).

@@ -98,10 +98,17 @@ public final class MongoClient: Service, @unchecked Sendable {
         let lent = state.withLock { Array($0.lentClients.values) }
         let pool = UnsafeSendable(pool)
         let reclaim = UnsafeSendable(lent)
-        threads.shutdownGracefully { _ in
-            for l in reclaim.value { l.release(to: pool.value) }
-            mongoc_client_pool_destroy(pool.value)
-        }
+        threads.shutdownGracefully { _ in Self.destroy(pool.value, reclaiming: reclaim.value) }
+    }
+
+    /// Closes the lent clients' cursors and streams and destroys the pool, which joins
+    /// the driver's monitor threads: that can take seconds (a monitor waits out its
+    /// `hello` on the server). So it runs on a Dispatch thread once the pool's own
+    /// threads are done, never on a task of the cooperative pool, whose few threads
+    /// (two on a 2-core machine) every other task of the process waits for.
+    private static func destroy(_ pool: OpaquePointer, reclaiming lent: [LentClient]) {
+        for l in lent { l.release(to: pool) }
+        mongoc_client_pool_destroy(pool)
     }
 
     /// Waits for graceful shutdown, then closes the pool.
@@ -118,17 +125,19 @@ public final class MongoClient: Service, @unchecked Sendable {
             return !s.isShutDown
         }
         guard first else { return }
-        try await threads.shutdownGracefully()
-        releaseLentClients()
-        mongoc_client_pool_destroy(pool)
-    }
-
-    private func releaseLentClients() {
-        let lent = state.withLock { s -> [LentClient] in
-            defer { s.lentClients = [:] }
-            return Array(s.lentClients.values)
+        let pool = UnsafeSendable(pool)
+        let failure: (any Error)? = await withCheckedContinuation { done in
+            // The callback runs on a Dispatch queue after the calls in flight finished.
+            threads.shutdownGracefully { error in
+                let lent = self.state.withLock { s -> [LentClient] in
+                    defer { s.lentClients = [:] }
+                    return Array(s.lentClients.values)
+                }
+                Self.destroy(pool.value, reclaiming: lent)
+                done.resume(returning: error)
+            }
         }
-        for l in lent { l.release(to: pool) }
+        if let failure { throw failure }
     }
 
     private func checkOpen() throws {
