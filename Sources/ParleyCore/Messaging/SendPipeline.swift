@@ -147,12 +147,14 @@ public final class SendPipeline: Sendable {
             // In seq order already: a room's messages are numbered in queue order.
             for (roomId, messages) in announcements { sink.stored(messages, in: roomId) }
             let announced = ContinuousClock.now
-            for (i, p) in batch.enumerated() { p.outcome.complete(plan.outcome(of: i).mapError { $0 as any Error }) }
-            // The queue is in arrival order: the first waited longest.
+            // Recorded before the senders are answered, so a sender that reads the
+            // metrics after its ack finds its batch there. The queue is in arrival
+            // order: the first waited longest.
             stages?.batchWritten(
                 SendStages(
                     queueWait: started - (batch.first?.queuedAt ?? started), insert: written - started, fanout: announced - written,
                     messages: batch.count))
+            for (i, p) in batch.enumerated() { p.outcome.complete(plan.outcome(of: i).mapError { $0 as any Error }) }
         }
     }
 }

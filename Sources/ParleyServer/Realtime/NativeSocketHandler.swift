@@ -23,7 +23,7 @@ import Synchronization
 /// Everything here runs on the channel's event loop; the inbox's jobs, timers and the
 /// queue come back to it through a weak reference (`Handle`), so nothing they keep
 /// holds a closed socket's handler (and its connection and session) alive.
-final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
+final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, PingWheelMember {
     typealias InboundIn = WebSocketFrame
     typealias OutboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
@@ -57,7 +57,8 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var address: String?
     private var authTimer: Scheduled<Void>?
     private var closeTimer: Scheduled<Void>?
-    private var keepAlive: RepeatedTask?
+    /// The event loop's ping timer, which ticks this socket every `WS_PING_INTERVAL_MS`.
+    private var pings: PingWheel?
     private var awaitingPong = false
     private var reads = SocketReadGate()
     /// The text frames' path to the socket, past the frame encoder.
@@ -107,10 +108,9 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         self.address = address
-        let interval = TimeAmount.milliseconds(Int64(services.config.wsPingIntervalMs))
-        keepAlive = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
-            me.value?.keepAliveTick()
-        }
+        let pings = gateway.pings.wheel(on: loop)
+        pings.join(self)
+        self.pings = pings
         if let token {
             self.token = nil
             open(token: token)
@@ -127,14 +127,20 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         frames = nil
+        leavePings()
+    }
+
+    /// The wheel holds its members: a socket leaves it when it ends or is removed.
+    private func leavePings() {
+        pings?.leave(self)
+        pings = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         phase = .closed
         authTimer?.cancel()
         closeTimer?.cancel()
-        keepAlive?.cancel()
-        keepAlive = nil
+        leavePings()
         if let address {
             services.connectionsByAddress.release(address)
             self.address = nil
@@ -342,7 +348,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Every `WS_PING_INTERVAL_MS`: a client that did not answer the last ping is gone.
-    private func keepAliveTick() {
+    func pingTick() {
         guard let context, case .open = phase else { return }
         if awaitingPong {
             close(.goingAway, reason: "ping timeout")

@@ -16,6 +16,13 @@ import ParleyCore
 /// tens of thousands of them.
 struct WebSocketGateway: Sendable {
     let services: ParleyServices
+    /// Every event loop's ping timer for its sockets (`WS_PING_INTERVAL_MS`).
+    let pings: PingWheels
+
+    init(services: ParleyServices) {
+        self.services = services
+        pings = PingWheels(interval: .milliseconds(Int64(services.config.wsPingIntervalMs)))
+    }
 
     /// The path of the native endpoint.
     static let path = "/ws"

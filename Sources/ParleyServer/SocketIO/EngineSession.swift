@@ -17,8 +17,8 @@ import Synchronization
 ///
 /// The upgrade moves the outbox into the WebSocket queue under the lock, so no
 /// packet overtakes another. No task waits on a session: the WebSocket transport is
-/// served by `EngineSocketHandler`, pings by a timer on an event loop.
-final class EngineSession: Sendable {
+/// served by `EngineSocketHandler`, pings by its event loop's `PingWheel`.
+final class EngineSession: Sendable, PingWheelMember {
     /// The WebSocket transport, as its channel handler gives it: its queue for the
     /// session's own packets (which wakes the handler), how to wake the handler for
     /// the connection's frames, and how to close the socket.
@@ -42,7 +42,8 @@ final class EngineSession: Sendable {
         var lastPong = ContinuousClock.now
         /// When the oldest ping not yet answered went out.
         var unansweredSince: ContinuousClock.Instant?
-        var pinger: RepeatedTask?
+        /// The event loop's ping timer ticking this session, and the ping timeout.
+        var pings: (wheel: PingWheel, timeout: Duration)?
         var socket: (any SocketIOSocket)?
 
         /// A poll's answer: the session's packets, then the connection's.
@@ -209,27 +210,25 @@ final class EngineSession: Sendable {
 
     func pong() { state.withLock { $0.lastPong = .now } }
 
-    /// Sends a ping every `interval` from a timer on `loop`; closes the session once a
-    /// ping has gone unanswered for `timeout` (measured from the oldest ping not yet
-    /// answered).
-    func runPings(interval: Duration, timeout: Duration, on loop: any EventLoop) {
-        let every = TimeAmount.nanoseconds(Int64(interval / .nanoseconds(1)))
-        let pinger = loop.scheduleRepeatedTask(initialDelay: every, delay: every) { [weak self] task in
-            guard let self else {
-                task.cancel()
-                return
-            }
-            if self.pingTimedOut(timeout) {
-                self.close()
-            } else {
-                self.transmit("2")
-            }
-        }
+    /// Sends a ping every interval of `wheel` (a timer shared by the sessions on its
+    /// event loop); closes the session once a ping has gone unanswered for `timeout`
+    /// (measured from the oldest ping not yet answered).
+    func runPings(on wheel: PingWheel, timeout: Duration) {
         let closed = state.withLock { s -> Bool in
-            s.pinger = pinger
+            if !s.closed { s.pings = (wheel, timeout) }
             return s.closed
         }
-        if closed { pinger.cancel() }
+        if !closed { wheel.loop.execute { wheel.join(self) } }
+    }
+
+    /// The wheel's tick, on its loop.
+    func pingTick() {
+        guard let timeout = state.withLock({ $0.pings?.timeout }) else { return }
+        if pingTimedOut(timeout) {
+            close()
+        } else {
+            transmit("2")
+        }
     }
 
     /// Whether the oldest unanswered ping is older than `timeout`; otherwise notes
@@ -264,14 +263,14 @@ final class EngineSession: Sendable {
     /// Closes the session once: answers a waiting poll with a close packet, ends the
     /// WebSocket queue, closes the transport and the Socket.IO client.
     func close() {
-        let taken = state.withLock { s -> (CheckedContinuation<[ByteBuffer], Never>?, Transport, (any SocketIOSocket)?, RepeatedTask?)? in
+        let taken = state.withLock { s -> (CheckedContinuation<[ByteBuffer], Never>?, Transport, (any SocketIOSocket)?, PingWheel?)? in
             guard !s.closed else { return nil }
             s.closed = true
-            defer { s.poller = nil; s.socket = nil; s.outbox = []; s.feed = nil; s.pinger = nil }
-            return (s.poller, s.transport, s.socket, s.pinger)
+            defer { s.poller = nil; s.socket = nil; s.outbox = []; s.feed = nil; s.pings = nil }
+            return (s.poller, s.transport, s.socket, s.pings?.wheel)
         }
-        guard let (poller, transport, socket, pinger) = taken else { return }
-        pinger?.cancel()
+        guard let (poller, transport, socket, wheel) = taken else { return }
+        if let wheel { wheel.loop.execute { wheel.leave(self) } }
         poller?.resume(returning: [ByteBuffer(string: "1")])
         if case .websocket(let ws) = transport {
             ws.queue.finish()

@@ -9,7 +9,7 @@ import ParleyCore
 /// (`NativeSocketHandler`): no task waits on an idle connection.
 ///
 /// - A fresh socket starts an Engine.IO session on this transport: the handshake,
-///   then pings from a timer (`EngineSession.runPings`).
+///   then pings from its event loop's `PingWheel` (`EngineSession.runPings`).
 /// - An upgrade (`sid=`) probes (`2probe`, `3probe`), then takes the polling
 ///   session over at `5` (`EngineSession.upgrade`).
 /// - Inbound text frames are Engine.IO packets, checked (UTF-8, size by the
@@ -87,7 +87,7 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
         session = fresh
         fresh.startOnWebSocket(transport)
         fresh.transmit(gateway.openPacket(fresh, upgrades: []))
-        fresh.runPings(interval: gateway.pingInterval, timeout: gateway.pingTimeout, on: loop)
+        fresh.runPings(on: gateway.pings.wheel(on: loop), timeout: gateway.pingTimeout)
     }
 
     /// The transport an upgrade hands to the polling session at `5`.

@@ -21,9 +21,13 @@ final class SocketIOGateway: Sendable {
     /// The largest Engine.IO payload (a polling body, or one packet).
     var maxPayload: Int { services.config.maxFrameBytes }
 
+    /// Every event loop's ping timer for its sessions (`SOCKETIO_PING_INTERVAL_MS`).
+    let pings: PingWheels
+
     init(services: ParleyServices, logger: Logger) {
         self.services = services
         self.logger = logger
+        pings = PingWheels(interval: .milliseconds(Int64(services.config.socketIOPingIntervalMs)))
     }
 
     // MARK: Routes
@@ -61,7 +65,7 @@ final class SocketIOGateway: Sendable {
                 return try engineError(4, "Too many connections from this address", status: .tooManyRequests)
             }
             session.transmit(openPacket(session, upgrades: ["websocket"]))
-            session.runPings(interval: pingInterval, timeout: pingTimeout, on: NIOSingletons.posixEventLoopGroup.next())
+            session.runPings(on: pings.wheel(on: NIOSingletons.posixEventLoopGroup.next()), timeout: pingTimeout)
             return text(session.drain())
         }
         guard let session = sessions.withLock({ $0[String(sid)] }) else { return try engineError(1, "Session ID unknown") }
