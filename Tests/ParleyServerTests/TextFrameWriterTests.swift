@@ -37,20 +37,26 @@ struct TextFrameWriterTests {
         ByteBuffer(bytes: (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed)) })
     }
 
-    @Test("every header size, in order, unmasked and final; small payloads share one buffer, a large one goes as its own")
-    func framesDecode() throws {
+    /// A channel with a socket handler's place behind the frame encoder (as after an
+    /// upgrade), or with no encoder at all; and that place's context.
+    static func channel(upgraded: Bool = true) throws -> (EmbeddedChannel, ChannelHandlerContext) {
         let channel = EmbeddedChannel()
         let writer = Writer()
-        try channel.pipeline.syncOperations.addHandler(WebSocketFrameEncoder())
+        if upgraded { try channel.pipeline.syncOperations.addHandler(WebSocketFrameEncoder()) }
         try channel.pipeline.syncOperations.addHandler(writer)
-        let context = try #require(writer.context)
-        let lengths = [0, 1, 125, 126, 300, 0xFFFF, 0x1_0000, 70_000, 2]
+        return (channel, try #require(writer.context))
+    }
+
+    @Test("every header size, in order, unmasked and final; small payloads share one buffer, a large one goes as its own")
+    func framesDecode() throws {
+        let (channel, context) = try Self.channel()
+        let lengths = [0, 1, 125, 126, 300, 0xFFFF, 0x1_0000, 70_000, 300, 2]
         let payloads = lengths.enumerated().map { Self.payload($0.element, UInt8($0.offset)) }
         TextFrameWriter(context: context).write(payloads, context: context)
 
         let bytes = try Self.written(channel)
         // Headers and payloads under the copy limit go in one buffer; each large payload
-        // splits it: [0, 1, 125, 126, 300, header] 65535 | [header] 65536 | [header] 70000 | [2].
+        // splits it: [0, 1, 125, 126, 300, header] 65535 | [header] 65536 | [header] 70000 | [300, 2].
         #expect(bytes.count == 7)
         let frames = try Self.decoded(bytes)
         #expect(frames.map(\.data.readableBytes) == lengths)
@@ -65,20 +71,13 @@ struct TextFrameWriterTests {
     func oneWritePerBatch() throws {
         let payloads = (0..<20).map { Self.payload(200 + $0, UInt8($0)) }
 
-        let upgraded = EmbeddedChannel()
-        let writer = Writer()
-        try upgraded.pipeline.syncOperations.addHandler(WebSocketFrameEncoder())
-        try upgraded.pipeline.syncOperations.addHandler(writer)
-        let context = try #require(writer.context)
+        let (upgraded, context) = try Self.channel()
         TextFrameWriter(context: context).write(payloads, context: context)
         let bytes = try Self.written(upgraded)
         #expect(bytes.count == 1)
         #expect(try Self.decoded(bytes).map(\.data) == payloads)
 
-        let bare = EmbeddedChannel()
-        let lone = Writer()
-        try bare.pipeline.syncOperations.addHandler(lone)
-        let bareContext = try #require(lone.context)
+        let (bare, bareContext) = try Self.channel(upgraded: false)
         TextFrameWriter(context: bareContext).write(payloads, context: bareContext)
         var frames: [WebSocketFrame] = []
         while let f = try bare.readOutbound(as: WebSocketFrame.self) { frames.append(f) }

@@ -35,15 +35,16 @@ struct TextFrameWriter {
             context.flush()
             return
         }
-        var chunk = context.channel.allocator.buffer(capacity: Self.copiedSize(payloads))
-        for payload in payloads {
+        var chunk = context.channel.allocator.buffer(capacity: Self.copiedSize(payloads[...]))
+        for (i, payload) in payloads.enumerated() {
             Self.appendHeader(length: payload.readableBytes, to: &chunk)
             if payload.readableBytes <= Self.copyLimit {
                 chunk.writeImmutableBuffer(payload)
             } else {
                 raw.write(NIOAny(chunk), promise: nil)
                 raw.write(NIOAny(payload), promise: nil)
-                chunk = context.channel.allocator.buffer(capacity: 0)
+                // The next chunk holds what follows, sized for it at once.
+                chunk = context.channel.allocator.buffer(capacity: Self.copiedSize(payloads[(i + 1)...]))
             }
         }
         if chunk.readableBytes > 0 { raw.write(NIOAny(chunk), promise: nil) }
@@ -51,7 +52,7 @@ struct TextFrameWriter {
     }
 
     /// The bytes `write` copies: every header, and the payloads under `copyLimit`.
-    static func copiedSize(_ payloads: [ByteBuffer]) -> Int {
+    static func copiedSize(_ payloads: ArraySlice<ByteBuffer>) -> Int {
         payloads.reduce(0) { sum, p in
             sum + headerSize(length: p.readableBytes) + (p.readableBytes <= copyLimit ? p.readableBytes : 0)
         }
