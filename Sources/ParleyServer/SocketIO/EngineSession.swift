@@ -218,7 +218,9 @@ final class EngineSession: Sendable, PingWheelMember {
             if !s.closed { s.pings = (wheel, timeout) }
             return s.closed
         }
-        if !closed { wheel.loop.execute { wheel.join(self) } }
+        // A close between here and the join queues its leave before this join: the
+        // join checks again on the loop, where leaves run in order after it.
+        if !closed { wheel.loop.execute { if !self.isClosed { wheel.join(self) } } }
     }
 
     /// The wheel's tick, on its loop.
