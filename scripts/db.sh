@@ -30,8 +30,15 @@ case "${1:-}" in
     fi
     mkdir -p "$storage" "$(dirname "$logfile")"
     # `python3 -m secantus` is the `secantusd-py` entry point, without relying on PATH.
+    # The WiredTiger cache is 4 GiB (SECANTUS_CACHE_SIZE; SecantusDB's default is
+    # 1 GiB), taken as it fills. SecantusDB 0.7.0b3 holds its storage lock while a
+    # thread helps WiredTiger evict, and the threads whose snapshots pin what is to
+    # be evicted wait for that lock: once the dirty data reaches WiredTiger's
+    # trigger (a fifth of the cache) everything can stop for good. An interop run
+    # hung so on 1 GiB, just after the uploads test wrote 100 MiB (py-spy's native
+    # stacks: the lock's holder in __wt_cache_eviction_worker, 2026-12-03).
     nohup python3 -m secantus --host 127.0.0.1 --port "$port" --storage-path "$storage" --log-level WARNING \
-      >"$logfile" 2>&1 </dev/null &
+      --cache-size "${SECANTUS_CACHE_SIZE:-4G}" >"$logfile" 2>&1 </dev/null &
     echo $! >"$pidfile"
     if ! wait_until_up "$port"; then
       echo "db: SecantusDB did not start on 127.0.0.1:$port; its log:" >&2
