@@ -497,8 +497,11 @@ function setupHangout(room) {
   renderHangout();
 }
 
+// What the user did goes out at once, also right after a remote change arrived
+// (a click within `applying`'s 50 ms used to be dropped); only the scroll events
+// that applying a remote scroll fires are kept from echoing (onHangoutScroll).
 function share(kind, data) {
-  if (state.hangout.applying || !openRoomId()) return;
+  if (!openRoomId()) return;
   socket.request("room:activity", { roomId: state.current, kind, data }).catch((error) => banner(explain(error), true));
 }
 
@@ -519,7 +522,9 @@ let scrollTimer = null;
 function onHangoutScroll() {
   if (state.hangout.applying) return;
   clearTimeout(scrollTimer);
-  scrollTimer = setTimeout(() => share("scroll", { top: Math.round($("hangout-list").scrollTop) }), 120);
+  scrollTimer = setTimeout(() => {
+    if (!state.hangout.applying) share("scroll", { top: Math.round($("hangout-list").scrollTop) });
+  }, 120);
 }
 
 function activityReceived({ roomId, kind, data }) {
