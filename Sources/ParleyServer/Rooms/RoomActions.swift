@@ -88,10 +88,13 @@ struct RoomActions: Sendable {
 
     /// Removes a member; the caller's own id is a leave.
     func removeMember(_ roomId: ObjectId, userId: String, reason: String?, user: UserRecord) async throws {
+        // Checked first: removing oneself is leaving, which takes no reason, but a
+        // reason over the limit is refused there too.
+        let reason = try Paging.reason(reason)
         if userId == user.id.hex { return try await leave(roomId, user: user) }
         let actor = try await services.rooms.actor(roomId, user: user)
         let removed = try await services.members.remove(actor, userId: userId, reason: reason)
-        effects.removed(roomId, userId: removed.userId, by: user.id, reason: try Paging.reason(reason), banned: false)
+        effects.removed(roomId, userId: removed.userId, by: user.id, reason: reason, banned: false)
     }
 
     func setRole(_ roomId: ObjectId, userId: String, role: String, user: UserRecord) async throws -> MemberReply {
