@@ -5,11 +5,11 @@ import Testing
 
 @testable import ParleyServer
 
-/// The socket handlers' text frames, written past NIO's frame encoder
-/// (`TextFrameWriter`), read back by NIO's own frame decoder.
-@Suite("Text frames past the encoder")
+/// The socket handlers' frames, written as bytes (`TextFrameWriter`,
+/// `WebSocketChannelOps`), read back by NIO's own frame decoder.
+@Suite("Frames written as bytes")
 struct TextFrameWriterTests {
-    /// Stands where a socket handler stands: after the encoder, writing through it.
+    /// Stands where a socket handler stands: alone in the pipeline, writing bytes.
     final class Writer: ChannelInboundHandler {
         typealias InboundIn = Never
         var context: ChannelHandlerContext?
@@ -37,12 +37,10 @@ struct TextFrameWriterTests {
         ByteBuffer(bytes: (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed)) })
     }
 
-    /// A channel with a socket handler's place behind the frame encoder (as after an
-    /// upgrade), or with no encoder at all; and that place's context.
-    static func channel(upgraded: Bool = true) throws -> (EmbeddedChannel, ChannelHandlerContext) {
+    /// A channel with a socket handler's place in it, and that place's context.
+    static func channel() throws -> (EmbeddedChannel, ChannelHandlerContext) {
         let channel = EmbeddedChannel()
         let writer = Writer()
-        if upgraded { try channel.pipeline.syncOperations.addHandler(WebSocketFrameEncoder()) }
         try channel.pipeline.syncOperations.addHandler(writer)
         return (channel, try #require(writer.context))
     }
@@ -52,7 +50,7 @@ struct TextFrameWriterTests {
         let (channel, context) = try Self.channel()
         let lengths = [0, 1, 125, 126, 300, 0xFFFF, 0x1_0000, 70_000, 300, 2]
         let payloads = lengths.enumerated().map { Self.payload($0.element, UInt8($0.offset)) }
-        TextFrameWriter(context: context).write(payloads, context: context)
+        TextFrameWriter.write(payloads, context: context)
 
         let bytes = try Self.written(channel)
         // Headers and payloads under the copy limit go in one buffer; each large payload
@@ -67,20 +65,30 @@ struct TextFrameWriterTests {
         #expect(try channel.finish().isClean)
     }
 
-    @Test("a stored batch to one socket is one write; without an encoder in front (no upgrade) frames go one by one")
+    @Test("a stored batch to one socket is one write, in order after a control frame written before it")
     func oneWritePerBatch() throws {
         let payloads = (0..<20).map { Self.payload(200 + $0, UInt8($0)) }
+        let (channel, context) = try Self.channel()
+        WebSocketChannelOps.pong(ByteBuffer(string: "hi"), context: context)
+        TextFrameWriter.write(payloads, context: context)
+        let bytes = try Self.written(channel)
+        #expect(bytes.count == 2)
+        let frames = try Self.decoded(bytes)
+        #expect(frames.map(\.opcode) == [.pong] + Array(repeating: .text, count: 20))
+        #expect(frames.first?.data == ByteBuffer(string: "hi"))
+        #expect(frames.dropFirst().map(\.data) == payloads)
+        #expect(try channel.finish().isClean)
+    }
 
-        let (upgraded, context) = try Self.channel()
-        TextFrameWriter(context: context).write(payloads, context: context)
-        let bytes = try Self.written(upgraded)
-        #expect(bytes.count == 1)
-        #expect(try Self.decoded(bytes).map(\.data) == payloads)
-
-        let (bare, bareContext) = try Self.channel(upgraded: false)
-        TextFrameWriter(context: bareContext).write(payloads, context: bareContext)
-        var frames: [WebSocketFrame] = []
-        while let f = try bare.readOutbound(as: WebSocketFrame.self) { frames.append(f) }
-        #expect(frames.map(\.data) == payloads)
+    @Test("a close frame carries its code and at most 123 bytes of reason, cut at a character")
+    func closePayload() throws {
+        let long = String(repeating: "é", count: 100)  // 200 bytes
+        let payload = WebSocketChannelOps.closePayload(.protocolError, reason: long, allocator: ByteBufferAllocator())
+        #expect(payload.readableBytes == 2 + 122)
+        var read = payload
+        #expect(read.readWebSocketErrorCode() == .protocolError)
+        #expect(read.readString(length: read.readableBytes) == String(repeating: "é", count: 61))
+        let short = WebSocketChannelOps.closePayload(.goingAway, reason: "bye", allocator: ByteBufferAllocator())
+        #expect(short.readableBytes == 5)
     }
 }

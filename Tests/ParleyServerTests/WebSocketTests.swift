@@ -111,6 +111,38 @@ struct WebSocketAuthTests {
             garbled.send(frame: WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: [0x7B, 0xFF, 0xFE, 0x7D])))
             let code = await garbled.closeCode()
             #expect(code == .dataInconsistentWithMessage, "closed with \(String(describing: code))")
+
+            // Fragments joined over the limit: 1009 too.
+            let joined = WSTestClient(port: port, token: token)
+            _ = try await joined.sync()
+            joined.send(frame: WebSocketFrame(fin: false, opcode: .text, data: ByteBuffer(string: String(repeating: "x", count: 3_000))))
+            joined.send(frame: WebSocketFrame(fin: true, opcode: .continuation, data: ByteBuffer(string: String(repeating: "x", count: 3_000))))
+            #expect(await joined.closeCode() == .messageTooLarge)
+        }
+    }
+
+    @Test("a request in fragments, with a ping between them, is served as one; a continuation outside a message closes with 1002")
+    func fragments() async throws {
+        try await RestHarness.live { api, port in
+            let (token, _) = try await api.register("alice")
+            let ws = WSTestClient(port: port, token: token)
+            _ = try await ws.sync()
+            let request = #"{"type":"ping","id":"in-pieces","data":{}}"#.utf8
+            let cut = request.index(request.startIndex, offsetBy: 10)
+            ws.send(frame: WebSocketFrame(fin: false, opcode: .text, data: ByteBuffer(bytes: request[..<cut])))
+            ws.send(frame: WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer(string: "between")))
+            ws.send(frame: WebSocketFrame(fin: true, opcode: .continuation, data: ByteBuffer(bytes: request[cut...])))
+            let ack = try await ws.waitFor(type: "ack")
+            #expect(ack.id == "in-pieces" && ack.ok)
+            #expect(try await ws.request("ping").ok)
+
+            ws.send(frame: WebSocketFrame(fin: true, opcode: .continuation, data: ByteBuffer(string: "stray")))
+            #expect(await ws.closeCode() == .protocolError)
+            // The server is unharmed.
+            let next = WSTestClient(port: port, token: token)
+            _ = try await next.sync()
+            #expect(try await next.request("ping").ok)
+            await next.close()
         }
     }
 }

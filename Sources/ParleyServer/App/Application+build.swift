@@ -1,5 +1,4 @@
 import Hummingbird
-import HummingbirdWebSocket
 import Logging
 import Mongo
 import ParleyCore
@@ -54,11 +53,7 @@ private func makeApplication(
 
     var app = Application(
         router: router,
-        server: .parley(
-            native: WebSocketGateway(services: services), socketIO: socketIO,
-            configuration: WebSocketServerConfiguration(
-                maxFrameSize: config.maxFrameBytes, autoPing: .enabled(timePeriod: .seconds(30)), closeTimeout: .seconds(5),
-                validateUTF8: true)),
+        server: .parley(native: WebSocketGateway(services: services), socketIO: socketIO),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "parley"),
         logger: logger
     )

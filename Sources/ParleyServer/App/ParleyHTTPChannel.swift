@@ -1,7 +1,6 @@
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
-import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -43,7 +42,6 @@ struct ParleyHTTPChannel: ServerChildChannel, HTTPChannelHandler {
     let responder: HTTPChannelHandler.Responder
     let native: WebSocketGateway
     let socketIO: SocketIOGateway
-    let configuration: WebSocketServerConfiguration
 
     /// The upgrade a request asks for, or nil to refuse it.
     static func upgrade(for head: HTTPRequestHead) -> Upgrade? {
@@ -69,23 +67,18 @@ struct ParleyHTTPChannel: ServerChildChannel, HTTPChannelHandler {
             try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveBuffer)
             let attempted = NIOLoopBoundBox<Upgrade?>(nil, eventLoop: channel.eventLoop)
             let upgradeRequested = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
-            let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
-                maxFrameSize: configuration.maxFrameSize,
-                enableAutomaticErrorHandling: true,
+            let upgrader = SocketHandlerUpgrader<UpgradeResult>(
                 shouldUpgrade: { channel, head in
                     upgradeRequested.value = true
                     attempted.value = Self.upgrade(for: head)
                     return channel.eventLoop.makeSucceededFuture(attempted.value == nil ? nil : HTTPHeaders())
                 },
-                upgradePipelineHandler: { channel, _ in
+                upgradePipeline: { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
                         switch attempted.value {
                         case let endpoint?:
+                            // The socket's handler is the pipeline: it frames its own bytes.
                             let handlers = channel.pipeline.syncOperations
-                            try handlers.addHandler(
-                                NIOWebSocketFrameAggregator(
-                                    minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1_024,
-                                    maxAccumulatedFrameSize: configuration.maxFrameSize))
                             switch endpoint {
                             case .native(let token): try handlers.addHandler(native.makeHandler(token: token, logger: logger))
                             case .socketIO(let query): try handlers.addHandler(socketIO.makeHandler(query: query, logger: logger))
@@ -165,11 +158,10 @@ struct ParleyHTTPChannel: ServerChildChannel, HTTPChannelHandler {
 
 extension HTTPServerBuilder {
     /// HTTP/1.1 with Parley's two WebSocket endpoints (see `ParleyHTTPChannel`).
-    static func parley(native: WebSocketGateway, socketIO: SocketIOGateway, configuration: WebSocketServerConfiguration) -> HTTPServerBuilder {
+    static func parley(native: WebSocketGateway, socketIO: SocketIOGateway) -> HTTPServerBuilder {
         .init { responder in
             ParleyHTTPChannel(
-                responder: ParleyHTTPChannel.redirectingLateUpgrades(responder), native: native, socketIO: socketIO,
-                configuration: configuration)
+                responder: ParleyHTTPChannel.redirectingLateUpgrades(responder), native: native, socketIO: socketIO)
         }
     }
 }

@@ -8,8 +8,8 @@ import Synchronization
 /// One native `/ws` socket, served by this channel handler after the upgrade: no task
 /// waits on an idle connection.
 ///
-/// - Inbound: frames arrive aggregated (`NIOWebSocketFrameAggregator`) and checked
-///   here (UTF-8, text only); the async work (authenticate and open the session, each
+/// - Inbound: the socket's bytes, read into messages here (`WebSocketReader`: the
+///   only handler after the upgrade) and checked (UTF-8, text only); the async work (authenticate and open the session, each
 ///   frame's event, the goodbye) runs in arrival order in a `SocketInbox`, which stops
 ///   the socket's reads while 32 frames wait.
 /// - Outbound: the connection's `OutboundQueue` wakes `writePending` on the event loop
@@ -24,9 +24,9 @@ import Synchronization
 /// queue come back to it through a weak reference (`Handle`), so nothing they keep
 /// holds a closed socket's handler (and its connection and session) alive.
 final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, PingWheelMember {
-    typealias InboundIn = WebSocketFrame
-    typealias OutboundIn = WebSocketFrame
-    typealias OutboundOut = WebSocketFrame
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     private enum Phase {
         /// No token came with the upgrade: the first frame must be `auth`.
@@ -61,13 +61,13 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     private var pings: PingWheel?
     private var awaitingPong = false
     private var reads = SocketReadGate()
-    /// The text frames' path to the socket, past the frame encoder.
-    private var frames: TextFrameWriter?
+    private var reader: WebSocketReader
 
     init(gateway: WebSocketGateway, token: String?, logger: Logger) {
         self.gateway = gateway
         self.token = token
         self.logger = logger
+        reader = WebSocketReader(maxMessageBytes: gateway.services.config.maxFrameBytes)
         phase = token == nil ? .awaitingAuthFrame : .open
     }
 
@@ -97,7 +97,6 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        frames = TextFrameWriter(context: context)
         let loop = context.eventLoop
         let me = Handle(self, eventLoop: loop)
         inbox = SocketInbox(resume: { me.execute { $0.resumeReading() } })
@@ -126,7 +125,6 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     /// handler (at the latest when the channel closes) breaks that cycle.
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
-        frames = nil
         leavePings()
     }
 
@@ -167,12 +165,21 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
+        do {
+            try reader.read(unwrapInboundIn(data), allocator: context.channel.allocator) { received($0, context: context) }
+        } catch {
+            phase = .closing
+            authTimer?.cancel()
+            WebSocketChannelOps.fail(error, context: context)
+        }
+    }
+
+    private func received(_ frame: WebSocketReader.Message, context: ChannelHandlerContext) {
         switch frame.opcode {
         case .ping:
             switch phase {
             case .awaitingAuthFrame, .open:
-                WebSocketChannelOps.pong(frame, context: context)
+                WebSocketChannelOps.pong(frame.data, context: context)
             case .closing, .closed:
                 return
             }
@@ -182,7 +189,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
             receivedClose(frame)
         case .text:
             // The frame's one copy: the decoder reads these bytes.
-            let text = Data(frame.unmaskedData.readableBytesView)
+            let text = Data(frame.data.readableBytesView)
             guard text.withUnsafeBytes(UTF8Check.isValid) else {
                 close(.dataInconsistentWithMessage, reason: "text frames must be valid UTF-8")
                 return
@@ -202,7 +209,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
                 return
             }
         default:
-            // Continuations are joined by the aggregator; other opcodes are reserved.
+            // The reader joins continuations and refuses reserved opcodes.
             close(.protocolError, reason: "unexpected frame")
         }
     }
@@ -227,23 +234,21 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
 
     /// The client's close: answered with its code (when we did not start the close),
     /// then the socket is closed.
-    private func receivedClose(_ frame: WebSocketFrame) {
+    private func receivedClose(_ frame: WebSocketReader.Message) {
         guard let context else { return }
         switch phase {
         case .closing, .closed:
             context.close(promise: nil)
         case .awaitingAuthFrame, .open:
             phase = .closing
-            WebSocketChannelOps.answerClose(frame, context: context)
+            WebSocketChannelOps.answerClose(frame.data, context: context)
         }
     }
 
+    /// A socket error (a reset, say): the socket is closed.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let (code, reason) = WebSocketChannelOps.closeFor(error, maxFrameBytes: services.config.maxFrameBytes, context: context) {
-            close(code, reason: reason)
-        } else if !(error is NIOWebSocketError) {
-            logger.debug("native socket error: \(error)")
-        }
+        logger.debug("native socket error: \(error)")
+        context.close(promise: nil)
     }
 
     // MARK: Session
@@ -303,9 +308,9 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     /// Writes everything queued for the client with one flush, if the channel can take
     /// it now; otherwise `channelWritabilityChanged` comes back here.
     private func writePending() {
-        guard let context, let frames, let connection, case .open = phase, context.channel.isWritable else { return }
+        guard let context, let connection, case .open = phase, context.channel.isWritable else { return }
         let (pending, since) = connection.outbound.takeAllTimed()
-        frames.write(pending, context: context)
+        TextFrameWriter.write(pending, context: context)
         if let since, !pending.isEmpty { gateway.services.metrics.recordSocketWrite(since: since) }
     }
 
@@ -355,7 +360,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
             return
         }
         awaitingPong = true
-        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: context.channel.allocator.buffer(capacity: 0))), promise: nil)
+        WebSocketChannelOps.ping(context: context)
     }
 }
 

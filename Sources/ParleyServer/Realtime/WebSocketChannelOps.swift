@@ -4,32 +4,63 @@ import NIOWebSocket
 
 /// The RFC 6455 mechanics the two socket handlers share (`NativeSocketHandler` for
 /// `/ws`, `EngineSocketHandler` for Socket.IO's WebSocket transport), on the
-/// channel's event loop: answering control frames, closing (their text frames go
-/// out through `TextFrameWriter`).
+/// channel's event loop: control frames out, closing, failing. Their messages come
+/// in through `WebSocketReader` and their text frames go out through
+/// `TextFrameWriter`; every frame is written as bytes from the handler's context.
 enum WebSocketChannelOps {
-    /// Answers a ping with its payload.
-    static func pong(_ ping: WebSocketFrame, context: ChannelHandlerContext) {
-        context.writeAndFlush(NIOAny(WebSocketFrame(fin: true, opcode: .pong, data: ping.unmaskedData)), promise: nil)
+    /// Writes one final frame with `payload` (a control frame's is at most 125 bytes).
+    @discardableResult
+    static func send(_ opcode: WebSocketOpcode, _ payload: ByteBuffer, context: ChannelHandlerContext) -> EventLoopFuture<Void> {
+        var frame = context.channel.allocator.buffer(capacity: TextFrameWriter.headerSize(length: payload.readableBytes) + payload.readableBytes)
+        TextFrameWriter.appendHeader(opcode: opcode, length: payload.readableBytes, to: &frame)
+        frame.writeImmutableBuffer(payload)
+        return context.writeAndFlush(NIOAny(frame))
     }
 
-    /// Answers the client's close frame with its code, then closes the socket.
-    static func answerClose(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
-        var data = frame.unmaskedData
-        let code = data.readableBytes >= 2 ? data.readSlice(length: 2)! : context.channel.allocator.buffer(capacity: 0)
-        let reply = WebSocketFrame(fin: true, opcode: .connectionClose, data: code)
+    /// Answers a ping with its payload.
+    static func pong(_ ping: ByteBuffer, context: ChannelHandlerContext) {
+        send(.pong, ping, context: context)
+    }
+
+    /// A ping with no payload.
+    static func ping(context: ChannelHandlerContext) {
+        send(.ping, ByteBuffer(), context: context)
+    }
+
+    /// Answers the client's close frame (its payload) with its code, then closes the
+    /// socket.
+    static func answerClose(_ payload: ByteBuffer, context: ChannelHandlerContext) {
+        var data = payload
+        let code = data.readableBytes >= 2 ? data.readSlice(length: 2)! : ByteBuffer()
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        context.writeAndFlush(NIOAny(reply)).whenComplete { _ in loopBound.value.close(promise: nil) }
+        send(.connectionClose, code, context: context).whenComplete { _ in loopBound.value.close(promise: nil) }
+    }
+
+    /// A close frame's payload: the code, then as much of `reason` as fits in 123 bytes.
+    static func closePayload(_ code: WebSocketErrorCode, reason: String, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var data = allocator.buffer(capacity: 2 + min(reason.utf8.count, 123))
+        data.write(webSocketErrorCode: code)
+        var end = reason.endIndex
+        while reason.utf8[..<end].count > 123 { end = reason.index(before: end) }
+        data.writeString(String(reason[..<end]))
+        return data
     }
 
     /// Sends our close frame and closes the socket after `timeout` if the client has
     /// not answered by then; the returned timer is cancelled when it does.
     static func startClose(_ code: WebSocketErrorCode, reason: String, timeout: TimeAmount, context: ChannelHandlerContext) -> Scheduled<Void> {
-        var data = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
-        data.write(webSocketErrorCode: code)
-        data.writeString(reason)
-        context.writeAndFlush(NIOAny(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)), promise: nil)
+        send(.connectionClose, closePayload(code, reason: reason, allocator: context.channel.allocator), context: context)
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         return context.eventLoop.scheduleTask(in: timeout) { loopBound.value.close(promise: nil) }
+    }
+
+    /// Fails the connection (RFC 6455 7.1.7) for what the reader refused: our close
+    /// frame with its code, then the socket closes, since what the client sends next
+    /// cannot be read.
+    static func fail(_ failure: WebSocketReader.Failure, context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        send(.connectionClose, closePayload(failure.code, reason: failure.reason, allocator: context.channel.allocator), context: context)
+            .whenComplete { _ in loopBound.value.close(promise: nil) }
     }
 
     /// The client closed its side without a close frame (the server channels allow
@@ -49,19 +80,6 @@ enum WebSocketChannelOps {
         } else {
             channel.close(mode: .all, promise: nil)
         }
-    }
-
-    /// The close an inbound error calls for: the frame aggregator's are ours to answer
-    /// (1009 or 1002); the frame decoder's were answered by NIO's protocol error
-    /// handler (nil); anything else closes the socket without a frame (nil, after
-    /// closing).
-    static func closeFor(_ error: any Error, maxFrameBytes: Int, context: ChannelHandlerContext) -> (WebSocketErrorCode, String)? {
-        if let error = error as? NIOWebSocketFrameAggregator.Error {
-            if case .accumulatedFrameSizeIsTooLarge = error { return (.messageTooLarge, "message over \(maxFrameBytes) bytes") }
-            return (.protocolError, "bad fragmentation")
-        }
-        if !(error is NIOWebSocketError) { context.close(promise: nil) }
-        return nil
     }
 }
 

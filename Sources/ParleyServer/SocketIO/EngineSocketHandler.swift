@@ -12,16 +12,17 @@ import ParleyCore
 ///   then pings from its event loop's `PingWheel` (`EngineSession.runPings`).
 /// - An upgrade (`sid=`) probes (`2probe`, `3probe`), then takes the polling
 ///   session over at `5` (`EngineSession.upgrade`).
-/// - Inbound text frames are Engine.IO packets, checked (UTF-8, size by the
-///   aggregator) and handled in arrival order in a `SocketInbox`
+/// - Inbound text frames (read from the socket's bytes by `WebSocketReader`, the
+///   only handler after the upgrade) are Engine.IO packets, checked (UTF-8, size)
+///   and handled in arrival order in a `SocketInbox`
 ///   (`SocketIOGateway.handle`), which stops the reads while 32 wait.
 /// - Outbound: the session's packets and the connection's frames
 ///   (`EngineSession.takeForWebSocket`), written with one flush while the channel
 ///   is writable; a client that stops reading fills the queues until it is cut.
 final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = WebSocketFrame
-    typealias OutboundIn = WebSocketFrame
-    typealias OutboundOut = WebSocketFrame
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     private enum Phase {
         /// Added to the pipeline, not yet serving a session.
@@ -44,22 +45,19 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var inbox: SocketInbox?
     private var reads = SocketReadGate()
     private var closeTimer: Scheduled<Void>?
-    /// The text frames' path to the socket, past the frame encoder.
-    private var frames: TextFrameWriter?
+    private var reader: WebSocketReader
 
     init(gateway: SocketIOGateway, query: EngineQuery, logger: Logger) {
         self.gateway = gateway
         self.query = query
         self.logger = logger
+        reader = WebSocketReader(maxMessageBytes: gateway.maxPayload)
     }
-
-    private var maxFrameBytes: Int { gateway.maxPayload }
 
     // MARK: Lifecycle
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        frames = TextFrameWriter(context: context)
         let loop = context.eventLoop
         let me = NIOLoopBound(WeakHandler(self), eventLoop: loop)
         let execute: @Sendable (@escaping @Sendable (EngineSocketHandler) -> Void) -> Void = { body in
@@ -95,7 +93,6 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
-        frames = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -116,11 +113,19 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
+        do {
+            try reader.read(unwrapInboundIn(data), allocator: context.channel.allocator) { received($0, context: context) }
+        } catch {
+            phase = .closing
+            WebSocketChannelOps.fail(error, context: context)
+        }
+    }
+
+    private func received(_ frame: WebSocketReader.Message, context: ChannelHandlerContext) {
         switch frame.opcode {
         case .ping:
             switch phase {
-            case .starting, .probing, .open: WebSocketChannelOps.pong(frame, context: context)
+            case .starting, .probing, .open: WebSocketChannelOps.pong(frame.data, context: context)
             case .closing, .closed: return
             }
         case .pong:
@@ -131,10 +136,10 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 context.close(promise: nil)
             case .starting, .probing, .open:
                 phase = .closing
-                WebSocketChannelOps.answerClose(frame, context: context)
+                WebSocketChannelOps.answerClose(frame.data, context: context)
             }
         case .text:
-            let bytes = frame.unmaskedData
+            let bytes = frame.data
             guard bytes.withUnsafeReadableBytes(UTF8Check.isValid) else {
                 close(.dataInconsistentWithMessage, reason: "text frames must be valid UTF-8")
                 return
@@ -152,9 +157,9 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func receivedText(_ text: String) {
         switch phase {
         case .probing(let existing, let probed):
-            if !probed, text == "2probe", let context, let frames {
+            if !probed, text == "2probe", let context {
                 phase = .probing(existing, probed: true)
-                frames.write([ByteBuffer(string: "3probe")], context: context)
+                TextFrameWriter.write([ByteBuffer(string: "3probe")], context: context)
             } else if probed, text == "5", let transport, existing.upgrade(to: transport) {
                 phase = .open(existing)
                 session = existing
@@ -170,12 +175,10 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    /// A socket error (a reset, say): the socket is closed.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let (code, reason) = WebSocketChannelOps.closeFor(error, maxFrameBytes: maxFrameBytes, context: context) {
-            close(code, reason: reason)
-        } else if !(error is NIOWebSocketError) {
-            logger.debug("Socket.IO socket error: \(error)")
-        }
+        logger.debug("Socket.IO socket error: \(error)")
+        context.close(promise: nil)
     }
 
     private func enqueue(_ job: @escaping SocketInbox.Job) {
@@ -191,8 +194,8 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Writes everything queued for the client with one flush, if the channel can
     /// take it now; otherwise `channelWritabilityChanged` comes back here.
     private func writePending() {
-        guard let context, let frames, let session, case .open = phase, context.channel.isWritable else { return }
-        frames.write(session.takeForWebSocket(), context: context)
+        guard let context, let session, case .open = phase, context.channel.isWritable else { return }
+        TextFrameWriter.write(session.takeForWebSocket(), context: context)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
