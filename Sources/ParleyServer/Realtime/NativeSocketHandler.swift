@@ -62,6 +62,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     private var awaitingPong = false
     private var reads = SocketReadGate()
     private var reader: WebSocketReader
+    private var handle: Handle?
 
     init(gateway: WebSocketGateway, token: String?, logger: Logger) {
         self.gateway = gateway
@@ -72,7 +73,9 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     }
 
     /// A weak, event-loop-bound reference to the handler, for closures kept elsewhere.
-    struct Handle: Sendable {
+    /// One per socket, and a class: each closure that keeps it (the inbox's resume,
+    /// the queue's wake, the connection's close) holds one reference, not a copy.
+    final class Handle: Sendable {
         private let ref: NIOLoopBound<WeakRef>
 
         private final class WeakRef {
@@ -99,6 +102,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         self.context = context
         let loop = context.eventLoop
         let me = Handle(self, eventLoop: loop)
+        handle = me
         inbox = SocketInbox(resume: { me.execute { $0.resumeReading() } })
         // One slot of the client address's connection budget, held until the socket ends.
         let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
@@ -256,8 +260,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     /// Authenticates and opens the session, in the inbox (ahead of any frame that
     /// follows).
     private func open(token: String) {
-        guard let context else { return }
-        let me = Handle(self, eventLoop: context.eventLoop)
+        guard let me = handle else { return }
         let gateway = self.gateway
         let slot = self.session
         let logger = self.logger

@@ -12,8 +12,26 @@ final class SocketInbox: Sendable {
     typealias Job = @Sendable () async -> Void
 
     private struct State {
-        /// Small to start with: an idle connection holds one of these (or two).
-        var jobs = CircularBuffer<Job>(initialCapacity: 2)
+        /// The jobs not yet run are `jobs[head...]`. Drained, the array is let go, so an
+        /// idle connection holds no storage for it (nor a burst's worth after one).
+        var jobs: [Job] = []
+        var head = 0
+        var waiting: Int { jobs.count - head }
+
+        mutating func popFirst() -> Job? {
+            guard head < jobs.count else { return nil }
+            let job = jobs[head]
+            head += 1
+            if head == jobs.count {
+                jobs = []
+                head = 0
+            } else if head >= 32, head * 2 >= jobs.count {
+                // Run jobs (and what they captured) are dropped as the queue moves on.
+                jobs.removeFirst(head)
+                head = 0
+            }
+            return job
+        }
         var running = false
         var paused = false
     }
@@ -36,7 +54,7 @@ final class SocketInbox: Sendable {
     func enqueue(_ job: @escaping Job) -> Bool {
         let (start, pause) = state.withLock { s -> (Bool, Bool) in
             s.jobs.append(job)
-            let pause = s.jobs.count >= pauseAt && !s.paused
+            let pause = s.waiting >= pauseAt && !s.paused
             if pause { s.paused = true }
             defer { s.running = true }
             return (!s.running, pause)
@@ -48,11 +66,11 @@ final class SocketInbox: Sendable {
     private func run() async {
         while true {
             let (job, resumeNow) = state.withLock { s -> (Job?, Bool) in
-                guard let job = s.jobs.popFirst() else {
+                guard let job = s.popFirst() else {
                     s.running = false
                     return (nil, false)
                 }
-                let resume = s.paused && s.jobs.count <= pauseAt / 4
+                let resume = s.paused && s.waiting <= pauseAt / 4
                 if resume { s.paused = false }
                 return (job, resume)
             }
