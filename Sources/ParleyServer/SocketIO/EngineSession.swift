@@ -64,11 +64,19 @@ final class EngineSession: Sendable, PingWheelMember {
 
     init(queueLimit: Int, query: EngineQuery = EngineQuery(), onClose: @escaping @Sendable (EngineSession) -> Void) {
         self.query = query
-        var bytes = [UInt8](repeating: 0, count: 15)
-        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
-        sid = Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        sid = Self.makeSid()
         self.queueLimit = queueLimit
         self.onClose = onClose
+    }
+
+    private static let sidAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
+    /// 15 base64url characters, 90 random bits: unguessable, and short enough for a
+    /// Swift string to hold inline, so a session's id costs no allocation of its own.
+    static func makeSid() -> String {
+        var random = SystemRandomNumberGenerator()
+        let bytes = (0..<15).map { _ in sidAlphabet[Int(random.next() & 63)] }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     // MARK: Sending

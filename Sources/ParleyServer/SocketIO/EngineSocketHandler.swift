@@ -59,15 +59,12 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         let loop = context.eventLoop
-        let me = NIOLoopBound(WeakHandler(self), eventLoop: loop)
-        let execute: @Sendable (@escaping @Sendable (EngineSocketHandler) -> Void) -> Void = { body in
-            loop.execute { if let handler = me.value.handler { body(handler) } }
-        }
-        inbox = SocketInbox(resume: { execute { $0.resumeReading() } })
+        let me = Handle(self, eventLoop: loop)
+        inbox = SocketInbox(resume: { me.execute { $0.resumeReading() } })
         let queue = OutboundQueue(limit: gateway.services.config.outboundQueueFrames)
-        let wake: @Sendable () -> Void = { execute { $0.writePending() } }
+        let wake: @Sendable () -> Void = { me.execute { $0.writePending() } }
         queue.attach(wake: wake)
-        let transport = EngineSession.WebSocketTransport(queue: queue, wake: wake, close: { execute { $0.context?.close(promise: nil) } })
+        let transport = EngineSession.WebSocketTransport(queue: queue, wake: wake, close: { me.execute { $0.context?.close(promise: nil) } })
         if let sid = query.sid {
             guard let existing = gateway.session(sid), !existing.isWebSocket else {
                 close(.policyViolation, reason: "Session ID unknown")
@@ -214,8 +211,24 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
         closeTimer = WebSocketChannelOps.startClose(code, reason: reason, timeout: NativeSocketHandler.closeHandshakeTimeout, context: context)
     }
 
-    private final class WeakHandler {
-        weak var handler: EngineSocketHandler?
-        init(_ handler: EngineSocketHandler) { self.handler = handler }
+    /// A weak, event-loop-bound reference to the handler, for the closures the inbox,
+    /// the queue and the session keep: one per socket, and a class, so each closure
+    /// holds one reference.
+    private final class Handle: Sendable {
+        private let ref: NIOLoopBound<WeakHandler>
+
+        private final class WeakHandler {
+            weak var handler: EngineSocketHandler?
+            init(_ handler: EngineSocketHandler) { self.handler = handler }
+        }
+
+        init(_ handler: EngineSocketHandler, eventLoop: any EventLoop) {
+            ref = NIOLoopBound(WeakHandler(handler), eventLoop: eventLoop)
+        }
+
+        /// Runs `body` with the handler on its event loop, if it is still alive.
+        func execute(_ body: @escaping @Sendable (EngineSocketHandler) -> Void) {
+            ref.eventLoop.execute { if let handler = self.ref.value.handler { body(handler) } }
+        }
     }
 }
