@@ -130,7 +130,7 @@ struct WebSocketReader {
             guard length <= maxMessageBytes else { throw tooLarge }
         }
         guard input.readableBytes >= headerSize + 4 + length,
-            let key = input.getBytes(at: start + headerSize, length: 4).flatMap({ WebSocketMaskingKey($0) }),
+            let key = input.viewBytes(at: start + headerSize, length: 4).flatMap({ WebSocketMaskingKey($0) }),
             var payload = input.getSlice(at: start + headerSize + 4, length: length)
         else { return nil }
         payload.webSocketUnmask(key)

@@ -10,20 +10,19 @@ import Synchronization
 /// Two sources feed the client, and the current transport drains both, so a client
 /// that stops reading holds frames where their producer can see it:
 /// - the session's own packets (`transmit`: the handshake, pings, refusals), in a
-///   bounded outbox while polling, in the WebSocket transport's queue after;
+///   bounded outbox, which a WebSocket's writer is woken for once per burst;
 /// - the Socket.IO connection's queue (`feed(from:)`), left where it is until a poll
 ///   or the WebSocket writer takes it, so the offline flush waits for the client
 ///   (`OutboundQueue.waitForRoom`) and a client that lets it fill is cut.
 ///
-/// The upgrade moves the outbox into the WebSocket queue under the lock, so no
-/// packet overtakes another. No task waits on a session: the WebSocket transport is
+/// The upgrade switches the transport under the lock, and the outbox stays where
+/// it is for the socket's writer, so no packet overtakes another. No task waits on a session: the WebSocket transport is
 /// served by `EngineSocketHandler`, pings by its event loop's `PingWheel`.
 final class EngineSession: Sendable, PingWheelMember {
-    /// The WebSocket transport, as its channel handler gives it: its queue for the
-    /// session's own packets (which wakes the handler), how to wake the handler for
-    /// the connection's frames, and how to close the socket.
+    /// The WebSocket transport, as its channel handler gives it: how to wake the
+    /// handler (it then takes the session's packets and the connection's frames,
+    /// `takeForWebSocket`), and how to close the socket.
     struct WebSocketTransport: Sendable {
-        let queue: OutboundQueue
         let wake: @Sendable () -> Void
         let close: @Sendable () -> Void
     }
@@ -35,7 +34,10 @@ final class EngineSession: Sendable, PingWheelMember {
 
     private struct State {
         var transport: Transport = .polling
+        /// The session's own packets not yet sent, on either transport.
         var outbox: [ByteBuffer] = []
+        /// The WebSocket writer was woken for `outbox` and has not taken it yet.
+        var woken = false
         var feed: OutboundQueue?
         var poller: CheckedContinuation<[ByteBuffer], Never>?
         var closed = false
@@ -46,8 +48,8 @@ final class EngineSession: Sendable, PingWheelMember {
         var pings: (wheel: PingWheel, timeout: Duration)?
         var socket: (any SocketIOSocket)?
 
-        /// A poll's answer: the session's packets, then the connection's.
-        mutating func takeForPoll() -> [ByteBuffer] {
+        /// What either transport sends next: the session's packets, then the connection's.
+        mutating func takeAll() -> [ByteBuffer] {
             var packets = outbox
             outbox = []
             packets += feed?.takeAll() ?? []
@@ -83,26 +85,33 @@ final class EngineSession: Sendable, PingWheelMember {
 
     /// Queues one of the session's own Engine.IO packets (already encoded, e.g. `2`).
     func transmit(_ packet: ByteBuffer) {
-        var slow = false
-        let poller = state.withLock { s -> (CheckedContinuation<[ByteBuffer], Never>, [ByteBuffer])? in
+        enum Next {
+            case answer(CheckedContinuation<[ByteBuffer], Never>, [ByteBuffer])
+            case wake(@Sendable () -> Void)
+            case slow
+        }
+        let next = state.withLock { s -> Next? in
             guard !s.closed else { return nil }
+            guard s.outbox.count < queueLimit else { return .slow }
+            s.outbox.append(packet)
             switch s.transport {
             case .websocket(let socket):
-                if case .full = socket.queue.push([packet]) { slow = true }
-                return nil
+                // Woken once per burst, as the connection's queue does.
+                guard !s.woken else { return nil }
+                s.woken = true
+                return .wake(socket.wake)
             case .polling:
-                guard s.outbox.count < queueLimit else {
-                    slow = true
-                    return nil
-                }
-                s.outbox.append(packet)
                 guard let p = s.poller else { return nil }
                 s.poller = nil
-                return (p, s.takeForPoll())
+                return .answer(p, s.takeAll())
             }
         }
-        if let (p, packets) = poller { p.resume(returning: packets) }
-        if slow { close() }
+        switch next {
+        case .answer(let p, let packets)?: p.resume(returning: packets)
+        case .wake(let wake)?: wake()
+        case .slow?: close()
+        case nil: break
+        }
     }
 
     func transmit(_ text: String) { transmit(ByteBuffer(string: text)) }
@@ -128,7 +137,7 @@ final class EngineSession: Sendable, PingWheelMember {
             case .polling:
                 guard let p = s.poller else { return nil }
                 s.poller = nil
-                return .answer(p, s.takeForPoll())
+                return .answer(p, s.takeAll())
             }
         }
         switch next {
@@ -142,8 +151,9 @@ final class EngineSession: Sendable, PingWheelMember {
     /// connection's.
     func takeForWebSocket() -> [ByteBuffer] {
         state.withLock { s in
-            guard case .websocket(let socket) = s.transport else { return [] }
-            return socket.queue.takeAll() + (s.feed?.takeAll() ?? [])
+            guard case .websocket = s.transport else { return [] }
+            s.woken = false
+            return s.takeAll()
         }
     }
 
@@ -161,7 +171,7 @@ final class EngineSession: Sendable, PingWheelMember {
                 if s.closed { return [ByteBuffer(string: "1")] }
                 if s.poller != nil { return [] }
                 if case .websocket = s.transport { return [ByteBuffer(string: "6")] }
-                let packets = s.takeForPoll()
+                let packets = s.takeAll()
                 if !packets.isEmpty { return packets }
                 s.poller = c
                 return nil
@@ -173,7 +183,7 @@ final class EngineSession: Sendable, PingWheelMember {
 
     /// What is queued now, without waiting (the handshake reply).
     func drain() -> [ByteBuffer] {
-        state.withLock { $0.takeForPoll() }
+        state.withLock { $0.takeAll() }
     }
 
     private func resumePoller(with packets: [ByteBuffer]) {
@@ -184,15 +194,14 @@ final class EngineSession: Sendable, PingWheelMember {
         p?.resume(returning: packets)
     }
 
-    /// Switches to WebSocket: the outbox moves into the socket's queue first, then a
-    /// waiting poll is answered with a noop so the client lets it go, and the writer
-    /// is woken for what the connection queued meanwhile.
+    /// Switches to WebSocket: what is queued stays for the socket's writer, a waiting
+    /// poll is answered with a noop so the client lets it go, and the writer is woken
+    /// for what the session and the connection queued meanwhile.
     func upgrade(to socket: WebSocketTransport) -> Bool {
         let poller = state.withLock { s -> CheckedContinuation<[ByteBuffer], Never>?? in
             guard !s.closed, case .polling = s.transport else { return .none }
-            _ = socket.queue.push(s.outbox)
-            s.outbox = []
             s.transport = .websocket(socket)
+            s.woken = true
             defer { s.poller = nil }
             return .some(s.poller)
         }
@@ -282,10 +291,7 @@ final class EngineSession: Sendable, PingWheelMember {
         guard let (poller, transport, socket, wheel) = taken else { return }
         if let wheel { wheel.loop.execute { wheel.leave(self) } }
         poller?.resume(returning: [ByteBuffer(string: "1")])
-        if case .websocket(let ws) = transport {
-            ws.queue.finish()
-            ws.close()
-        }
+        if case .websocket(let ws) = transport { ws.close() }
         socket?.end()
         onClose(self)
     }

@@ -61,10 +61,8 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let loop = context.eventLoop
         let me = Handle(self, eventLoop: loop)
         inbox = SocketInbox(resume: { me.execute { $0.resumeReading() } })
-        let queue = OutboundQueue(limit: gateway.services.config.outboundQueueFrames)
-        let wake: @Sendable () -> Void = { me.execute { $0.writePending() } }
-        queue.attach(wake: wake)
-        let transport = EngineSession.WebSocketTransport(queue: queue, wake: wake, close: { me.execute { $0.context?.close(promise: nil) } })
+        let transport = EngineSession.WebSocketTransport(
+            wake: { me.execute { $0.writePending() } }, close: { me.execute { $0.context?.close(promise: nil) } })
         if let sid = query.sid {
             guard let existing = gateway.session(sid), !existing.isWebSocket else {
                 close(.policyViolation, reason: "Session ID unknown")
