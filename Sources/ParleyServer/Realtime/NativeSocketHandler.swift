@@ -72,29 +72,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         phase = token == nil ? .awaitingAuthFrame : .open
     }
 
-    /// A weak, event-loop-bound reference to the handler, for closures kept elsewhere.
-    /// One per socket, and a class: each closure that keeps it (the inbox's resume,
-    /// the queue's wake, the connection's close) holds one reference, not a copy.
-    final class Handle: Sendable {
-        private let ref: NIOLoopBound<WeakRef>
-
-        private final class WeakRef {
-            weak var handler: NativeSocketHandler?
-            init(_ handler: NativeSocketHandler) { self.handler = handler }
-        }
-
-        init(_ handler: NativeSocketHandler, eventLoop: any EventLoop) {
-            ref = NIOLoopBound(WeakRef(handler), eventLoop: eventLoop)
-        }
-
-        /// The handler, if it is still alive; call on its event loop.
-        var value: NativeSocketHandler? { ref.value.handler }
-
-        /// Runs `body` with the handler on its event loop, if it is still alive.
-        func execute(_ body: @escaping @Sendable (NativeSocketHandler) -> Void) {
-            ref.eventLoop.execute { if let handler = self.value { body(handler) } }
-        }
-    }
+    typealias Handle = SocketHandle<NativeSocketHandler>
 
     // MARK: Lifecycle
 

@@ -209,24 +209,5 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
         closeTimer = WebSocketChannelOps.startClose(code, reason: reason, timeout: NativeSocketHandler.closeHandshakeTimeout, context: context)
     }
 
-    /// A weak, event-loop-bound reference to the handler, for the closures the inbox,
-    /// the queue and the session keep: one per socket, and a class, so each closure
-    /// holds one reference.
-    private final class Handle: Sendable {
-        private let ref: NIOLoopBound<WeakHandler>
-
-        private final class WeakHandler {
-            weak var handler: EngineSocketHandler?
-            init(_ handler: EngineSocketHandler) { self.handler = handler }
-        }
-
-        init(_ handler: EngineSocketHandler, eventLoop: any EventLoop) {
-            ref = NIOLoopBound(WeakHandler(handler), eventLoop: eventLoop)
-        }
-
-        /// Runs `body` with the handler on its event loop, if it is still alive.
-        func execute(_ body: @escaping @Sendable (EngineSocketHandler) -> Void) {
-            ref.eventLoop.execute { if let handler = self.ref.value.handler { body(handler) } }
-        }
-    }
+    private typealias Handle = SocketHandle<EngineSocketHandler>
 }
