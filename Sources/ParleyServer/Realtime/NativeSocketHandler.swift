@@ -8,10 +8,11 @@ import Synchronization
 /// One native `/ws` socket, served by this channel handler after the upgrade: no task
 /// waits on an idle connection.
 ///
-/// - Inbound: the socket's bytes, read into messages here (`WebSocketReader`: the
-///   only handler after the upgrade) and checked (UTF-8, text only); the async work (authenticate and open the session, each
-///   frame's event, the goodbye) runs in arrival order in a `SocketInbox`, which stops
-///   the socket's reads while 32 frames wait.
+/// - Inbound: the socket's bytes, read into messages here (`WebSocketReader`; this
+///   is the only handler after the upgrade) and checked (UTF-8, text only); the
+///   async work (authenticate and open the session, each frame's event, the
+///   goodbye) runs in arrival order in a `SocketInbox`, which stops the socket's
+///   reads while 32 frames wait.
 /// - Outbound: the connection's `OutboundQueue` wakes `writePending` on the event loop
 ///   at the first push of a burst; it writes everything pending with one flush while
 ///   the channel is writable. A client that stops reading leaves frames in the queue

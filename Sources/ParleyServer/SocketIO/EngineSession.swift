@@ -16,8 +16,9 @@ import Synchronization
 ///   (`OutboundQueue.waitForRoom`) and a client that lets it fill is cut.
 ///
 /// The upgrade switches the transport under the lock, and the outbox stays where
-/// it is for the socket's writer, so no packet overtakes another. No task waits on a session: the WebSocket transport is
-/// served by `EngineSocketHandler`, pings by its event loop's `PingWheel`.
+/// it is for the socket's writer, so no packet overtakes another. No task waits on
+/// a session: the WebSocket transport is served by `EngineSocketHandler`, pings by
+/// its event loop's `PingWheel`.
 final class EngineSession: Sendable, PingWheelMember {
     /// The WebSocket transport, as its channel handler gives it: how to wake the
     /// handler (it then takes the session's packets and the connection's frames,
@@ -83,35 +84,44 @@ final class EngineSession: Sendable, PingWheelMember {
 
     // MARK: Sending
 
-    /// Queues one of the session's own Engine.IO packets (already encoded, e.g. `2`).
-    func transmit(_ packet: ByteBuffer) {
-        enum Next {
-            case answer(CheckedContinuation<[ByteBuffer], Never>, [ByteBuffer])
-            case wake(@Sendable () -> Void)
-            case slow
-        }
-        let next = state.withLock { s -> Next? in
-            guard !s.closed else { return nil }
-            guard s.outbox.count < queueLimit else { return .slow }
-            s.outbox.append(packet)
-            switch s.transport {
-            case .websocket(let socket):
-                // Woken once per burst, as the connection's queue does.
-                guard !s.woken else { return nil }
-                s.woken = true
-                return .wake(socket.wake)
-            case .polling:
-                guard let p = s.poller else { return nil }
-                s.poller = nil
-                return .answer(p, s.takeAll())
-            }
-        }
+    /// What a push leads to, decided under the lock and done after it.
+    private enum Next {
+        /// A waiting poll takes everything queued.
+        case answer(CheckedContinuation<[ByteBuffer], Never>, [ByteBuffer])
+        /// The WebSocket writer is woken.
+        case wake(@Sendable () -> Void)
+        /// The outbox is full: the client is not reading.
+        case slow
+    }
+
+    private func perform(_ next: Next?) {
         switch next {
         case .answer(let p, let packets)?: p.resume(returning: packets)
         case .wake(let wake)?: wake()
         case .slow?: close()
         case nil: break
         }
+    }
+
+    /// Queues one of the session's own Engine.IO packets (already encoded, e.g. `2`).
+    func transmit(_ packet: ByteBuffer) {
+        perform(
+            state.withLock { s -> Next? in
+                guard !s.closed else { return nil }
+                guard s.outbox.count < queueLimit else { return .slow }
+                s.outbox.append(packet)
+                switch s.transport {
+                case .websocket(let socket):
+                    // Woken once per burst, as the connection's queue does.
+                    guard !s.woken else { return nil }
+                    s.woken = true
+                    return .wake(socket.wake)
+                case .polling:
+                    guard let p = s.poller else { return nil }
+                    s.poller = nil
+                    return .answer(p, s.takeAll())
+                }
+            })
     }
 
     func transmit(_ text: String) { transmit(ByteBuffer(string: text)) }
@@ -123,28 +133,20 @@ final class EngineSession: Sendable, PingWheelMember {
         queue.attach(wake: { [weak self] in self?.fed() })
     }
 
-    /// The connection queued frames: a waiting poll takes them, or the WebSocket
-    /// writer is woken.
+    /// The connection queued frames (its queue wakes once per burst): a waiting poll
+    /// takes them, or the WebSocket writer is woken.
     private func fed() {
-        enum Next {
-            case answer(CheckedContinuation<[ByteBuffer], Never>, [ByteBuffer])
-            case wake(@Sendable () -> Void)
-        }
-        let next = state.withLock { s -> Next? in
-            guard !s.closed else { return nil }
-            switch s.transport {
-            case .websocket(let socket): return .wake(socket.wake)
-            case .polling:
-                guard let p = s.poller else { return nil }
-                s.poller = nil
-                return .answer(p, s.takeAll())
-            }
-        }
-        switch next {
-        case .answer(let p, let packets)?: p.resume(returning: packets)
-        case .wake(let wake)?: wake()
-        case nil: break
-        }
+        perform(
+            state.withLock { s -> Next? in
+                guard !s.closed else { return nil }
+                switch s.transport {
+                case .websocket(let socket): return .wake(socket.wake)
+                case .polling:
+                    guard let p = s.poller else { return nil }
+                    s.poller = nil
+                    return .answer(p, s.takeAll())
+                }
+            })
     }
 
     /// What the WebSocket writer sends next: the session's packets, then the
