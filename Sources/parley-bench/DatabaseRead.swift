@@ -1,15 +1,26 @@
 import Foundation
 import Mongo
 
-/// The database's own pace for what the offline flush reads: one room's messages
+/// The database's own pace for what the offline flush reads: each room's messages
 /// by seq through one libmongoc cursor, from the bench process, as raw BSON (no
 /// decoding into messages, no JSON, no socket): the ceiling the flush is held to.
 enum DatabaseRead {
-    /// Reads room `room`'s messages; the room id is matched as an ObjectId (Parley's
-    /// documents), else as a string (the Node.js peer's).
-    static func room(_ room: String, uri: String, database: String) async throws -> (seconds: Double, documents: Int) {
+    /// Reads these rooms' messages, one room after the other; the time and documents
+    /// of all of them.
+    static func rooms(_ rooms: [String], uri: String, database: String) async throws -> (seconds: Double, documents: Int) {
         let client = try MongoClient(configuration: MongoConfiguration(uri: uri, threadCount: 1, extraClients: 1, operationTimeoutMS: 120_000))
         let messages = client.database(database).collection("messages", withType: BSONDocument.self)
+        var total = (seconds: 0.0, documents: 0)
+        for room in rooms {
+            let read = try await self.room(room, messages: messages)
+            total = (total.seconds + read.seconds, total.documents + read.documents)
+        }
+        return total
+    }
+
+    /// Reads room `room`'s messages; the room id is matched as an ObjectId (Parley's
+    /// documents), else as a string (the Node.js peer's).
+    private static func room(_ room: String, messages: MongoCollection<BSONDocument>) async throws -> (seconds: Double, documents: Int) {
         let ids: [BSONValue] = (ObjectId(room).map { [.objectId($0)] } ?? []) + [.string(room)]
         for id in ids {
             let start = ContinuousClock.now

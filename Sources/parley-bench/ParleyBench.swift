@@ -93,13 +93,16 @@ struct ParleyBench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "A user returns to Q queued messages: time to sync:done.")
         @OptionGroup var common: Common
         @Option var queued = 10_000
+        @Option(help: "Rooms the returning user is in; the queued messages are spread over them in turn.") var rooms = 1
         @Option(help: "MongoDB URI of the server's database, for the ceiling probe (with --database).") var mongodbUri =
             ProcessInfo.processInfo.environment["MONGODB_URI"] ?? "mongodb://127.0.0.1:27017"
-        @Option(help: "The server's database: the same documents are read from here through one cursor, as the ceiling.") var database: String?
+        @Option(help: "The server's database: the same documents are read from here through one cursor per room, as the ceiling.")
+        var database: String?
         @Option(help: "The server's process id: its CPU per flushed message, from /proc.") var serverPid: Int32?
         func run() async throws {
             let result = try await Scenarios.offline(
-                BenchTarget(url: common.url), queued: queued, padding: common.padding, database: database.map { (mongodbUri, $0) }, serverPID: serverPid)
+                BenchTarget(url: common.url), queued: queued, rooms: max(1, rooms), padding: common.padding, database: database.map { (mongodbUri, $0) },
+                serverPID: serverPid)
             try ParleyBench.finish(result, common)
         }
     }

@@ -213,17 +213,21 @@ enum Scenarios {
             figures: figures)
     }
 
-    /// A user returns to `queued` messages: time from connecting to `sync:done`. With
-    /// `database`, the ceiling in the same run: the same documents read from here
-    /// through one libmongoc cursor (`DatabaseRead`). With `serverPID`, the server's
-    /// CPU per flushed message (`ProcessCPU`).
+    /// A user returns to `queued` messages over `roomCount` rooms: time from connecting
+    /// to `sync:done`. With `database`, the ceiling in the same run: the same documents
+    /// read from here through one libmongoc cursor per room (`DatabaseRead`). With
+    /// `serverPID`, the server's CPU per flushed message (`ProcessCPU`).
     static func offline(
-        _ t: BenchTarget, queued: Int, padding: Int, database: (uri: String, name: String)? = nil, serverPID: Int32? = nil
+        _ t: BenchTarget, queued: Int, rooms roomCount: Int = 1, padding: Int, database: (uri: String, name: String)? = nil, serverPID: Int32? = nil
     ) async throws -> BenchResult {
-        progress("offline: queueing \(queued) messages")
+        progress("offline: queueing \(queued) messages over \(roomCount) room(s)")
         let users = try await t.users("o", 2)
-        let room = try await t.rest.createRoom(users[0].token, name: "offline \(t.runID)")
-        try await t.rest.join(users[1].token, room: room)
+        var rooms: [String] = []
+        for r in 0..<roomCount {
+            let room = try await t.rest.createRoom(users[0].token, name: "offline \(t.runID) \(r)")
+            try await t.rest.join(users[1].token, room: room)
+            rooms.append(room)
+        }
         let acks = Counter()
         let (ackStream, ackContinuation) = AsyncStream<Void>.makeStream()
         let sender = try await BenchSocket.open(url: t.wsURL, token: users[0].token) { kind, _ in
@@ -235,14 +239,14 @@ enum Scenarios {
         var sent = 0
         let window = 256
         for _ in 0..<min(window, queued) {
-            sender.send(t.message(room: room, clientId: "\(t.runID)-o\(sent)", padding: padding))
+            sender.send(t.message(room: rooms[sent % roomCount], clientId: "\(t.runID)-o\(sent)", padding: padding))
             sent += 1
         }
         var received = 0
         for await _ in ackStream {
             received += 1
             if sent < queued {
-                sender.send(t.message(room: room, clientId: "\(t.runID)-o\(sent)", padding: padding))
+                sender.send(t.message(room: rooms[sent % roomCount], clientId: "\(t.runID)-o\(sent)", padding: padding))
                 sent += 1
             }
             if received == queued { break }
@@ -266,13 +270,15 @@ enum Scenarios {
             figures["server CPU us per flushed message"] = (cpuAfter - cpuBefore) * 1e6 / Double(flushed.value)
         }
         if let database {
-            progress("offline: the ceiling, the same \(queued) documents through one cursor")
-            let read = try await DatabaseRead.room(room, uri: database.uri, database: database.name)
+            progress("offline: the ceiling, the same \(queued) documents through one cursor per room")
+            let read = try await DatabaseRead.rooms(rooms, uri: database.uri, database: database.name)
             figures["db read seconds"] = read.seconds
             figures["db read documents"] = Double(read.documents)
             figures["flush / db read"] = seconds / read.seconds
         }
-        return BenchResult(scenario: "offline", parameters: ["queued messages": "\(queued)"], figures: figures)
+        var parameters = ["queued messages": "\(queued)"]
+        if roomCount > 1 { parameters["rooms"] = "\(roomCount)" }
+        return BenchResult(scenario: "offline", parameters: parameters, figures: figures)
     }
 
 }

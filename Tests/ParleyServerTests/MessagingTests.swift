@@ -77,6 +77,31 @@ struct MessagingTests {
         }
     }
 
+    @Test("a backlog over several windows: 2,500 messages with a gap come once, in seq order, then sync:done; a send after it follows")
+    func longBacklog() async throws {
+        try await RestHarness.live { api, port in
+            let pair = try await Pair.make(api)
+            let room = try #require(ObjectId(pair.room)), alice = try #require(ObjectId(pair.alice.id))
+            // Stored straight into the database, out of order, seq 1,500 missing (a send
+            // whose seq was taken and never stored).
+            let seqs = (1...2_501).filter { $0 != 1_500 }
+            try await api.repos.messages.insert(
+                seqs.reversed().map { MessageRecord(roomId: room, seq: $0, senderId: alice, senderName: "alice", text: "m\($0)", clientId: "c\($0)") })
+            try await api.repos.rooms.raiseLastSeq([room: 2_501], at: Date())
+            let b = WSTestClient(port: port, token: pair.bob.token)
+            let (_, messages, done) = try await b.sync()
+            #expect(try messages.map { try $0.message().seq } == seqs)
+            #expect(try messages.map { try $0.message().text } == seqs.map { "m\($0)" })
+            #expect(try done.data(Wire.SyncDone.self).messages == seqs.count)
+            let a = WSTestClient(port: port, token: pair.alice.token)
+            _ = try await a.sync()
+            #expect(try await pair.send(a, "after", clientId: "after").ok)
+            #expect(try await b.waitFor(type: "message:new").message().seq == 2_502)
+            await a.close()
+            await b.close()
+        }
+    }
+
     @Test("what the client acknowledges is never sent again; what it did not is sent again")
     func acknowledgedNotResent() async throws {
         try await RestHarness.live { api, port in

@@ -30,10 +30,6 @@ public protocol MessageRepository: Sendable {
     func highestSeqs(above: [ObjectId: Int]) async throws -> [ObjectId: Int]
     /// Which of these ids are stored.
     func stored(ids: [ObjectId]) async throws -> Set<ObjectId>
-    /// Every message of a room above `seq`, to the end of the room whatever its
-    /// `lastSeq` says, ascending, read as one cursor (the offline flush): one query and
-    /// `getMore`s, where pages would repeat the range scan.
-    func stream(roomId: ObjectId, after seq: Int) async throws -> MongoCursor<MessageRecord>
     /// Messages of a room by seq: with `after`, the oldest `limit` above it; otherwise
     /// the newest `limit` below `before` (or the newest of all). Always ascending.
     func page(roomId: ObjectId, before: Int?, after: Int?, limit: Int) async throws -> MessagePage
@@ -73,6 +69,9 @@ public struct MongoMessageRepository: MessageRepository {
     let messages: MongoCollection<MessageRecord>
 
     public init(database: MongoDatabase) { messages = database.collection("messages", withType: MessageRecord.self) }
+
+    /// Reads one query per room runs at once, where a query spans rooms.
+    static let parallelReads = 8
 
     /// The same collection read as plain documents, for projections.
     private var documents: MongoCollection<BSONDocument> { messages.database.collection(messages.name) }
@@ -121,8 +120,14 @@ public struct MongoMessageRepository: MessageRepository {
 
     public func window(roomId: ObjectId, above: Int, through: Int?) async throws -> [MessageRecord] {
         var seq: BSONDocument = ["$gt": .int64(Int64(above))]
-        if let through { seq["$lte"] = .int64(Int64(through)) }
-        return try await messages.find(["roomId": .objectId(roomId), "seq": .document(seq)]).toArray()
+        // A bounded window holds at most one message per seq: a first batch one larger
+        // drains it in one round trip.
+        var batch: Int?
+        if let through {
+            seq["$lte"] = .int64(Int64(through))
+            batch = through > above ? through - above + 1 : 1
+        }
+        return try await messages.find(["roomId": .objectId(roomId), "seq": .document(seq)], options: FindOptions(batchSize: batch)).toArray()
     }
 
     @discardableResult
@@ -142,27 +147,44 @@ public struct MongoMessageRepository: MessageRepository {
     }
 
     public func find(clientKeys: [(ObjectId, String)]) async throws -> [MessageRecord] {
-        guard !clientKeys.isEmpty else { return [] }
-        let clauses: [BSONValue] = clientKeys.map { ["senderId": .objectId($0.0), "clientId": .string($0.1)] }
-        return try await messages.find(["$or": .array(clauses)]).toArray()
+        // One read of `{senderId, clientId}` per sender (almost always one): an `$or`
+        // is served by no index on the embedded database.
+        var bySender: [ObjectId: [String]] = [:]
+        for (sender, clientId) in clientKeys { bySender[sender, default: []].append(clientId) }
+        var found: [MessageRecord] = []
+        for (sender, clientIds) in bySender {
+            let ids: BSONValue = clientIds.count == 1 ? .string(clientIds[0]) : ["$in": .array(clientIds.map { .string($0) })]
+            found += try await messages.find(["senderId": .objectId(sender), "clientId": ids]).toArray()
+        }
+        return found
     }
 
     public func highestSeqs(above heads: [ObjectId: Int]) async throws -> [ObjectId: Int] {
-        var highest: [ObjectId: Int] = [:]
-        let rooms = Array(heads)
-        // Chunks keep each `$or` small; almost always every chunk finds nothing.
-        for start in stride(from: 0, to: rooms.count, by: 100) {
-            let clauses: [BSONDocument] = rooms[start..<min(start + 100, rooms.count)].map { room, seq in
-                ["roomId": .objectId(room), "seq": ["$gt": .int64(Int64(seq))]]
+        // One range read of `{roomId, seq}` per room, a few at a time: an `$or` of the
+        // rooms is served by no index on the embedded database, which then reads every
+        // message of every room (a user in two rooms paid a scan of the collection at
+        // each connect).
+        let documents = self.documents
+        return try await withThrowingTaskGroup(of: (ObjectId, Int?).self) { group in
+            var pending = heads.makeIterator()
+            func next() -> Bool {
+                guard let (room, seq) = pending.next() else { return false }
+                group.addTask {
+                    let found = try await documents.find(
+                        ["roomId": .objectId(room), "seq": ["$gt": .int64(Int64(seq))]], options: FindOptions(projection: ["_id": 0, "seq": 1])
+                    ).toArray()
+                    return (room, found.compactMap { $0["seq"]?.int64Value.map(Int.init) }.max())
+                }
+                return true
             }
-            let filter: BSONDocument = clauses.count == 1 ? clauses[0] : ["$or": .array(clauses.map { .document($0) })]
-            let found = try await documents.find(filter, options: FindOptions(projection: ["roomId": 1, "seq": 1])).toArray()
-            for d in found {
-                guard let room = d["roomId"]?.objectIdValue, let seq = d["seq"]?.int64Value.map(Int.init) else { continue }
-                highest[room] = max(highest[room] ?? 0, seq)
+            for _ in 0..<Self.parallelReads where next() {}
+            var highest: [ObjectId: Int] = [:]
+            for try await (room, seq) in group {
+                if let seq { highest[room] = seq }
+                _ = next()
             }
+            return highest
         }
-        return highest
     }
 
     public func stored(ids: [ObjectId]) async throws -> Set<ObjectId> {
@@ -171,11 +193,6 @@ public struct MongoMessageRepository: MessageRepository {
             ["_id": ["$in": .array(ids.map { .objectId($0) })]], options: FindOptions(projection: ["_id": 1])
         ).toArray()
         return Set(found.compactMap { $0["_id"]?.objectIdValue })
-    }
-
-    public func stream(roomId: ObjectId, after seq: Int) async throws -> MongoCursor<MessageRecord> {
-        try await messages.find(
-            ["roomId": .objectId(roomId), "seq": ["$gt": .int64(Int64(seq))]], options: FindOptions(sort: ["seq": 1], batchSize: 1_000))
     }
 
     public func page(roomId: ObjectId, before: Int?, after: Int?, limit: Int) async throws -> MessagePage {

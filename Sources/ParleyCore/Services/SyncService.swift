@@ -6,8 +6,17 @@ import Mongo
 /// the end of the room). The transport only writes it out, at its client's pace.
 public struct SyncService: Sendable {
     public let rooms: RoomService
+    /// Seqs per read of the offline queue (`Backlog`).
+    public let window: Int
 
-    public init(rooms: RoomService) { self.rooms = rooms }
+    /// One read of the offline queue covers this many seqs: small enough that the
+    /// first messages go out at once, large enough that a read's fixed cost is small.
+    public static let defaultWindow = 1_000
+
+    public init(rooms: RoomService, window: Int = SyncService.defaultWindow) {
+        self.rooms = rooms
+        self.window = max(1, window)
+    }
 
     /// A user's memberships and their rooms, at their heads (`RoomService.heads`).
     public struct Snapshot: Sendable {
@@ -18,6 +27,8 @@ public struct SyncService: Sendable {
         public let owed: [MembershipRecord]
         /// The memberships whose room changed messages since the member last saw.
         public let changed: [MembershipRecord]
+        /// Each room's head (its highest seq stored) as read.
+        public let heads: [ObjectId: Int]
     }
 
     /// At most this many changes per room go out in one flush (the newest changes of
@@ -35,7 +46,7 @@ public struct SyncService: Sendable {
             .sorted { ($0.lastSeq, $0.id) > ($1.lastSeq, $1.id) }
         let owed = memberships.filter { m in (heads[m.roomId] ?? 0) > m.deliveredSeq }
         let changed = memberships.filter { m in (byId[m.roomId]?.updateSeq ?? 0) > (m.updatesSeen ?? 0) }
-        return Snapshot(memberships: memberships, rooms: wire, owed: owed, changed: changed)
+        return Snapshot(memberships: memberships, rooms: wire, owed: owed, changed: changed, heads: heads)
     }
 
     /// What changed in a member's room since they last saw, among the messages they
@@ -46,9 +57,11 @@ public struct SyncService: Sendable {
     }
 
     /// The offline queue of one membership: every message above its delivered cursor,
-    /// to the end of the room whatever its `lastSeq` says (messages stored since the
-    /// snapshot come too), ascending, as one cursor.
-    public func backlog(of membership: MembershipRecord) async throws -> MongoCursor<MessageRecord> {
-        try await rooms.repos.messages.stream(roomId: membership.roomId, after: membership.deliveredSeq)
+    /// to the end of the room whatever its head was at the snapshot (messages stored
+    /// since come too), in windows of seqs read one at a time (`Backlog`).
+    public func backlog(of membership: MembershipRecord, in snapshot: Snapshot) -> Backlog {
+        Backlog(
+            messages: rooms.repos.messages, roomId: membership.roomId, after: membership.deliveredSeq,
+            head: snapshot.heads[membership.roomId] ?? membership.deliveredSeq, size: window)
     }
 }

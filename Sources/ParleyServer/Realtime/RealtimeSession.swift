@@ -34,6 +34,12 @@ struct RealtimeSession: Sendable {
     /// bound (`OUTBOUND_QUEUE_FRAMES` ≥ 1,024), which `waitForRoom` waits below.
     static let flushSlice = 256
 
+    /// Offline-queue windows read ahead of the one being sent. One is enough: the
+    /// send of a window takes a fraction of its read, and a second read in flight
+    /// measured no faster on the embedded database (it serves one read at a time)
+    /// while taking more of it from everyone else.
+    static let readsAhead = 1
+
     /// Registers the connection and sends `ready`, the offline queue and `sync:done`.
     func open() async throws {
         // A session opened while the server drains for shutdown is told to go elsewhere.
@@ -60,29 +66,31 @@ struct RealtimeSession: Sendable {
         // are dropped at `finishSync`.
         var flushedUpTo: [ObjectId: Int] = [:]
         var messageCount = 0
-        for m in snapshot.owed {
-            var cursor = m.deliveredSeq
-            let messages = try await services.sync.backlog(of: m)
-            // The database reads the next batch while this one is encoded and sent: the
-            // flush goes at the pace of the slower of the two, not of their sum.
-            var next = Task { try await messages.nextBatch() }
-            defer { next.cancel() }
-            while true {
-                let batch = try await next.value
-                guard let last = batch.last else { break }
-                next = Task { try await messages.nextBatch() }
-                // A queue operation (one lock, one wake-up of the writer) per slice; a
-                // backlog of thousands goes out at the client's pace, never past the
-                // queue's bound (which would cut it as a slow consumer).
-                for start in stride(from: 0, to: batch.count, by: Self.flushSlice) {
-                    let slice = batch[start..<min(batch.count, start + Self.flushSlice)]
-                    connection.sendDuringSync(try slice.map { PushFrame(type: "message:new", json: try MessageJSON.reply($0)) })
-                    await connection.outbound.waitForRoom()
-                }
-                messageCount += batch.count
-                cursor = last.seq
+        // Every room's windows in turn; the database reads the next window (of this
+        // room or the next) while this one is encoded and sent: the flush goes at the
+        // pace of the slower of the two, not of their sum.
+        let reads = snapshot.owed.map { services.sync.backlog(of: $0, in: snapshot) }.flatMap { b in b.windows.indices.map { (b, $0) } }
+        for m in snapshot.owed { flushedUpTo[m.roomId] = m.deliveredSeq }
+        func read(_ position: Int) -> Task<[MessageRecord], any Error>? {
+            guard position < reads.count else { return nil }
+            let (backlog, window) = reads[position]
+            return Task { try await backlog.read(window) }
+        }
+        var ahead = (0..<Self.readsAhead).compactMap(read)
+        defer { for t in ahead { t.cancel() } }
+        for position in reads.indices {
+            let page = try await ahead.removeFirst().value
+            if let t = read(position + Self.readsAhead) { ahead.append(t) }
+            // A queue operation (one lock, one wake-up of the writer) per slice; a
+            // backlog of thousands goes out at the client's pace, never past the
+            // queue's bound (which would cut it as a slow consumer).
+            for start in stride(from: 0, to: page.count, by: Self.flushSlice) {
+                let slice = page[start..<min(page.count, start + Self.flushSlice)]
+                connection.sendDuringSync(try slice.map { PushFrame(type: "message:new", json: try MessageJSON.reply($0)) })
+                await connection.outbound.waitForRoom()
             }
-            flushedUpTo[m.roomId] = cursor
+            messageCount += page.count
+            if let last = page.last { flushedUpTo[last.roomId] = last.seq }
         }
         // Then what changed meanwhile among the messages they had (at least once: the
         // client acknowledges with `updateSeq`).
