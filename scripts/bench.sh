@@ -104,6 +104,8 @@ python3 scripts/bench_stage_table.py "$OUT"
 # The flush against the database reading the same documents through one cursor, and
 # the server's CPU per flushed message.
 "$bin/parley-bench" offline --url "$url" --queued "$OFFLINE_QUEUED" --database bench --server-pid "$server_pid" --label parley --json "$OUT"
+# The same backlog over ten rooms: what a user in several rooms returns to.
+"$bin/parley-bench" offline --url "$url" --queued "$OFFLINE_QUEUED" --rooms 10 --database bench --server-pid "$server_pid" --label parley --json "$OUT"
 "$bin/parley-bench" connections --url "$url" --count "$CONNECTIONS" --users 200 --rate 2000 --server-pid "$server_pid" --label parley --json "$OUT"
 "$bin/parley-bench" connections --url "$url" --count "$CONNECTIONS" --users 200 --rate 2000 --server-pid "$server_pid" --socket-io --label parley --json "$OUT"
 # The Node.js peer through the same scenarios, on the same database server (its own
@@ -121,6 +123,7 @@ if [ "$PEER" = 1 ]; then
     --server-pid "$peer_pid" --json "$OUT"
   "$bin/parley-bench" fanout --url "$peer" --members "$FANOUT_MEMBERS" --seconds "$SECONDS_PER_RUN" --label peer --server-pid "$peer_pid" --json "$OUT"
   "$bin/parley-bench" offline --url "$peer" --queued "$OFFLINE_QUEUED" --database peer --server-pid "$peer_pid" --label peer --json "$OUT"
+  "$bin/parley-bench" offline --url "$peer" --queued "$OFFLINE_QUEUED" --rooms 10 --database peer --server-pid "$peer_pid" --label peer --json "$OUT"
   "$bin/parley-bench" connections --url "$peer" --count "$PEER_CONNECTIONS" --users 200 --rate 2000 --server-pid "$peer_pid" --label peer --json "$OUT"
   kill "$peer_pid" 2>/dev/null && wait "$peer_pid" 2>/dev/null || true
   fresh_port=$(bash scripts/db.sh free-port)
