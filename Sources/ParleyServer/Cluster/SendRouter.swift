@@ -14,9 +14,14 @@ import Synchronization
 /// reply, mentions), then forwarded as a `send` signal; the writer stores it through
 /// its own pipeline and answers with `sent`. Its delivery is the writer's `messages`
 /// signal, which names the sending connection so that it alone skips the message.
-/// No answer within `timeout` (the writer died, or the nodes disagree on who is
-/// alive): the send is written here instead; its `clientId` makes that safe, a copy
-/// stored by the writer meanwhile is found and answered, never stored twice.
+/// No answer within `timeout`: while the writer is alive (heard within the node
+/// timeout) the send waits on, up to `maxWait` (its signal may have been lost);
+/// once the writer is gone, or past that, it is written here instead. Its
+/// `clientId` makes that safe: a copy stored by the writer meanwhile is found and
+/// answered, never stored twice. A busy writer answers late, and writing its sends
+/// here as well raced it for the rooms' seqs and doubled the load that made it
+/// late: at a paced 1,053/s three nodes fell to 78 stored/s, every late answer
+/// adding a second write.
 final class SendRouter: Sendable {
     private struct Pending {
         let submission: SendPipeline.Submission
@@ -27,6 +32,8 @@ final class SendRouter: Sendable {
     private let pipeline: SendPipeline
     private let outbox: SignalOutbox
     private let timeout: Duration
+    /// The longest a send waits for a writer still alive before it is written here.
+    private let maxWait: Duration
     private let logger: Logger
     private let pending = Mutex<[Int: Pending]>([:])
     private let nextRequest = Atomic<Int>(1)
@@ -40,11 +47,15 @@ final class SendRouter: Sendable {
         var alive: @Sendable () -> [String] = { [] }
     }
 
-    init(node: String, pipeline: SendPipeline, outbox: SignalOutbox, timeout: Duration = .seconds(3), logger: Logger) {
+    init(
+        node: String, pipeline: SendPipeline, outbox: SignalOutbox, timeout: Duration = .seconds(3), maxWait: Duration = .seconds(30),
+        logger: Logger
+    ) {
         self.node = node
         self.pipeline = pipeline
         self.outbox = outbox
         self.timeout = timeout
+        self.maxWait = max(timeout, maxWait)
         self.logger = logger
     }
 
@@ -105,12 +116,26 @@ final class SendRouter: Sendable {
             origin: s.origin.map { SendRouter.remoteOrigin(node: node, connection: $0) },
             attachments: s.extras.attachments.isEmpty ? nil : s.extras.attachments)
         outbox.publish(signal)
-        Task { [timeout] in
-            try? await Task.sleep(for: timeout)
-            self.writeHere(request, because: "no answer from \(writer) within \(timeout)")
+        Task { [timeout, maxWait] in
+            var waited = Duration.zero
+            while true {
+                try? await Task.sleep(for: timeout)
+                waited += timeout
+                guard self.isPending(request) else { return }
+                if !self.peers.withLock({ $0.alive })().contains(writer) {
+                    self.writeHere(request, because: "\(writer) is gone")
+                    return
+                }
+                if waited >= maxWait {
+                    self.writeHere(request, because: "no answer from \(writer) within \(waited)")
+                    return
+                }
+            }
         }
         return answer
     }
+
+    private func isPending(_ request: Int) -> Bool { pending.withLock { $0[request] != nil } }
 
     /// A `send` or `sent` signal from another node.
     func received(_ signal: Signal, from sender: String) {
