@@ -18,6 +18,10 @@ struct SyncServiceTests {
         // Nothing owed as of the snapshot: one open read for what was stored since.
         #expect(windows(after: 9, head: 9, size: 1_000) == [.init(above: 9, through: nil)])
         #expect(windows(after: 0, head: 10_000, size: 1_000).count == 10)
+        // Sized so that a window of the longest messages stays within 32 MiB.
+        #expect(SyncService.window(messageMaxChars: 4_000) == 1_000)
+        #expect(SyncService.window(messageMaxChars: 100_000) == 83)
+        #expect(SyncService.window(messageMaxChars: 100_000) * (100_000 * 4 + 4_096) <= 32 << 20)
     }
 
     @Test("a member away from three rooms: every message above their cursor in seq order, gaps skipped, past a trailing lastSeq and stored after the snapshot")

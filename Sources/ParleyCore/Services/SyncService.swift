@@ -18,6 +18,15 @@ public struct SyncService: Sendable {
         self.window = max(1, window)
     }
 
+    /// The window for messages of at most `messageMaxChars` characters: 1,000 seqs,
+    /// fewer when a window of the longest messages (4 bytes a character, plus room for
+    /// the rest of the document) would pass 32 MiB. A flush holds two windows at most
+    /// (the one sent, the one read), so its memory stays bounded whatever the limit.
+    public static func window(messageMaxChars: Int) -> Int {
+        let budget = 32 << 20
+        return max(16, min(defaultWindow, budget / (max(1, messageMaxChars) * 4 + 4_096)))
+    }
+
     /// A user's memberships and their rooms, at their heads (`RoomService.heads`).
     public struct Snapshot: Sendable {
         public let memberships: [MembershipRecord]

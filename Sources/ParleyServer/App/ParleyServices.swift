@@ -116,7 +116,7 @@ public final class ParleyServices: Sendable {
             records: database, bucket: GridFSBucket(database: files ?? database), memberships: repos.memberships, limits: .init(config))
         cursors = CursorService(memberships: repos.memberships)
         history = HistoryService(rooms: rooms, cursors: cursors)
-        sync = SyncService(rooms: rooms)
+        sync = SyncService(rooms: rooms, window: SyncService.window(messageMaxChars: config.messageMaxChars))
         messageLimiter = RateLimiter(ratePerSecond: Double(config.rateLimitPerSecond), burst: config.rateLimitBurst)
         guestMessageLimiter = RateLimiter(ratePerSecond: Double(config.guestRateLimitPerSecond), burst: config.guestRateLimitPerSecond * 2)
         eventLimiter = RateLimiter(ratePerSecond: Double(config.eventRateLimitPerSecond), burst: config.eventRateLimitPerSecond * 2)
