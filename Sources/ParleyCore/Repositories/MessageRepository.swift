@@ -165,26 +165,13 @@ public struct MongoMessageRepository: MessageRepository {
         // message of every room (a user in two rooms paid a scan of the collection at
         // each connect).
         let documents = self.documents
-        return try await withThrowingTaskGroup(of: (ObjectId, Int?).self) { group in
-            var pending = heads.makeIterator()
-            func next() -> Bool {
-                guard let (room, seq) = pending.next() else { return false }
-                group.addTask {
-                    let found = try await documents.find(
-                        ["roomId": .objectId(room), "seq": ["$gt": .int64(Int64(seq))]], options: FindOptions(projection: ["_id": 0, "seq": 1])
-                    ).toArray()
-                    return (room, found.compactMap { $0["seq"]?.int64Value.map(Int.init) }.max())
-                }
-                return true
-            }
-            for _ in 0..<Self.parallelReads where next() {}
-            var highest: [ObjectId: Int] = [:]
-            for try await (room, seq) in group {
-                if let seq { highest[room] = seq }
-                _ = next()
-            }
-            return highest
+        let found = try await parallelMap(Array(heads), limit: Self.parallelReads) { room, seq in
+            let above = try await documents.find(
+                ["roomId": .objectId(room), "seq": ["$gt": .int64(Int64(seq))]], options: FindOptions(projection: ["_id": 0, "seq": 1])
+            ).toArray()
+            return (room, above.compactMap { $0["seq"]?.int64Value.map(Int.init) }.max())
         }
+        return Dictionary(uniqueKeysWithValues: found.compactMap { room, seq in seq.map { (room, $0) } })
     }
 
     public func stored(ids: [ObjectId]) async throws -> Set<ObjectId> {

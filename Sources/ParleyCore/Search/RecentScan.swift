@@ -75,20 +75,8 @@ struct RecentScan: Sendable {
     /// The next window of each cursor, `parallel` rooms in flight.
     private func read(_ cursors: [Cursor]) async throws -> [[MessageRecord]] {
         let messages = self.messages
-        return try await withThrowingTaskGroup(of: (Int, [MessageRecord]).self) { group in
-            var pending = cursors.enumerated().makeIterator()
-            var out = [[MessageRecord]](repeating: [], count: cursors.count)
-            for _ in 0..<Self.parallel {
-                guard let (i, c) = pending.next() else { break }
-                group.addTask { (i, try await messages.window(roomId: c.room, above: c.next.above, through: c.next.through)) }
-            }
-            for try await (i, docs) in group {
-                out[i] = docs
-                if let (j, c) = pending.next() {
-                    group.addTask { (j, try await messages.window(roomId: c.room, above: c.next.above, through: c.next.through)) }
-                }
-            }
-            return out
+        return try await parallelMap(cursors, limit: Self.parallel) { c in
+            try await messages.window(roomId: c.room, above: c.next.above, through: c.next.through)
         }
     }
 }

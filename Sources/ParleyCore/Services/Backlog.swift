@@ -3,9 +3,10 @@ import Mongo
 
 /// One membership's offline queue, read as windows of seqs: `(above, above + size]`
 /// towards the room's head as of the snapshot, the last one open (`seq > above`: what
-/// was stored since the snapshot comes too), so a short backlog is one read. Each window is one bounded range scan of
-/// `{roomId, seq}` on any MongoDB-wire server, unsorted (the server walks the index;
-/// the page is sorted here, where it costs next to nothing), so the database's work
+/// was stored since the snapshot comes too), so a short backlog is one read. Each
+/// window is one bounded range scan of `{roomId, seq}` on any MongoDB-wire server,
+/// unsorted (the server walks the index; the page is sorted here, where it costs
+/// next to nothing), so the database's work
 /// for a window is that window's documents alone, and the first messages go out
 /// after one window's read rather than the whole backlog's: the flush reads window
 /// `n + 1` while it sends window `n`.

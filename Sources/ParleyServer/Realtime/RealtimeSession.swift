@@ -34,12 +34,6 @@ struct RealtimeSession: Sendable {
     /// bound (`OUTBOUND_QUEUE_FRAMES` ≥ 1,024), which `waitForRoom` waits below.
     static let flushSlice = 256
 
-    /// Offline-queue windows read ahead of the one being sent. One is enough: the
-    /// send of a window takes a fraction of its read, and a second read in flight
-    /// measured no faster on the embedded database (it serves one read at a time)
-    /// while taking more of it from everyone else.
-    static let readsAhead = 1
-
     /// Registers the connection and sends `ready`, the offline queue and `sync:done`.
     func open() async throws {
         // A session opened while the server drains for shutdown is told to go elsewhere.
@@ -71,16 +65,19 @@ struct RealtimeSession: Sendable {
         // pace of the slower of the two, not of their sum.
         let reads = snapshot.owed.map { services.sync.backlog(of: $0, in: snapshot) }.flatMap { b in b.windows.indices.map { (b, $0) } }
         for m in snapshot.owed { flushedUpTo[m.roomId] = m.deliveredSeq }
+        // One read ahead is enough: sending a window takes a fraction of its read, and
+        // a second read in flight measured no faster on the embedded database (it
+        // serves one read at a time) while taking more of it from everyone else.
         func read(_ position: Int) -> Task<[MessageRecord], any Error>? {
             guard position < reads.count else { return nil }
             let (backlog, window) = reads[position]
             return Task { try await backlog.read(window) }
         }
-        var ahead = (0..<Self.readsAhead).compactMap(read)
-        defer { for t in ahead { t.cancel() } }
+        var next = read(0)
+        defer { next?.cancel() }
         for position in reads.indices {
-            let page = try await ahead.removeFirst().value
-            if let t = read(position + Self.readsAhead) { ahead.append(t) }
+            guard let page = try await next?.value else { break }
+            next = read(position + 1)
             // A queue operation (one lock, one wake-up of the writer) per slice; a
             // backlog of thousands goes out at the client's pace, never past the
             // queue's bound (which would cut it as a slow consumer).
