@@ -4,6 +4,7 @@ graceful SIGTERM. What a client saw acknowledged must be stored exactly once and
 reach every recipient. Figures go to docs/RELIABILITY.md."""
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -505,3 +506,29 @@ def test_sigterm_drains_and_exits_cleanly(mongo):
     docs = stored(client[name], room)
     assert_exactly_once(docs, [sender])
     print(f"\nSIGTERM: {len(sender.acked)} acked, all stored once; exit 0; close 1001")
+
+
+def test_port_taken_exits_with_the_reason(mongo):
+    """A node whose port is already taken stops at once with the reason and a
+    failing exit code. The HTTP server fails while the database client, the search
+    backfill and the cluster are already running, and the service group cancels them
+    without a graceful shutdown: the cluster's signal writer used to go on writing
+    heartbeats to the closed client for ever, so the process never exited."""
+    _, names = mongo
+    name = "t_port_taken_" + uuid.uuid4().hex[:8]
+    names.append(name)
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    try:
+        node = launch(database_uri(), name, port=holder.getsockname()[1], wait=False)
+        try:
+            code = node.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            node.process.kill()
+            pytest.fail(f"parley did not exit with its port taken; see {node.log}")
+        assert code != 0
+        assert "Address already in use" in open(node.log).read()
+    finally:
+        holder.close()

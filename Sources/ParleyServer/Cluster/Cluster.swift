@@ -107,20 +107,29 @@ final class Cluster: Service, Sendable {
 
     // MARK: Running
 
+    /// Runs until a graceful shutdown, or until the service group is cancelled: when
+    /// another service fails (the HTTP port taken, say), the group cancels the rest
+    /// without a graceful shutdown, and the outbox, which parks rather than polls
+    /// for cancellation, would otherwise write heartbeats to a closed client for ever
+    /// and keep the process from exiting.
     func run() async throws {
-        await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await self.outbox.run() }
-                group.addTask { await self.watch() }
-                group.addTask { await self.heartbeats() }
-                group.addTask { await self.fanout.runFills() }
-                // The loops end at shutdown; the fills loop is cancelled with the rest.
-                _ = await group.next()
-                _ = await group.next()
-                _ = await group.next()
-                group.cancelAll()
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask { await self.outbox.run() }
+                    group.addTask { await self.watch() }
+                    group.addTask { await self.heartbeats() }
+                    group.addTask { await self.fanout.runFills() }
+                    // The loops end at shutdown; the fills loop is cancelled with the rest.
+                    _ = await group.next()
+                    _ = await group.next()
+                    _ = await group.next()
+                    group.cancelAll()
+                }
+            } onGracefulShutdown: {
+                self.stop()
             }
-        } onGracefulShutdown: {
+        } onCancel: {
             self.stop()
         }
     }
