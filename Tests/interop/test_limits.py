@@ -146,11 +146,28 @@ def test_sockets_that_never_answer_pings_are_closed():
         pymongo.MongoClient(database_uri(), serverSelectionTimeoutMS=5000).drop_database(name)
 
 
-def test_closed_sockets_leave_nothing_behind():
+class SocketIOSocket:
+    """A Socket.IO client over the WebSocket transport, raw: the Engine.IO open,
+    CONNECT with the token, then frames until `sync:done`."""
+
+    def __init__(self, url, token):
+        self.ws = websocket.create_connection(url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket", timeout=10)
+        assert self.ws.recv().startswith("0{")
+        self.ws.send('40{"token":"%s"}' % token)
+        while "sync:done" not in self.ws.recv():
+            pass
+
+    def close(self):
+        self.ws.close()
+
+
+@pytest.mark.parametrize("transport", ["native", "socket.io"])
+def test_closed_sockets_leave_nothing_behind(transport):
     """Sockets that end with a close frame or just drop the TCP connection are all
     let go: the open-socket gauge returns to 0 and memory does not grow from one
     round of thousands of sockets to the next (each socket's handler, session and
-    queue are freed, not kept by a reference cycle)."""
+    queue are freed, not kept by a reference cycle: a Socket.IO session, its client
+    and its connection refer to one another until the session closes)."""
     name = "t_churn_" + uuid.uuid4().hex[:8]
     server = launch(database_uri(), name)
     try:
@@ -160,9 +177,12 @@ def test_closed_sockets_leave_nothing_behind():
             text = requests.get(server.url + "/metrics", timeout=10).text
             return float(next(line.split()[1] for line in text.splitlines() if line.startswith("parley_websocket_connections ")))
 
+        def open_socket():
+            return Native(server.ws_url, token) if transport == "native" else SocketIOSocket(server.url, token)
+
         def round_of(count):
             for _ in range(count // 500):
-                held = [Native(server.ws_url, token) for _ in range(500)]
+                held = [open_socket() for _ in range(500)]
                 for i, c in enumerate(held):
                     if i % 2:
                         c.close()  # close frame
@@ -178,8 +198,10 @@ def test_closed_sockets_leave_nothing_behind():
         round_of(2000)
         round_of(2000)
         growth = rss_kib(server.process) - before
-        assert growth < 4 * 1024, f"memory grew by {growth} KiB over 4,000 closed sockets"
-        print(f"\nsocket churn: 6,000 sockets opened and closed; RSS +{growth} KiB over the last 4,000")
+        # A few hundred KiB of allocator noise; a Socket.IO socket whose session kept
+        # its client (the cycle left standing) grew it by 3.9 MiB.
+        assert growth < 1536, f"memory grew by {growth} KiB over 4,000 closed sockets"
+        print(f"\nsocket churn ({transport}): 6,000 sockets opened and closed; RSS +{growth} KiB over the last 4,000")
     finally:
         server.stop()
         pymongo.MongoClient(database_uri(), serverSelectionTimeoutMS=5000).drop_database(name)

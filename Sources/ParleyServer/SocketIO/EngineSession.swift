@@ -42,12 +42,16 @@ final class EngineSession: Sendable, PingWheelMember {
         var feed: OutboundQueue?
         var poller: CheckedContinuation<[ByteBuffer], Never>?
         var closed = false
-        var lastPong = ContinuousClock.now
-        /// When the oldest ping not yet answered went out.
-        var unansweredSince: ContinuousClock.Instant?
-        /// The event loop's ping timer ticking this session, and the ping timeout.
-        var pings: (wheel: PingWheel, timeout: Duration)?
+        /// When the last pong came, in `EngineClock` ticks.
+        var lastPong = EngineClock.now
+        /// When the oldest ping not yet answered went out; 0 when none is.
+        var unansweredSince: UInt64 = 0
+        /// The event loop's ping timer ticking this session.
+        var pings: PingWheel?
         var socket: (any SocketIOSocket)?
+        /// The handshake's `dialect=` and `token=`, until CONNECT reads them (nil when
+        /// it had neither).
+        var query: EngineQuery?
 
         /// What either transport sends next: the session's packets, then the connection's.
         mutating func takeAll() -> [ByteBuffer] {
@@ -59,18 +63,28 @@ final class EngineSession: Sendable, PingWheelMember {
     }
 
     let sid: String
-    let queueLimit: Int
-    /// What the handshake asked for (`dialect=`, `token=`).
-    let query: EngineQuery
+    /// The client's address, whose connection slot the session holds until it closes.
+    let address: String
+    /// Where the session's settings come from and where it says it closed. A
+    /// reference rather than a close callback and copies of the settings: with
+    /// thousands of idle sessions, each closure context and setting is memory.
+    private let gateway: SocketIOGateway
     private let state = Mutex<State>(State())
-    private let onClose: @Sendable (EngineSession) -> Void
 
-    init(queueLimit: Int, query: EngineQuery = EngineQuery(), onClose: @escaping @Sendable (EngineSession) -> Void) {
-        self.query = query
+    init(gateway: SocketIOGateway, address: String, query: EngineQuery?) {
         sid = Self.makeSid()
-        self.queueLimit = queueLimit
-        self.onClose = onClose
+        self.address = address
+        self.gateway = gateway
+        state.withLock { $0.query = query?.isEmpty == false ? query : nil }
     }
+
+    /// The most packets of the session's own it holds for a client that is not reading.
+    private var queueLimit: Int { gateway.services.config.outboundQueueFrames }
+
+    /// The handshake's `dialect=` and `token=` (nil when it had neither), until a
+    /// Socket.IO client attaches: a CONNECT refused may be tried again with them,
+    /// and an idle session keeps no token.
+    var query: EngineQuery? { state.withLock { $0.query } }
 
     private static let sidAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
@@ -130,7 +144,10 @@ final class EngineSession: Sendable, PingWheelMember {
     /// Call before anything is pushed to it.
     func feed(from queue: OutboundQueue) {
         state.withLock { $0.feed = queue }
-        queue.attach(wake: { [weak self] in self?.fed() })
+        // A strong capture: the closure is then the session itself, with no context or
+        // weak-reference table of its own. The cycle (session, queue, closure) ends
+        // at `close`, which lets the queue go.
+        queue.attach(wake: { self.fed() })
     }
 
     /// The connection queued frames (its queue wakes once per burst): a waiting poll
@@ -227,14 +244,14 @@ final class EngineSession: Sendable, PingWheelMember {
 
     // MARK: Liveness and the Socket.IO client
 
-    func pong() { state.withLock { $0.lastPong = .now } }
+    func pong() { state.withLock { $0.lastPong = EngineClock.now } }
 
     /// Sends a ping every interval of `wheel` (a timer shared by the sessions on its
     /// event loop); closes the session once a ping has gone unanswered for `timeout`
     /// (measured from the oldest ping not yet answered).
-    func runPings(on wheel: PingWheel, timeout: Duration) {
+    func runPings(on wheel: PingWheel) {
         let closed = state.withLock { s -> Bool in
-            if !s.closed { s.pings = (wheel, timeout) }
+            if !s.closed { s.pings = wheel }
             return s.closed
         }
         // A close between here and the join queues its leave before this join: the
@@ -244,8 +261,8 @@ final class EngineSession: Sendable, PingWheelMember {
 
     /// The wheel's tick, on its loop.
     func pingTick() {
-        guard let timeout = state.withLock({ $0.pings?.timeout }) else { return }
-        if pingTimedOut(timeout) {
+        guard state.withLock({ $0.pings != nil }) else { return }
+        if pingTimedOut(EngineClock.ticks(gateway.pingTimeout)) {
             close()
         } else {
             transmit("2")
@@ -254,16 +271,17 @@ final class EngineSession: Sendable, PingWheelMember {
 
     /// Whether the oldest unanswered ping is older than `timeout`; otherwise notes
     /// the ping about to go out.
-    private func pingTimedOut(_ timeout: Duration) -> Bool {
-        state.withLock { s in
-            if let since = s.unansweredSince {
-                if s.lastPong >= since {
-                    s.unansweredSince = nil
-                } else if ContinuousClock.now - since >= timeout {
+    private func pingTimedOut(_ timeout: UInt64) -> Bool {
+        let now = EngineClock.now
+        return state.withLock { s in
+            if s.unansweredSince != 0 {
+                if s.lastPong >= s.unansweredSince {
+                    s.unansweredSince = 0
+                } else if now - s.unansweredSince >= timeout {
                     return true
                 }
             }
-            if s.unansweredSince == nil { s.unansweredSince = .now }
+            if s.unansweredSince == 0 { s.unansweredSince = now }
             return false
         }
     }
@@ -275,6 +293,7 @@ final class EngineSession: Sendable, PingWheelMember {
         state.withLock { s in
             guard s.socket == nil, !s.closed else { return false }
             s.socket = socket
+            s.query = nil
             return true
         }
     }
@@ -287,24 +306,45 @@ final class EngineSession: Sendable, PingWheelMember {
         let taken = state.withLock { s -> (CheckedContinuation<[ByteBuffer], Never>?, Transport, (any SocketIOSocket)?, PingWheel?)? in
             guard !s.closed else { return nil }
             s.closed = true
-            defer { s.poller = nil; s.socket = nil; s.outbox = []; s.feed = nil; s.pings = nil }
-            return (s.poller, s.transport, s.socket, s.pings?.wheel)
+            defer { s.poller = nil; s.socket = nil; s.outbox = []; s.feed = nil; s.pings = nil; s.query = nil }
+            return (s.poller, s.transport, s.socket, s.pings)
         }
         guard let (poller, transport, socket, wheel) = taken else { return }
         if let wheel { wheel.loop.execute { wheel.leave(self) } }
         poller?.resume(returning: [ByteBuffer(string: "1")])
         if case .websocket(let ws) = transport { ws.close() }
         socket?.end()
-        onClose(self)
+        gateway.closed(self)
+    }
+}
+
+/// A session's clock for pings and pongs: nanoseconds since the process's first
+/// reading, never 0, in 8 bytes (a `ContinuousClock.Instant` takes 16, and an
+/// optional one 17).
+enum EngineClock {
+    private static let origin = ContinuousClock.now
+
+    static var now: UInt64 { ticks(ContinuousClock.now - origin) + 1 }
+
+    static func ticks(_ d: Duration) -> UInt64 {
+        let (seconds, attoseconds) = d.components
+        return UInt64(max(0, seconds)) &* 1_000_000_000 &+ UInt64(max(0, attoseconds / 1_000_000_000))
     }
 }
 
 /// The parts of an Engine.IO handshake's query Parley reads: the session it
 /// upgrades (`sid`), and a dialect's choices, `dialect=` and `token=`.
-struct EngineQuery: Sendable {
-    var sid: String?
-    var dialect: String?
-    var token: String?
+///
+/// A class: the socket's handler and the session each hold it by one reference
+/// until they have read it, instead of three optional strings each for the
+/// socket's life.
+final class EngineQuery: Sendable {
+    let sid: String?
+    let dialect: String?
+    let token: String?
+
+    /// Neither a dialect nor a token: nothing for CONNECT to read.
+    var isEmpty: Bool { dialect == nil && token == nil }
 
     init(sid: String? = nil, dialect: String? = nil, token: String? = nil) {
         self.sid = sid
@@ -312,10 +352,8 @@ struct EngineQuery: Sendable {
         self.token = token
     }
 
-    init(_ uri: URI) {
+    convenience init(_ uri: URI) {
         let q = uri.queryParameters
-        sid = q.get("sid").map { String($0) }
-        dialect = q.get("dialect").map { String($0) }
-        token = q.get("token").map { String($0) }
+        self.init(sid: q.get("sid").map { String($0) }, dialect: q.get("dialect").map { String($0) }, token: q.get("token").map { String($0) })
     }
 }

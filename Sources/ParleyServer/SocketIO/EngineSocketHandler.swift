@@ -36,7 +36,8 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private let gateway: SocketIOGateway
-    private let query: EngineQuery
+    /// The upgrade's query, until `handlerAdded` has read it.
+    private var query: EngineQuery?
     private let logger: Logger
     private var phase: Phase = .starting
     /// The session this socket serves, once it is the session's transport.
@@ -60,31 +61,37 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.context = context
         let loop = context.eventLoop
         let me = Handle(self, eventLoop: loop)
+        handle = me
         inbox = SocketInbox(resume: { me.execute { $0.resumeReading() } })
-        let transport = EngineSession.WebSocketTransport(
-            wake: { me.execute { $0.writePending() } }, close: { me.execute { $0.context?.close(promise: nil) } })
-        if let sid = query.sid {
+        let query = self.query
+        self.query = nil
+        if let sid = query?.sid {
             guard let existing = gateway.session(sid), !existing.isWebSocket else {
                 close(.policyViolation, reason: "Session ID unknown")
                 return
             }
             phase = .probing(existing, probed: false)
-            self.transport = transport
             return
         }
-        guard let fresh = gateway.newSession(address: context.channel.remoteAddress?.ipAddress ?? "unknown", query: query) else {
+        guard let fresh = gateway.newSession(address: context.channel.remoteAddress?.ipAddress ?? "unknown", query: query, polling: false) else {
             close(WebSocketGateway.tryAgainLater, reason: "too many connections from this address")
             return
         }
         phase = .open(fresh)
         session = fresh
-        fresh.startOnWebSocket(transport)
+        fresh.startOnWebSocket(Self.transport(me))
         fresh.transmit(gateway.openPacket(fresh, upgrades: []))
-        fresh.runPings(on: gateway.pings.wheel(on: loop), timeout: gateway.pingTimeout)
+        fresh.runPings(on: gateway.pings.wheel(on: loop))
     }
 
-    /// The transport an upgrade hands to the polling session at `5`.
-    private var transport: EngineSession.WebSocketTransport?
+    /// This socket's own way back to itself, for the transport an upgrade hands to
+    /// the polling session at `5`.
+    private var handle: Handle?
+
+    /// The session's way to this socket: wake its writer, close it.
+    private static func transport(_ me: Handle) -> EngineSession.WebSocketTransport {
+        EngineSession.WebSocketTransport(wake: { me.execute { $0.writePending() } }, close: { me.execute { $0.context?.close(promise: nil) } })
+    }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
@@ -155,10 +162,9 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if !probed, text == "2probe", let context {
                 phase = .probing(existing, probed: true)
                 TextFrameWriter.write([ByteBuffer(string: "3probe")], context: context)
-            } else if probed, text == "5", let transport, existing.upgrade(to: transport) {
+            } else if probed, text == "5", let handle, existing.upgrade(to: Self.transport(handle)) {
                 phase = .open(existing)
                 session = existing
-                self.transport = nil
             } else {
                 close(.policyViolation, reason: "the upgrade is 2probe, then 5")
             }

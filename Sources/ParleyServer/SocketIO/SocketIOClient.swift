@@ -32,7 +32,11 @@ final class SocketIOClient: SocketIOSocket {
         connection = Connection(
             user: user, queueLimit: services.config.outboundQueueFrames, receivesOwnMessages: receivesOwnMessages, hearsNewRooms: hearsNewRooms,
             encode: encode,
-            close: { [weak engine] _ in engine?.close() })
+            // A strong capture: the closure is then the session itself, with no context
+            // or weak-reference table of its own. The cycle (session, client,
+            // connection, closure) ends at the session's `close`, which lets its
+            // client go.
+            close: { _ in engine.close() })
         realtime = RealtimeSession(services: services, connection: connection, dialect: SocketIODialect(), logger: logger)
     }
 

@@ -61,11 +61,11 @@ final class SocketIOGateway: Sendable {
         guard q.get("EIO") == "4" else { return try engineError(5, "Unsupported protocol version") }
         guard q.get("transport") == "polling" else { return try engineError(0, "Transport unknown") }
         guard let sid = q.get("sid") else {
-            guard let session = newSession(address: context.clientIP, query: EngineQuery(request.uri)) else {
+            guard let session = newSession(address: context.clientIP, query: EngineQuery(request.uri), polling: true) else {
                 return try engineError(4, "Too many connections from this address", status: .tooManyRequests)
             }
             session.transmit(openPacket(session, upgrades: ["websocket"]))
-            session.runPings(on: pings.wheel(on: NIOSingletons.posixEventLoopGroup.next()), timeout: pingTimeout)
+            session.runPings(on: pings.wheel(on: NIOSingletons.posixEventLoopGroup.next()))
             return text(session.drain())
         }
         guard let session = sessions.withLock({ $0[String(sid)] }) else { return try engineError(1, "Session ID unknown") }
@@ -117,16 +117,21 @@ final class SocketIOGateway: Sendable {
     }
 
     /// A new Engine.IO session holding one of `address`'s connection slots until it
-    /// closes; nil when the address holds all it may.
-    func newSession(address: String, query: EngineQuery) -> EngineSession? {
-        let limiter = services.connectionsByAddress
-        guard limiter.acquire(address) else { return nil }
-        let session = EngineSession(queueLimit: services.config.outboundQueueFrames, query: query) { [weak self] closed in
-            limiter.release(address)
-            _ = self?.sessions.withLock { $0.removeValue(forKey: closed.sid) }
-        }
-        sessions.withLock { $0[session.sid] = session }
+    /// closes; nil when the address holds all it may. A polling session is found by
+    /// its `sid` (its polls, its posts, its upgrade); one opened on a WebSocket never
+    /// is (a poll or an upgrade naming it is refused either way), so it is not kept
+    /// in the table.
+    func newSession(address: String, query: EngineQuery?, polling: Bool) -> EngineSession? {
+        guard services.connectionsByAddress.acquire(address) else { return nil }
+        let session = EngineSession(gateway: self, address: address, query: query)
+        if polling { sessions.withLock { $0[session.sid] = session } }
         return session
+    }
+
+    /// A session closed: its connection slot goes back and its `sid` is forgotten.
+    func closed(_ session: EngineSession) {
+        services.connectionsByAddress.release(session.address)
+        _ = sessions.withLock { $0.removeValue(forKey: session.sid) }
     }
 
     private struct Handshake: Encodable {
@@ -199,8 +204,9 @@ final class SocketIOGateway: Sendable {
     private func connect(_ packet: SocketIOPacket, session: EngineSession) async {
         guard session.socket == nil else { return }
         let auth = packet.payload.isEmpty ? nil : try? JSONDecoder().decode(ConnectAuth.self, from: Data(packet.payload.utf8))
-        let token = auth?.token ?? session.query.token
-        let dialectName = (auth?.dialect ?? session.query.dialect ?? services.config.socketIODialect).lowercased()
+        let query = session.query
+        let token = auth?.token ?? query?.token
+        let dialectName = (auth?.dialect ?? query?.dialect ?? services.config.socketIODialect).lowercased()
         do {
             if dialectName != "parley" {
                 guard let dialect = Dialects.named(dialectName) else {
