@@ -200,6 +200,34 @@ struct ClusterTests {
         }
     }
 
+    @Test("signals published one at a time while the outbox writes and lingers all land once, in order, gathered into fewer batches")
+    func outboxGathersWhileItLingers() async throws {
+        try await TestDatabase.with { db in
+            let outbox = SignalOutbox(database: db, node: "a", heartbeat: .seconds(60), logger: Logger(label: "test"))
+            let running = Task { await outbox.run() }
+            let count = 300
+            for i in 0..<count {
+                var signal = Signal(kind: .push, room: ObjectId())
+                signal.request = i
+                outbox.publish(signal)
+                try await Task.sleep(for: .milliseconds(1))
+            }
+            outbox.stop()
+            await running.value
+            let batches = try await db.collection("signals", withType: SignalBatch.self).find([:], options: FindOptions(sort: ["n": 1])).toArray()
+            #expect(batches.map(\.n) == Array(1...batches.count))
+            #expect(batches.flatMap(\.signals).map(\.request) == (0..<count).map { $0 })
+            #expect(batches.count < count / 2, "\(batches.count) batches for \(count) signals published a millisecond apart")
+        }
+    }
+
+    @Test("the outbox lingers three times as long as its last write took, at most its bound")
+    func lingerPolicy() {
+        #expect(SignalOutbox.linger(after: .milliseconds(2), max: .milliseconds(50)) == .milliseconds(6))
+        #expect(SignalOutbox.linger(after: .milliseconds(40), max: .milliseconds(50)) == .milliseconds(50))
+        #expect(SignalOutbox.linger(after: .zero, max: .milliseconds(50)) == .zero)
+    }
+
     @Test("a signal batch whose first write landed after its deadline is taken as written when the retry finds its id stored")
     func batchWrittenByAnEarlierAttempt() async throws {
         try await TestDatabase.with { db in
