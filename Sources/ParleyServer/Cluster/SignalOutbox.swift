@@ -97,16 +97,22 @@ final class SignalOutbox: Sendable {
             await write(SignalBatch(node: node, n: n, at: Date(), signals: signals))
             let (drained, full) = state.withLock { s in (s.pending.isEmpty, Self.batchEnd(s.pending) < s.pending.count) }
             if stopped && drained { return }
-            if !stopped && !full { try? await Task.sleep(for: Self.linger(after: ContinuousClock.now - started, max: maxLinger)) }
+            // A batch of many signals already spread the insert's cost: no linger then.
+            if !stopped && !full && signals.count < Self.lingerBelow {
+                try? await Task.sleep(for: Self.linger(after: ContinuousClock.now - started, max: maxLinger))
+            }
         }
     }
 
     /// How long to gather signals after a write that took `took`: three times as long,
     /// at most `max` (50 ms by default). Three nodes, 8 rooms, 40 senders on one node
-    /// at 1,108/s offered: without a linger 42 to 490 stored/s; lingering as long as
-    /// the write 626; three times 938 to 1,051, with 100/s and 400/s sent at p50 23
-    /// and 54 ms across nodes (32 and 140 without). docs/BENCHMARKS.md.
+    /// at 1,108/s offered: without a linger 42 to 490 stored/s, with it 927 to
+    /// 1,051; at the maximum and at 100 and 400/s the two were within the runs'
+    /// spread (docs/BENCHMARKS.md).
     static func linger(after took: Duration, max: Duration) -> Duration { min(took * 3, max) }
+
+    /// Batches of at least this many signals are followed by no linger.
+    static let lingerBelow = 64
 
     /// Where the next batch ends: at most `maxMessagesPerBatch` message copies and
     /// `maxSignalsPerBatch` signals.
