@@ -49,8 +49,8 @@ final class EngineSession: Sendable, PingWheelMember {
         /// The event loop's ping timer ticking this session.
         var pings: PingWheel?
         var socket: (any SocketIOSocket)?
-        /// The handshake's `dialect=` and `token=`, until CONNECT reads them (nil when
-        /// it had neither).
+        /// The handshake's `dialect=` and `token=`, until a Socket.IO client attaches
+        /// (nil when it had neither).
         var query: EngineQuery?
 
         /// What either transport sends next: the session's packets, then the connection's.
@@ -247,8 +247,8 @@ final class EngineSession: Sendable, PingWheelMember {
     func pong() { state.withLock { $0.lastPong = EngineClock.now } }
 
     /// Sends a ping every interval of `wheel` (a timer shared by the sessions on its
-    /// event loop); closes the session once a ping has gone unanswered for `timeout`
-    /// (measured from the oldest ping not yet answered).
+    /// event loop); closes the session once a ping has gone unanswered for the
+    /// gateway's ping timeout (measured from the oldest ping not yet answered).
     func runPings(on wheel: PingWheel) {
         let closed = state.withLock { s -> Bool in
             if !s.closed { s.pings = wheel }
