@@ -42,10 +42,11 @@ final class EngineSession: Sendable, PingWheelMember {
         var feed: OutboundQueue?
         var poller: CheckedContinuation<[ByteBuffer], Never>?
         var closed = false
-        /// When the last pong came, in `EngineClock` ticks.
-        var lastPong = EngineClock.now
-        /// When the oldest ping not yet answered went out; 0 when none is.
-        var unansweredSince: UInt64 = 0
+        /// When the last pong came (NIO's 8-byte monotonic instant; a
+        /// `ContinuousClock.Instant` takes 16).
+        var lastPong = NIODeadline.now()
+        /// When the oldest ping not yet answered went out.
+        var unansweredSince: NIODeadline?
         /// The event loop's ping timer ticking this session.
         var pings: PingWheel?
         var socket: (any SocketIOSocket)?
@@ -244,7 +245,7 @@ final class EngineSession: Sendable, PingWheelMember {
 
     // MARK: Liveness and the Socket.IO client
 
-    func pong() { state.withLock { $0.lastPong = EngineClock.now } }
+    func pong() { state.withLock { $0.lastPong = .now() } }
 
     /// Sends a ping every interval of `wheel` (a timer shared by the sessions on its
     /// event loop); closes the session once a ping has gone unanswered for the
@@ -262,7 +263,7 @@ final class EngineSession: Sendable, PingWheelMember {
     /// The wheel's tick, on its loop.
     func pingTick() {
         guard state.withLock({ $0.pings != nil }) else { return }
-        if pingTimedOut(EngineClock.ticks(gateway.pingTimeout)) {
+        if pingTimedOut(TimeAmount(gateway.pingTimeout)) {
             close()
         } else {
             transmit("2")
@@ -271,17 +272,17 @@ final class EngineSession: Sendable, PingWheelMember {
 
     /// Whether the oldest unanswered ping is older than `timeout`; otherwise notes
     /// the ping about to go out.
-    private func pingTimedOut(_ timeout: UInt64) -> Bool {
-        let now = EngineClock.now
+    private func pingTimedOut(_ timeout: TimeAmount) -> Bool {
+        let now = NIODeadline.now()
         return state.withLock { s in
-            if s.unansweredSince != 0 {
-                if s.lastPong >= s.unansweredSince {
-                    s.unansweredSince = 0
-                } else if now - s.unansweredSince >= timeout {
+            if let since = s.unansweredSince {
+                if s.lastPong >= since {
+                    s.unansweredSince = nil
+                } else if now - since >= timeout {
                     return true
                 }
             }
-            if s.unansweredSince == 0 { s.unansweredSince = now }
+            if s.unansweredSince == nil { s.unansweredSince = now }
             return false
         }
     }
@@ -315,20 +316,6 @@ final class EngineSession: Sendable, PingWheelMember {
         if case .websocket(let ws) = transport { ws.close() }
         socket?.end()
         gateway.closed(self)
-    }
-}
-
-/// A session's clock for pings and pongs: nanoseconds since the process's first
-/// reading, never 0, in 8 bytes (a `ContinuousClock.Instant` takes 16, and an
-/// optional one 17).
-enum EngineClock {
-    private static let origin = ContinuousClock.now
-
-    static var now: UInt64 { ticks(ContinuousClock.now - origin) + 1 }
-
-    static func ticks(_ d: Duration) -> UInt64 {
-        let (seconds, attoseconds) = d.components
-        return UInt64(max(0, seconds)) &* 1_000_000_000 &+ UInt64(max(0, attoseconds / 1_000_000_000))
     }
 }
 
