@@ -64,6 +64,16 @@ enum CtlContext {
         }
     }
 
+    /// Refuses bad input (exit 65) before the database is opened: the answer to a short
+    /// password must not depend on whether, or how quickly, the database answers.
+    static func checkInput(_ check: () throws -> Void) {
+        do {
+            try check()
+        } catch {
+            fail(ParleyError.from(error).message, CtlExit.badInput)
+        }
+    }
+
     static func fail(_ message: String, _ code: ExitCode) -> Never {
         FileHandle.standardError.write(Data("parleyctl: error: \(message)\n".utf8))
         Foundation.exit(code.rawValue)

@@ -21,6 +21,11 @@ struct UserCommand: AsyncParsableCommand {
         func run() async throws {
             guard let role = UserRole(rawValue: role) else { CtlContext.fail("role must be user or admin", CtlExit.badInput) }
             let password = try PasswordInput.read(fromStdin: passwordStdin, confirm: true)
+            CtlContext.checkInput {
+                try AccountRules.validateUsername(username)
+                try AccountRules.validatePassword(password)
+                try AccountRules.validateDisplayName(displayName ?? username)
+            }
             try await CtlContext.run { config, db in
                 try await CtlContext.requireMigrated(config, db)
                 let user = try await CtlContext.accounts(config, db).createUser(username: username, password: password, displayName: displayName, role: role)
@@ -94,6 +99,7 @@ struct UserCommand: AsyncParsableCommand {
         @Flag(name: .customLong("password-stdin"), help: "Read the password from the first line of stdin.") var passwordStdin = false
         func run() async throws {
             let password = try PasswordInput.read(fromStdin: passwordStdin, confirm: true)
+            CtlContext.checkInput { try AccountRules.validatePassword(password) }
             try await CtlContext.run { config, db in
                 try await CtlContext.accounts(config, db).setPassword(username: username, password: password)
                 print("password changed for \(username)")
