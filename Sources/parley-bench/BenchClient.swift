@@ -1,8 +1,4 @@
 import Foundation
-import HTTPTypes
-import HummingbirdWSClient
-import Logging
-import NIOCore
 import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -68,109 +64,6 @@ struct RestClient: Sendable {
     func join(_ token: String, room: String) async throws { _ = try await call("POST", "/api/rooms/\(room)/join", token: token) }
 }
 
-/// One `/ws` connection for the bench. Frames are classified by scanning bytes, not
-/// parsed, so the generator spends as little of the shared CPU as it can.
-final class BenchSocket: Sendable {
-    enum FrameKind { case messageNew, ack, syncDone, other }
-
-    /// Who waits for `sync:done`, shared with the connection's task.
-    final class Gate: Sendable {
-        let waiter = Mutex<CheckedContinuation<Void, any Error>?>(nil)
-        let passed = Mutex(false)
-
-        func open(_ error: (any Error)? = nil) {
-            if error == nil { passed.withLock { $0 = true } }
-            waiter.withLock { c in
-                if let error { c?.resume(throwing: error) } else { c?.resume() }
-                c = nil
-            }
-        }
-    }
-
-    private let outbox: AsyncStream<String>.Continuation
-    private let gate = Gate()
-    let task: Task<Void, any Error>
-
-    /// Connects with the token in the header and waits for `sync:done`. `onFrame` sees
-    /// every frame (text) after that, with its kind. With `socketIO`, `url` is the
-    /// server's Socket.IO WebSocket transport (`socketIOURL`): the token goes in
-    /// CONNECT and Engine.IO's pings are answered.
-    static func open(
-        url: String, token: String, socketIO: Bool = false, onFrame: @escaping @Sendable (FrameKind, String) -> Void
-    ) async throws -> BenchSocket {
-        let socket = BenchSocket(url: url, token: token, socketIO: socketIO, onFrame: onFrame)
-        try await withCheckedThrowingContinuation { c in
-            let alreadyDone = socket.gate.passed.withLock { d -> Bool in
-                if !d { socket.gate.waiter.withLock { $0 = c } }
-                return d
-            }
-            if alreadyDone { c.resume() }
-        }
-        return socket
-    }
-
-    /// The Socket.IO WebSocket transport of the server whose `/ws` is `wsURL`.
-    static func socketIOURL(_ wsURL: String) -> String {
-        String(wsURL.dropLast(3)) + "/socket.io/?EIO=4&transport=websocket"
-    }
-
-    private init(url: String, token: String, socketIO: Bool, onFrame: @escaping @Sendable (FrameKind, String) -> Void) {
-        let (stream, continuation) = AsyncStream<String>.makeStream()
-        outbox = continuation
-        var headers = HTTPFields()
-        headers[.authorization] = "Bearer \(token)"
-        let gate = self.gate
-        task = Task {
-            do {
-                try await WebSocketClient.connect(
-                    url: url, configuration: .init(maxFrameSize: 1 << 20, additionalHeaders: headers), logger: Logger(label: "bench")
-                ) { inbound, outbound, _ in
-                    try await withThrowingTaskGroup(of: Void.self) { group in
-                        group.addTask {
-                            for try await message in inbound.messages(maxSize: 1 << 20) {
-                                guard case .text(let text) = message else { continue }
-                                if socketIO {
-                                    // Engine.IO: the handshake asks for CONNECT, a ping for a pong.
-                                    if text.hasPrefix("0{") { continuation.yield(#"40{"token":"\#(token)"}"#) }
-                                    if text == "2" { continuation.yield("3") }
-                                }
-                                let kind = BenchSocket.kind(of: text)
-                                if kind == .syncDone {
-                                    gate.open()
-                                    continue
-                                }
-                                onFrame(kind, text)
-                            }
-                        }
-                        group.addTask {
-                            for await text in stream { try await outbound.write(.text(text)) }
-                            try await outbound.close(.normalClosure, reason: nil)
-                        }
-                        _ = try await group.next()
-                        group.cancelAll()
-                    }
-                }
-            } catch {
-                gate.open(error)
-                throw error
-            }
-            gate.open(RestClient.Failure(description: "closed before sync:done"))
-        }
-    }
-
-    static func kind(of text: String) -> FrameKind {
-        if text.hasPrefix(#"{"type":"message:new""#) { return .messageNew }
-        if text.hasPrefix(#"{"type":"ack""#) || text.contains(#""type":"ack""#) { return .ack }
-        if text.contains(#""type":"sync:done""#) || text.hasPrefix(#"42["sync:done""#) { return .syncDone }
-        if text.contains(#""type":"message:new""#) { return .messageNew }
-        return .other
-    }
-
-    func send(_ text: String) { outbox.yield(text) }
-
-    func close() { outbox.finish() }
-}
-
 /// Resident memory of a process, from /proc, in bytes.
 func residentBytes(pid: Int32) -> Int? {
     guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
@@ -187,13 +80,5 @@ enum Stamp {
     static func text(padding: Int) -> String { "t=\(now());" + String(repeating: "x", count: padding) }
 
     /// Finds `t=<digits>;` inside a frame without parsing the JSON.
-    static func read(_ frame: String) -> UInt64? {
-        guard let r = frame.range(of: "\"text\":\"t=") else { return nil }
-        var value: UInt64 = 0
-        for c in frame.utf8[r.upperBound...] {
-            guard c >= 0x30 && c <= 0x39 else { break }
-            value = value &* 10 &+ UInt64(c - 0x30)
-        }
-        return value
-    }
+    static func read(_ frame: BenchFrame) -> UInt64? { frame.number(after: "\"text\":\"t=") }
 }

@@ -22,7 +22,7 @@ extension Scenarios {
     /// `onFrame` sees each one's frames after `sync:done`.
     static func openIdle(
         _ t: BenchTarget, count: Int, tokens: [String], ratePerSecond: Int, socketIO: Bool = false,
-        onFrame: @escaping @Sendable (BenchSocket.FrameKind, String) -> Void = { _, _ in }
+        onFrame: @escaping @Sendable (BenchSocket.FrameKind, BenchFrame) -> Void = { _, _ in }
     ) async throws -> IdleSockets {
         let url = socketIO ? BenchSocket.socketIOURL(t.wsURL) : t.wsURL
         var idle = IdleSockets()

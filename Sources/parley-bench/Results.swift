@@ -47,7 +47,7 @@ final class Tally: Sendable {
     func error() { state.withLock { $0.errors += 1 } }
 
     /// A delivery, with its send-to-receive latency when the frame carries a stamp.
-    func delivery(_ frame: String) {
+    func delivery(_ frame: BenchFrame) {
         let now = Stamp.now()
         let sent = Stamp.read(frame)
         state.withLock { s in

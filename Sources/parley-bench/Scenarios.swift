@@ -84,6 +84,9 @@ enum Scenarios {
         var errors = 0
         /// User and system CPU seconds of the `serverPIDs` given to `drive`, summed.
         var serverCPU: Double?
+        /// This process's own CPU seconds: what the load generator took of the
+        /// cores it shares with the server.
+        var benchCPU: Double?
         /// Where the servers' time went over the window (`SendStageHistogram`).
         var stages: SendStageHistogram?
         /// What the database did over the window (`DatabaseWork`).
@@ -96,6 +99,7 @@ enum Scenarios {
                 "errors": Double(errors),
             ]
             if let serverCPU { figures["server CPU cores"] = serverCPU / seconds }
+            if let benchCPU { figures["bench CPU cores"] = benchCPU / seconds }
             if let stages { figures.merge(stages.figures) { a, _ in a } }
             return figures
         }
@@ -146,12 +150,14 @@ enum Scenarios {
                 try? await Task.sleep(for: .seconds(1))
                 tally.reset()
                 let cpuBefore = ProcessCPU.seconds(serverPIDs)
+                let benchBefore = ProcessCPU.seconds(getpid())
                 let stagesBefore = await SendStageHistogram.read(stageSources)
                 let dbBefore = await database?.read()
                 progress("measuring")
                 try? await Task.sleep(for: .seconds(seconds))
                 let counts = tally.counts
                 let cpuAfter = ProcessCPU.seconds(serverPIDs)
+                let benchAfter = ProcessCPU.seconds(getpid())
                 let dbAfter = await database?.read()
                 let stagesAfter = await SendStageHistogram.read(stageSources)
                 stop.set()
@@ -159,6 +165,7 @@ enum Scenarios {
                 measuredCounts.withLock {
                     $0 = Measured(
                         acks: counts.0, deliveries: counts.1, errors: counts.2, serverCPU: cpuBefore.flatMap { b in cpuAfter.map { $0 - b } },
+                        benchCPU: benchBefore.flatMap { b in benchAfter.map { $0 - b } },
                         stages: stagesBefore.flatMap { b in stagesAfter.map { $0.since(b) } },
                         database: dbBefore.flatMap { b in dbAfter.map { $0.since(b) } })
                 }
@@ -207,6 +214,7 @@ enum Scenarios {
         for s in sockets { s.close() }
         var figures = measured.figures(seconds: seconds, tally: tally)
         if let cpu = measured.serverCPU, measured.deliveries > 0 { figures["server CPU us per delivery"] = cpu * 1e6 / Double(measured.deliveries) }
+        if let cpu = measured.benchCPU, measured.deliveries > 0 { figures["bench CPU us per delivery"] = cpu * 1e6 / Double(measured.deliveries) }
         return BenchResult(
             scenario: "fanout",
             parameters: ["members": "\(members)", "sender window": "\(window)", "seconds": "\(seconds)"],
