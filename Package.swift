@@ -138,6 +138,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ParleyBenchTests",
+            dependencies: [
+                "parley-bench",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ParleyCtlTests",
             dependencies: ["ParleyCore", "Mongo", "TestSupport", "parleyctl"],
             swiftSettings: swiftSettings
