@@ -20,8 +20,9 @@ struct BenchFrame: Sendable {
     func hasPrefix(_ prefix: String) -> Bool {
         var prefix = prefix
         return prefix.withUTF8 { p in
-            bytes.readableBytes >= p.count
-                && bytes.withUnsafeReadableBytes { b in memcmp(b.baseAddress!, p.baseAddress!, p.count) == 0 }
+            p.isEmpty
+                || (bytes.readableBytes >= p.count
+                    && bytes.withUnsafeReadableBytes { b in memcmp(b.baseAddress!, p.baseAddress!, p.count) == 0 })
         }
     }
 

@@ -123,5 +123,6 @@ struct BenchWireTests {
         let frame = BenchFrame("aaab aab ab")
         #expect(frame.offset(of: "ab") == 2 && frame.offset(of: "aab ") == 1 && frame.offset(of: " ab") == 8 && frame.offset(of: "ba") == nil)
         #expect(frame.hasPrefix("aaab") && !frame.hasPrefix("aab") && !BenchFrame("a").hasPrefix("ab"))
+        #expect(BenchFrame("").hasPrefix("") && !BenchFrame("").hasPrefix("a") && BenchFrame("").offset(of: "a") == nil)
     }
 }
