@@ -182,19 +182,26 @@ struct RealtimeSession: Sendable {
     }
 
     /// Unregisters the connection; the user's last connection takes them offline.
-    /// The offline push goes out while the hub still knows the user's rooms.
+    /// The offline push goes out while the hub still knows the user's rooms, and after
+    /// `lastSeenAt` is stored: a client that reads the user once it has the push finds
+    /// the same `lastSeenAt` (CI once read the user before the write had landed).
     func close() async {
         // A connection that never got registered (open failed early, or the transport
         // ended first) leaves no trace; the goodbye runs once.
         guard connection.takeRegistration() else { return }
-        let leftHere = services.presence.disconnect(connection.userId)
-        if leftHere { services.cluster?.wentOfflineHere(connection.userId) }
+        let userId = connection.userId
+        let leftHere = services.presence.disconnect(userId)
+        if leftHere { services.cluster?.wentOfflineHere(userId) }
         // Offline only when no node has the user any more.
-        let wentOffline = leftHere && !services.presence.isOnline(connection.userId)
-        let now = Date().bsonPrecision
-        if wentOffline { services.notifier.presenceChanged(userId: connection.userId, status: .offline, lastSeenAt: now) }
+        if leftHere, !services.presence.isOnline(userId) {
+            let now = Date().bsonPrecision
+            try? await services.accounts.setPresence(id: userId, status: nil, lastSeenAt: now)
+            // Back meanwhile: their `online` push has gone out, so no `offline` after it.
+            if !services.presence.isOnline(userId) {
+                services.notifier.presenceChanged(userId: userId, status: .offline, lastSeenAt: now)
+            }
+        }
         services.hub.remove(connection)
         services.metrics.openWebSockets.decrement()
-        if wentOffline { try? await services.accounts.setPresence(id: connection.userId, status: nil, lastSeenAt: now) }
     }
 }
