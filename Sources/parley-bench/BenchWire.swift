@@ -169,8 +169,7 @@ final class BenchWireHandler: ChannelInboundHandler {
         }
         let key = (0..<4).map { _ in UInt8.random(in: 0...255) }
         out.writeBytes(key)
-        var masked = Self.masked(payload, key: key)
-        out.writeBuffer(&masked)
+        out.writeBytes(payload.readableBytesView.enumerated().lazy.map { i, b in b ^ key[i & 3] })
         return out
     }
 

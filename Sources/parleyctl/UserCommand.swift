@@ -22,9 +22,7 @@ struct UserCommand: AsyncParsableCommand {
             guard let role = UserRole(rawValue: role) else { CtlContext.fail("role must be user or admin", CtlExit.badInput) }
             let password = try PasswordInput.read(fromStdin: passwordStdin, confirm: true)
             CtlContext.checkInput {
-                try AccountRules.validateUsername(username)
-                try AccountRules.validatePassword(password)
-                try AccountRules.validateDisplayName(displayName ?? username)
+                try AccountRules.validateNewAccount(username: username, password: password, displayName: displayName ?? username)
             }
             try await CtlContext.run { config, db in
                 try await CtlContext.requireMigrated(config, db)

@@ -23,6 +23,14 @@ public enum AccountRules {
         }
     }
 
+    /// Every field of a new account, before anything is stored or hashed: the one
+    /// check both the API and `parleyctl` (before it opens the database) make.
+    public static func validateNewAccount(username: String, password: String, displayName: String) throws {
+        try validateUsername(username)
+        try validatePassword(password)
+        try validateDisplayName(displayName)
+    }
+
     /// 1 to 64 characters, not only whitespace, no control characters.
     public static func validateDisplayName(_ name: String) throws {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -14,10 +14,8 @@ public struct AccountService: Sendable {
 
     /// Validates and creates an account; `displayName` defaults to the username.
     public func createUser(username: String, password: String, displayName: String? = nil, role: UserRole = .user) async throws -> UserRecord {
-        try AccountRules.validateUsername(username)
-        try AccountRules.validatePassword(password)
         let display = displayName ?? username
-        try AccountRules.validateDisplayName(display)
+        try AccountRules.validateNewAccount(username: username, password: password, displayName: display)
         let record = UserRecord(username: username, displayName: display, passwordHash: try await hasher.hash(password), role: role)
         try await users.create(record)
         return record
