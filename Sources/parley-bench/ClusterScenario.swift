@@ -38,7 +38,7 @@ extension Scenarios {
             scenario: "cluster",
             parameters: ["senders": "\(senders)", "rooms": "\(rooms)", "rate per sender": rate == 0 ? "max (window \(window))" : "\(rate)/s",
                          "seconds": "\(seconds)"],
-            figures: ["messages stored per s": Double(measured.acks) / seconds,
+            figures: ["messages stored per s": measured.stored(seconds: seconds) / seconds, "acks counted per s": Double(measured.acks) / seconds,
                       "same-node p50 ms": same.latencyMs(50), "same-node p99 ms": same.latencyMs(99),
                       "cross-node p50 ms": cross.latencyMs(50), "cross-node p99 ms": cross.latencyMs(99),
                       "cross-node deliveries per s": Double(cross.counts.deliveries) / seconds,

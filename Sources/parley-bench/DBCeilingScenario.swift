@@ -72,7 +72,7 @@ extension Scenarios {
         let workAfter = await DatabaseWork.read(client)
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         var figures = ["documents inserted per s": Double(documents) / seconds]
-        if let workBefore, let workAfter { figures.merge(workAfter.since(workBefore).figures(per: documents, "document")) { a, _ in a } }
+        if let workBefore, let workAfter { figures.merge(workAfter.since(workBefore).figures(per: Double(documents), "document")) { a, _ in a } }
         try? await db.drop()
         try await client.shutdown()
         return BenchResult(

@@ -31,9 +31,9 @@ struct DatabaseWork: Sendable {
     /// "db CPU us per stored message", "db operations per stored message" and each
     /// counter per unit, for `units` units named `unit`. The readings' own
     /// `serverStatus` commands are counted, at most two against thousands of units.
-    func figures(per units: Int, _ unit: String) -> [String: Double] {
+    func figures(per units: Double, _ unit: String) -> [String: Double] {
         guard units > 0 else { return [:] }
-        let n = Double(units)
+        let n = units
         var f = ["db operations per \(unit)": operations.values.reduce(0, +) / n]
         for (name, count) in operations where count > 0 { f["db \(name) per \(unit)"] = count / n }
         if let cpuSeconds { f["db CPU us per \(unit)"] = cpuSeconds * 1e6 / n }

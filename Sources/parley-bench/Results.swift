@@ -36,6 +36,8 @@ struct BenchResult: Codable {
 final class Tally: Sendable {
     private struct State {
         var acks = 0
+        /// The acks' rate through their bursts (`RateFit`), since the last reset.
+        var ackRate = RateFit(origin: Stamp.now())
         var deliveries = 0
         var errors = 0
         var latency = Histogram<UInt64>(highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: .three)
@@ -43,7 +45,13 @@ final class Tally: Sendable {
 
     private let state = Mutex(State())
 
-    func ack() { state.withLock { $0.acks += 1 } }
+    func ack() {
+        let now = Stamp.now()
+        state.withLock { s in
+            s.acks += 1
+            s.ackRate.add(at: now)
+        }
+    }
     func error() { state.withLock { $0.errors += 1 } }
 
     /// A delivery, with its send-to-receive latency when the frame carries a stamp.
@@ -61,12 +69,16 @@ final class Tally: Sendable {
 
     var counts: (acks: Int, deliveries: Int, errors: Int) { state.withLock { ($0.acks, $0.deliveries, $0.errors) } }
 
+    /// Acks per second since the last reset, fitted through their bursts (`RateFit`).
+    var ackRate: Double? { state.withLock { $0.ackRate.perSecond } }
+
     /// Latency percentiles in milliseconds.
     func latencyMs(_ p: Double) -> Double { state.withLock { Double($0.latency.valueAtPercentile(p)) / 1000 } }
 
     func reset() {
         state.withLock { s in
             s.acks = 0
+            s.ackRate = RateFit(origin: Stamp.now())
             s.deliveries = 0
             s.errors = 0
             s.latency.reset()

@@ -68,8 +68,9 @@ enum Scenarios {
             serverPIDs: serverPIDs, stageSources: [t.rest.base] + nodes.map(BenchTarget.httpBase(ofSocketURL:)), database: database)
         for s in sockets { s.close() }
         var figures = measured.figures(seconds: seconds, tally: tally)
-        if let cpu = measured.serverCPU, measured.acks > 0 { figures["server CPU us per stored message"] = cpu * 1e6 / Double(measured.acks) }
-        if let work = measured.database { figures.merge(work.figures(per: measured.acks, "stored message")) { a, _ in a } }
+        let stored = measured.stored(seconds: seconds)
+        if let cpu = measured.serverCPU, stored > 0 { figures["server CPU us per stored message"] = cpu * 1e6 / stored }
+        if let work = measured.database { figures.merge(work.figures(per: stored, "stored message")) { a, _ in a } }
         return BenchResult(
             scenario: "throughput",
             parameters: ["senders": "\(senders)", "rooms": "\(rooms)", "rate per sender": rate == 0 ? "max (window \(window))" : "\(rate)/s",
@@ -80,6 +81,8 @@ enum Scenarios {
     /// What `drive` counted in its measured window, and the servers' CPU over it.
     struct Measured: Sendable {
         var acks = 0
+        /// The acks' rate fitted through their bursts (`RateFit`).
+        var ackRate: Double?
         var deliveries = 0
         var errors = 0
         /// User and system CPU seconds of the `serverPIDs` given to `drive`, summed.
@@ -92,9 +95,14 @@ enum Scenarios {
         /// What the database did over the window (`DatabaseWork`).
         var database: DatabaseWork?
 
+        /// Messages stored over the window: the fitted rate's, which does not step
+        /// with the bursts of acks; the acks counted when there is no fit.
+        func stored(seconds: Double) -> Double { ackRate.map { $0 * seconds } ?? Double(acks) }
+
         func figures(seconds: Double, tally: Tally) -> [String: Double] {
             var figures = [
-                "messages stored per s": Double(acks) / seconds, "deliveries per s": Double(deliveries) / seconds,
+                "messages stored per s": stored(seconds: seconds) / seconds, "acks counted per s": Double(acks) / seconds,
+                "deliveries per s": Double(deliveries) / seconds,
                 "latency p50 ms": tally.latencyMs(50), "latency p99 ms": tally.latencyMs(99), "latency p99.9 ms": tally.latencyMs(99.9),
                 "errors": Double(errors),
             ]
@@ -156,6 +164,7 @@ enum Scenarios {
                 progress("measuring")
                 try? await Task.sleep(for: .seconds(seconds))
                 let counts = tally.counts
+                let ackRate = tally.ackRate
                 let cpuAfter = ProcessCPU.seconds(serverPIDs)
                 let benchAfter = ProcessCPU.seconds(getpid())
                 let dbAfter = await database?.read()
@@ -164,7 +173,7 @@ enum Scenarios {
                 acked.finishAll()
                 measuredCounts.withLock {
                     $0 = Measured(
-                        acks: counts.0, deliveries: counts.1, errors: counts.2, serverCPU: cpuBefore.flatMap { b in cpuAfter.map { $0 - b } },
+                        acks: counts.0, ackRate: ackRate, deliveries: counts.1, errors: counts.2, serverCPU: cpuBefore.flatMap { b in cpuAfter.map { $0 - b } },
                         benchCPU: benchBefore.flatMap { b in benchAfter.map { $0 - b } },
                         stages: stagesBefore.flatMap { b in stagesAfter.map { $0.since(b) } },
                         database: dbBefore.flatMap { b in dbAfter.map { $0.since(b) } })

@@ -16,6 +16,8 @@ import Mongo
 /// - the `StoredMessageSink` given at `init` (fan-out), told of each room's stored
 ///   messages in seq order before any sender gets its ack: nothing is acknowledged
 ///   before the database has it, and nothing stored goes unannounced.
+/// - `AnnounceLane`: fan-out and acks of one batch, in batch order, while the next
+///   batch is inserted.
 public final class SendPipeline: Sendable {
     /// A message to store, as the sender wrote it, validated.
     public struct Submission: Sendable {
@@ -71,6 +73,7 @@ public final class SendPipeline: Sendable {
     /// The rooms' heads as this node knows them (see `RoomHeads`).
     public let heads: RoomHeads
     private let queue: SendQueue<Pending>
+    private let lane: AnnounceLane
 
     /// - Parameters:
     ///   - sink: where stored messages go (the server's fan-out).
@@ -82,8 +85,10 @@ public final class SendPipeline: Sendable {
     ) {
         let heads = RoomHeads(store: store, interval: lastSeqInterval, logger: logger)
         let writer = BatchWriter(store: store, heads: heads, logger: logger)
-        let batches = Batches(writer: writer, heads: heads, sink: sink, recent: RecentSends(), stages: stages)
+        let lane = AnnounceLane()
+        let batches = Batches(writer: writer, heads: heads, sink: sink, recent: RecentSends(), stages: stages, lane: lane)
         self.heads = heads
+        self.lane = lane
         queue = SendQueue(maxBatch: maxBatch) { await batches.write($0) }
     }
 
@@ -97,9 +102,9 @@ public final class SendPipeline: Sendable {
             logger: logger)
     }
 
-    /// True when no message is queued or being written, and every room's `lastSeq`
-    /// is raised to what this node stored.
-    public var isIdle: Bool { queue.isIdle && heads.isIdle }
+    /// True when no message is queued, being written or waiting to be announced, and
+    /// every room's `lastSeq` is raised to what this node stored.
+    public var isIdle: Bool { queue.isIdle && lane.isIdle && heads.isIdle }
 
     /// The room's head without a read (`RoomHeads.head(of:)`).
     public func head(of room: RoomRecord) -> Int { heads.head(of: room) }
@@ -132,8 +137,11 @@ public final class SendPipeline: Sendable {
         let sink: any StoredMessageSink
         let recent: RecentSends
         let stages: (any SendStageObserver)?
+        let lane: AnnounceLane
 
-        /// Writes one batch, then announces it and answers its senders.
+        /// Writes one batch, then hands its announcement (fan-out, then the senders'
+        /// answers) to `lane` and returns once the batch before it is announced: the
+        /// queue's next insert runs while this one goes out.
         func write(_ batch: [Pending]) async {
             let started = ContinuousClock.now
             let subs = batch.map(\.submission)
@@ -144,17 +152,21 @@ public final class SendPipeline: Sendable {
             let written = ContinuousClock.now
             let announcements = plan.announcements
             heads.stored(plan.marks, latest: announcements.compactMap { $0.value.last?.record })
-            // In seq order already: a room's messages are numbered in queue order.
-            for (roomId, messages) in announcements { sink.stored(messages, in: roomId) }
-            let announced = ContinuousClock.now
-            // Recorded before the senders are answered, so a sender that reads the
-            // metrics after its ack finds its batch there. The queue is in arrival
-            // order: the first waited longest.
-            stages?.batchWritten(
-                SendStages(
-                    queueWait: started - (batch.first?.queuedAt ?? started), insert: written - started, fanout: announced - written,
-                    messages: batch.count))
-            for (i, p) in batch.enumerated() { p.outcome.complete(plan.outcome(of: i).mapError { $0 as any Error }) }
+            let (sink, stages, answers) = (sink, stages, plan)
+            await lane.follow {
+                let announcing = ContinuousClock.now
+                // In seq order already: a room's messages are numbered in queue order.
+                for (roomId, messages) in announcements { sink.stored(messages, in: roomId) }
+                let announced = ContinuousClock.now
+                // Recorded before the senders are answered, so a sender that reads the
+                // metrics after its ack finds its batch there. The queue is in arrival
+                // order: the first waited longest.
+                stages?.batchWritten(
+                    SendStages(
+                        queueWait: started - (batch.first?.queuedAt ?? started), insert: written - started,
+                        fanout: announced - announcing, messages: batch.count))
+                for (i, p) in batch.enumerated() { p.outcome.complete(answers.outcome(of: i).mapError { $0 as any Error }) }
+            }
         }
     }
 }
