@@ -2,7 +2,8 @@
 /// time, fitted by least squares. At the maximum rate each sender waits for its acks
 /// before sending again, so a whole window's acks come back together, a few per
 /// second: counted over a fixed interval, the rate could only be a multiple of one
-/// window's messages per interval (1,280 in 5 s is 256/s, 14 % of the ceiling).
+/// window's messages per interval (1,280 in 5 s is a step of 256/s, about 12 % of
+/// a 2,100/s ceiling).
 /// The slope through the bursts does not step. Evenly spread events give the same as
 /// counting them.
 struct RateFit: Sendable {

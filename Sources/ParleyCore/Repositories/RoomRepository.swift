@@ -102,7 +102,7 @@ public struct MongoRoomRepository: RoomRepository {
     /// may: whoever stored the later `lastMessage` raised `lastSeq` to at least its
     /// seq in the same statement. A mark beyond its room's latest message (a reader's
     /// `learn`) gets a `$max` statement of its own. On SecantusDB the one statement
-    /// costs about 0.55 of the two it replaces (docs/BENCHMARKS.md).
+    /// costs 0.55 to 0.6 of the two it replaces (docs/BENCHMARKS.md).
     public func raiseLastSeq(_ marks: [ObjectId: Int], latest: [MessageRecord], at time: Date) async throws {
         let latestByRoom = Dictionary(latest.map { ($0.roomId, $0) }, uniquingKeysWith: { a, b in a.seq >= b.seq ? a : b })
         var statements: [(filter: BSONDocument, update: BSONDocument)] = []
