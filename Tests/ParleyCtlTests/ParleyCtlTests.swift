@@ -36,6 +36,17 @@ struct Ctl {
         }
     }
 
+    /// Runs parleyctl and expects `status`; a wrong one records the command and its
+    /// stderr, so a failure on CI says why.
+    @discardableResult
+    func expect(_ status: Int32, _ args: String..., stdin: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws -> Result {
+        let r = try await withCheckedThrowingContinuation { c in
+            DispatchQueue.global().async { c.resume(with: Swift.Result { try self.runBlocking(args, stdin: stdin) }) }
+        }
+        #expect(r.status == status, "parleyctl \(args.joined(separator: " ")) exited \(r.status): \(r.stderr)", sourceLocation: sourceLocation)
+        return r
+    }
+
     private func runBlocking(_ args: [String], stdin: String?) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Ctl.binary)
@@ -158,9 +169,9 @@ struct ParleyCtlTests {
     func rooms() async throws {
         try await TestDatabase.with { db in
             let ctl = Ctl(database: db.name)
-            #expect(try await ctl.run("migrate").status == 0)
+            try await ctl.expect(0, "migrate")
             for name in ["olga", "pete", "quin"] {
-                #expect(try await ctl.run("user", "create", name, "--password-stdin", stdin: "password123\n").status == 0)
+                try await ctl.expect(0, "user", "create", name, "--password-stdin", stdin: "password123\n")
             }
             let created = try await ctl.run("room", "create", "Ops", "--owner", "olga", "--private", "--member", "pete", "--topic", "on call")
             #expect(created.status == 0, "\(created.stderr)")
@@ -168,30 +179,30 @@ struct ParleyCtlTests {
             let list = try await ctl.run("room", "list")
             #expect(list.status == 0 && list.stdout.contains(id) && list.stdout.contains("private") && list.stdout.contains("Ops"))
             #expect(try await ctl.run("room", "list", "--json").stdout.contains(#""id":"\#(id)""#))
-            #expect(try await ctl.run("room", "add", id, "quin", "--role", "moderator").status == 0)
-            #expect(try await ctl.run("room", "role", id, "pete", "owner").status == 0)
+            try await ctl.expect(0, "room", "add", id, "quin", "--role", "moderator")
+            try await ctl.expect(0, "room", "role", id, "pete", "owner")
             let shown = try await ctl.run("room", "show", id)
             #expect(shown.stdout.contains("owner      olga") && shown.stdout.contains("owner      pete") && shown.stdout.contains("moderator  quin"))
             #expect(shown.stdout.contains("3 member(s), 2 owner(s)"))
             // The rules hold for the administrator too: a room keeps an owner.
-            #expect(try await ctl.run("room", "role", id, "olga", "member").status == 0)
+            try await ctl.expect(0, "room", "role", id, "olga", "member")
             let last = try await ctl.run("room", "role", id, "pete", "member")
             #expect(last.status == 1 && last.stderr.contains("at least one owner"))
-            #expect(try await ctl.run("room", "remove", id, "quin", "--reason", "rotation").status == 0)
-            #expect(try await ctl.run("room", "remove", id, "quin").status == 1)
-            #expect(try await ctl.run("room", "add", id, "nobody").status == 1)
-            #expect(try await ctl.run("room", "add", id, "quin", "--role", "king").status == 65)
-            #expect(try await ctl.run("room", "show", "not-an-id").status == 65)
+            try await ctl.expect(0, "room", "remove", id, "quin", "--reason", "rotation")
+            try await ctl.expect(1, "room", "remove", id, "quin")
+            try await ctl.expect(1, "room", "add", id, "nobody")
+            try await ctl.expect(65, "room", "add", id, "quin", "--role", "king")
+            try await ctl.expect(65, "room", "show", "not-an-id")
             #expect(try await ctl.run("room", "show", ObjectId().hex).status == 1)
-            #expect(try await ctl.run("room", "archive", id).status == 0)
+            try await ctl.expect(0, "room", "archive", id)
             #expect(try await ctl.run("room", "show", id).stdout.contains("archived"))
-            #expect(try await ctl.run("room", "archive", id, "--undo").status == 0)
+            try await ctl.expect(0, "room", "archive", id, "--undo")
             // Each change was written as a one-shot signal batch for the running nodes.
             let batches = try await db.collection("signals").find([:]).toArray()
             let kinds = batches.flatMap { $0["signals"]?.arrayValue ?? [] }.compactMap { $0.documentValue?["kind"]?.stringValue }
             #expect(batches.allSatisfy { $0["node"]?.stringValue?.hasPrefix(SignalBatch.oneShotPrefix) == true })
             #expect(kinds.contains("unsubscribe") && kinds.contains("user") && kinds.contains("gate") && kinds.contains("subscribe"))
-            #expect(try await ctl.run("room", "delete", id).status == 0)
+            try await ctl.expect(0, "room", "delete", id)
             #expect(try await db.collection("rooms").countDocuments(["_id": .objectId(ObjectId(id)!)]) == 0)
             #expect(try await db.collection("memberships").countDocuments(["roomId": .objectId(ObjectId(id)!)]) == 0)
         }
