@@ -39,4 +39,20 @@ struct WireRulesTests {
         try SendPipeline.validate(text: String(repeating: thumbs, count: 2000), clientId: "c", maxChars: 4000)
         #expect(throws: ParleyError.self) { try SendPipeline.validate(text: String(repeating: thumbs, count: 2001), clientId: "c", maxChars: 4000) }
     }
+
+    @Test("a text of only whitespace and newlines is refused, in ASCII or beyond; any other character makes it a message")
+    func blankTexts() throws {
+        for blank in [" ", "\n\t\r", "\u{0B}\u{0C}  ", "\u{A0}", "\u{3000}\u{2028}\u{2029}\u{85}", " \u{2003}\n"] {
+            #expect(throws: ParleyError.self, "\(blank.debugDescription)") { try SendPipeline.validate(text: blank, clientId: "c", maxChars: 4000) }
+            #expect(SendPipeline.isBlank(blank))
+        }
+        for text in ["a", "  a  ", "\n.", "\u{A0}x", "привет", "\u{3000}東", "\u{1F44D}", " \u{2003}-"] {
+            try SendPipeline.validate(text: text, clientId: "c", maxChars: 4000)
+            #expect(!SendPipeline.isBlank(text), "\(text.debugDescription)")
+        }
+        // Beyond ASCII the answer is Foundation's, as before (which counts U+200B as whitespace).
+        for text in ["\u{200B}", "\u{FEFF}", "\u{180E}", "\u{200B}x"] {
+            #expect(SendPipeline.isBlank(text) == text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(text.debugDescription)")
+        }
+    }
 }
