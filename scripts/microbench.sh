@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The micro benchmarks (Tests/Benchmarks, ordo-one/benchmark): a stored message to
-# its /ws and Socket.IO frames, a batch of BSON message documents decoded, an
-# inbound frame decoded; time, CPU and mallocs per item, release build. Their own
+# its /ws and Socket.IO frames, a batch of BSON message documents decoded, a
+# message's search words and its BSON (each by both paths), an inbound frame
+# decoded; time, CPU and mallocs per item, release build. Their own
 # build folder (.build-bench) and PARLEY_BENCHMARKS=1, which alone adds them to
 # Package.swift: the tests' build never resolves them.
 set -euo pipefail

@@ -31,7 +31,7 @@ public enum SearchWords {
     /// lowercasing, nothing is ideographic, and an inner `'` or `.` joins its word
     /// and is then dropped. Nil when the text is not all ASCII. `SearchWordsTests`
     /// checks it against `unicodeWords` character by character.
-    static func asciiWords(_ text: String) -> [String]? {
+    package static func asciiWords(_ text: String) -> [String]? {
         var text = text
         return text.withUTF8 { bytes -> [String]? in
             guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
@@ -66,7 +66,7 @@ public enum SearchWords {
     }
 
     /// The words of any text, by the Unicode rules above.
-    static func unicodeWords(_ text: String) -> [String] {
+    package static func unicodeWords(_ text: String) -> [String] {
         var seen = Set<String>()
         var out: [String] = []
         for word in split(text) {
