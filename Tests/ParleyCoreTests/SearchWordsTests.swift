@@ -3,57 +3,23 @@ import Testing
 
 @testable import ParleyCore
 
-/// `SearchWords` as first written, before its ASCII shortcuts: the oracle the
-/// shortcuts are checked against. Messages stored by earlier versions carry these
-/// words, and queries must keep finding them.
+/// `SearchWords`' classes and folding as first written, before the ASCII shortcuts:
+/// the oracle the shortcuts are checked against, over the same split. Messages stored
+/// by earlier versions carry these words, and queries must keep finding them.
 enum ReferenceWords {
-    static func words(_ text: String) -> [String] {
-        var seen = Set<String>()
-        var out: [String] = []
-        for word in split(text) {
-            let folded = String(String.UnicodeScalarView(SearchWords.fold(word).unicodeScalars.filter(isWordScalar).prefix(SearchWords.maxWordLength)))
-            guard !folded.isEmpty, seen.insert(folded).inserted else { continue }
-            out.append(folded)
-            if out.count >= SearchWords.maxWords { break }
-        }
-        return out
-    }
-
-    static func split(_ text: String) -> [String] {
-        let scalars = Array(text.unicodeScalars)
-        var words: [String] = []
-        var current = String.UnicodeScalarView()
-        func flush() {
-            if !current.isEmpty { words.append(String(current)) }
-            current = String.UnicodeScalarView()
-        }
-        for (i, s) in scalars.enumerated() {
-            if isIdeographic(s) {
-                flush()
-                current.append(s)
-                flush()
-            } else if isWordScalar(s) {
-                current.append(s)
-            } else if (s == "'" || s == "\u{2019}" || s == "."), !current.isEmpty, i + 1 < scalars.count, isWordScalar(scalars[i + 1]),
-                !isIdeographic(scalars[i + 1])
-            {
-                current.append(s)
-            } else {
-                flush()
-            }
-        }
-        flush()
-        return words
-    }
+    static let rules = SearchWords.Rules(
+        isWord: isWordScalar,
+        isIdeographic: { s in s.properties.isIdeographic || (0x3040...0x30FF).contains(s.value) },
+        foldWord: { word in
+            String(String.UnicodeScalarView(SearchWords.fold(word).unicodeScalars.filter(isWordScalar).prefix(SearchWords.maxWordLength)))
+        })
 
     static func isWordScalar(_ s: Unicode.Scalar) -> Bool {
         let p = s.properties
         return p.isAlphabetic || p.numericType != nil || p.generalCategory == .nonspacingMark || p.generalCategory == .spacingMark
     }
 
-    static func isIdeographic(_ s: Unicode.Scalar) -> Bool {
-        s.properties.isIdeographic || (0x3040...0x30FF).contains(s.value)
-    }
+    static func words(_ text: String) -> [String] { SearchWords.unicodeWords(text, rules: rules) }
 }
 
 /// The ASCII shortcuts of `SearchWords.words` against the rules they stand in for

@@ -67,18 +67,39 @@ public enum SearchWords {
         }
     }
 
-    /// The words of any text, by the Unicode rules above. ASCII scalars and words
-    /// skip the property lookups and Foundation's folding (a text with an emoji or an
-    /// accent pays for those only where they are); `SearchWordsTests` checks the
-    /// result against the rules as first written.
-    package static func unicodeWords(_ text: String) -> [String] {
-        var seen = Set<String>()
-        var out: [String] = []
-        for word in split(text) {
-            let folded =
-                word.utf8.allSatisfy({ $0 < 0x80 })
+    /// The rules' parts that have a shortcut: which scalars make words, which stand
+    /// alone, and how a raw word is folded (then kept to its word scalars and
+    /// `maxWordLength`). The split and the de-duplication around them are shared, so
+    /// a test can run them with the parts as first written (`SearchWordsTests`).
+    package struct Rules: Sendable {
+        package let isWord: @Sendable (Unicode.Scalar) -> Bool
+        package let isIdeographic: @Sendable (Unicode.Scalar) -> Bool
+        package let foldWord: @Sendable (String) -> String
+
+        package init(
+            isWord: @escaping @Sendable (Unicode.Scalar) -> Bool, isIdeographic: @escaping @Sendable (Unicode.Scalar) -> Bool,
+            foldWord: @escaping @Sendable (String) -> String
+        ) {
+            self.isWord = isWord
+            self.isIdeographic = isIdeographic
+            self.foldWord = foldWord
+        }
+
+        /// ASCII scalars and words skip the property lookups and Foundation's folding,
+        /// so a text with an emoji or an accent pays for those only where they are.
+        package static let current = Rules(isWord: isWordScalar, isIdeographic: SearchWords.isIdeographic) { word in
+            word.utf8.allSatisfy({ $0 < 0x80 })
                 ? String(decoding: word.utf8.lazy.filter(isASCIIWord).prefix(maxWordLength).map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
                 : String(String.UnicodeScalarView(fold(word).unicodeScalars.filter(isWordScalar).prefix(maxWordLength)))
+        }
+    }
+
+    /// The words of any text, by the Unicode rules above.
+    package static func unicodeWords(_ text: String, rules: Rules = .current) -> [String] {
+        var seen = Set<String>()
+        var out: [String] = []
+        for word in split(text, rules: rules) {
+            let folded = rules.foldWord(word)
             guard !folded.isEmpty, seen.insert(folded).inserted else { continue }
             out.append(folded)
             if out.count >= maxWords { break }
@@ -87,7 +108,8 @@ public enum SearchWords {
     }
 
     /// The raw words of `text` (unfolded), by the rules above.
-    static func split(_ text: String) -> [String] {
+    static func split(_ text: String, rules: Rules) -> [String] {
+        let (isWord, isIdeographic) = (rules.isWord, rules.isIdeographic)
         let scalars = Array(text.unicodeScalars)
         var words: [String] = []
         var current = String.UnicodeScalarView()
@@ -100,9 +122,9 @@ public enum SearchWords {
                 flush()
                 current.append(s)
                 flush()
-            } else if isWordScalar(s) {
+            } else if isWord(s) {
                 current.append(s)
-            } else if (s == "'" || s == "\u{2019}" || s == "."), !current.isEmpty, i + 1 < scalars.count, isWordScalar(scalars[i + 1]),
+            } else if (s == "'" || s == "\u{2019}" || s == "."), !current.isEmpty, i + 1 < scalars.count, isWord(scalars[i + 1]),
                 !isIdeographic(scalars[i + 1])
             {
                 current.append(s)
