@@ -200,10 +200,103 @@ struct ClusterTests {
         }
     }
 
+    /// Waits until `client`'s node answers `/healthz` ok with `nodes` alive.
+    static func healthy(_ client: some TestClientProtocol, nodes: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            let seen = try await client.execute(uri: "/healthz", method: .get) { r -> Int? in
+                r.status == .ok ? (try? JSONSerialization.jsonObject(with: Data(buffer: r.body)) as? [String: Any])?["nodes"] as? Int : nil
+            }
+            if seen == nodes { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("the node was not healthy with \(nodes) node(s) within 20 s")
+    }
+
+    /// `parley_cluster_stream_open` from the node's `/metrics`.
+    static func streamOpen(_ client: some TestClientProtocol) async throws -> Double? {
+        try await client.execute(uri: "/metrics", method: .get) { r in
+            let text = String(buffer: r.body)
+            let value = text.split(separator: "\n").first { $0.hasPrefix("parley_cluster_stream_open ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+            if value == nil { Issue.record("no parley_cluster_stream_open in /metrics: \(text.prefix(2_000))") }
+            return value
+        }
+    }
+
+    @Test("a node alone opens no change stream and is ready; a second node's start makes it open one before the newcomer is ready, and what either says reaches the other")
+    func aloneThenJoined() async throws {
+        try await TestDatabase.with { db in
+            let first = try await buildApplication(Self.node(db.name, "a"))
+            try await first.test(.live) { one in
+                try await Self.healthy(one, nodes: 1)
+                #expect(try await Self.streamOpen(one) == 0)
+                let doc = try await db.collection("nodes").findOne(["_id": "a"])
+                #expect(doc?["watching"]?.boolValue == false)
+                let api = Api(client: one, database: db, repos: .mongo(db))
+                let pair = try await Pair.make(api)
+                let alice = WSTestClient(port: try #require(one.port), token: pair.alice.token)
+                _ = try await alice.sync()
+                // Stored while alone: no stream read it, and nothing was copied for others.
+                let early = try await pair.send(alice, "alone", clientId: "e1").message()
+
+                let second = try await buildApplication(Self.node(db.name, "b"))
+                try await second.test(.live) { two in
+                    try await Self.healthy(two, nodes: 2)
+                    // The newcomer is ready only once every node watches: the first one's
+                    // stream is open by then (it stays open).
+                    #expect(try await Self.streamOpen(one) == 1)
+                    let bob = WSTestClient(port: try #require(two.port), token: pair.bob.token)
+                    let synced = try await bob.sync()
+                    #expect(synced.messages.contains { $0.raw.contains(early.id) }, "the message stored while the first node was alone reaches the newcomer's client")
+                    // Ephemeral and stored, both ways.
+                    #expect(try await bob.request("typing", #"{"roomId": "\#(pair.room)", "isTyping": true}"#).ok)
+                    #expect(try await alice.waitFor("typing", as: Wire.Typing.self).userId == pair.bob.id)
+                    let fromB = try await pair.send(bob, "from b", clientId: "b1").message()
+                    #expect(try await alice.waitFor("message:new", as: Wire.MessageData.self) { $0.message.id == fromB.id }.message == fromB)
+                    let fromA = try await pair.send(alice, "from a", clientId: "a1").message()
+                    #expect(try await bob.waitFor("message:new", as: Wire.MessageData.self) { $0.message.id == fromA.id }.message == fromA)
+                    #expect([early.seq, fromB.seq, fromA.seq] as [Int] == [1, 2, 3])
+                    await bob.close()
+                }
+                await alice.close()
+            }
+        }
+    }
+
+    @Test("a held outbox writes only heartbeats; released, it writes what it held, in order, then the rest")
+    func heldOutbox() async throws {
+        try await TestDatabase.with { db in
+            let outbox = SignalOutbox(database: db, node: "a", heartbeat: .milliseconds(50), logger: Logger(label: "test"))
+            let running = Task { await outbox.run() }
+            let batches = db.collection("signals", withType: SignalBatch.self)
+            #expect(outbox.isHeld)
+            for i in 0..<3 {
+                var signal = Signal(kind: .push, room: ObjectId())
+                signal.request = i
+                outbox.publish(signal)
+            }
+            // Heartbeats go out while the signals wait.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while try await batches.countDocuments() < 3, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(try await batches.find([:]).toArray().allSatisfy(\.signals.isEmpty))
+            outbox.release()
+            #expect(!outbox.isHeld)
+            var after = Signal(kind: .push, room: ObjectId())
+            after.request = 3
+            outbox.publish(after)
+            outbox.stop()
+            await running.value
+            let written = try await batches.find([:], options: FindOptions(sort: ["n": 1])).toArray()
+            #expect(written.map(\.n) == Array(1...written.count))
+            #expect(written.flatMap(\.signals).map(\.request) == [0, 1, 2, 3])
+        }
+    }
+
     @Test("signals published one at a time while the outbox writes and lingers all land once, in order, gathered into fewer batches")
     func outboxGathersWhileItLingers() async throws {
         try await TestDatabase.with { db in
             let outbox = SignalOutbox(database: db, node: "a", heartbeat: .seconds(60), logger: Logger(label: "test"))
+            outbox.release()
             let running = Task { await outbox.run() }
             let count = 300
             for i in 0..<count {

@@ -12,6 +12,13 @@ import Synchronization
 ///   nodes' batches. Each node's `SignalOutbox` writes everything it has to tell in
 ///   one document per write: pushes, subscription changes, presence, and the
 ///   messages it stored (a copy; `messages` stays the record).
+/// - A node alone opens no stream: on the embedded database a stream decodes every
+///   entry of the oplog, each stored message included, about a twentieth of the
+///   database's work at the maximum throughput (docs/BENCHMARKS.md). It looks for
+///   other live nodes in `nodes` each heartbeat and opens its stream when one appears.
+///   Its `nodes` document says whether it is `watching`, and a node that starts holds
+///   its signals (`SignalOutbox.release`) until every live node is, so nobody misses
+///   what it says; the first open repairs what came before (`repair`).
 /// - Messages go to `MessageFanout`, which orders them with this node's own and reads
 ///   any hole from `messages`: the stream is a fast path, never trusted to be complete.
 /// - Batches are numbered per node; a missing number is a lost batch, and the node
@@ -35,7 +42,23 @@ final class Cluster: Service, Sendable {
         let beatAt: Date
         let startedAt: Date
         let users: [ObjectId]?
-        enum CodingKeys: String, CodingKey { case id = "_id", beatAt, startedAt, users }
+        /// False while the node is alone and has no stream open; absent from a node of
+        /// a version that always watched.
+        let watching: Bool?
+        enum CodingKeys: String, CodingKey { case id = "_id", beatAt, startedAt, users, watching }
+
+        var isWatching: Bool { watching ?? true }
+    }
+
+    /// Whether this node needs its change stream, as far as it knows.
+    private enum Company: Int {
+        /// Not looked yet.
+        case unknown
+        /// No other live node in `nodes`: no stream. It stays so (the node ready)
+        /// while the stream opens for a node that appeared.
+        case alone
+        /// The stream opened: it stays open (reopened after a failure) for good.
+        case others
     }
 
     let settings: Settings
@@ -53,6 +76,7 @@ final class Cluster: Service, Sendable {
     private let logger: Logger
     private let startedAt = Date()
     private let streamOpen = Atomic<Bool>(false)
+    private let company = Atomic<Int>(Company.unknown.rawValue)
     private let stopped = Atomic<Bool>(false)
     private let stream = Mutex<ChangeStream<BSONDocument>?>(nil)
     private let repairing = Mutex<Task<Void, Never>?>(nil)
@@ -88,11 +112,15 @@ final class Cluster: Service, Sendable {
 
     private let started = ContinuousClock.now
 
-    /// Ready for clients: the stream is open, and two heartbeats have passed since the
-    /// start, so every other node has heard this one and copies its messages into its
-    /// batches (a node alone does not). Until then `/healthz` is 503 and a balancer
-    /// sends no one here.
-    var isReady: Bool { isStreamOpen && ContinuousClock.now - started >= settings.heartbeat * 2 }
+    /// Ready for clients: the stream is open (or the node found itself alone), every
+    /// other node watches (the outbox released), and two heartbeats have passed since
+    /// the start, so every other node has heard this one and copies its messages into
+    /// its batches (a node alone does not). Until then `/healthz` is 503 and a
+    /// balancer sends no one here.
+    var isReady: Bool {
+        let watched = isStreamOpen || Company(rawValue: company.load(ordering: .relaxed)) == .alone
+        return watched && !outbox.isHeld && ContinuousClock.now - started >= settings.heartbeat * 2
+    }
 
     /// The nodes alive, this one included.
     var nodeCount: Int { peers.alive.count + 1 }
@@ -150,6 +178,7 @@ final class Cluster: Service, Sendable {
     /// collection: a database-wide stream, even filtered to it, cost SecantusDB about
     /// twice as much per insert anywhere in the database (docs/BENCHMARKS.md).
     private func watch() async {
+        guard await awaitOthers() else { return }
         let pipeline: [BSONDocument] = [[
             "$match": ["operationType": "insert", "fullDocument.node": ["$ne": .string(settings.node)]]
         ]]
@@ -178,7 +207,10 @@ final class Cluster: Service, Sendable {
                 return
             }
             streamOpen.store(true, ordering: .relaxed)
+            company.store(Company.others.rawValue, ordering: .relaxed)
             metrics.clusterStreamOpen.set(Int64(1))
+            // Say so at once: a node that just started holds its signals until then.
+            _ = await beat(users: nil)
             // The first open loads the others' state; a reopen may have missed events.
             scheduleRepair(reason: failures == 0 && token == nil ? nil : "change stream reopened")
             failures = 0
@@ -195,6 +227,49 @@ final class Cluster: Service, Sendable {
             stream.withLock { $0 = nil }
             await opened.close()
             failures += 1
+        }
+    }
+
+    /// Waits, one look at `nodes` per heartbeat, until another live node is there;
+    /// false when the node stops first. A failed look counts as company: the stream
+    /// is then opened, which is never wrong, only dearer.
+    private func awaitOthers() async -> Bool {
+        while !isStopped {
+            do {
+                if try await otherNodes().isEmpty {
+                    company.store(Company.alone.rawValue, ordering: .relaxed)
+                    try? await Task.sleep(for: settings.heartbeat)
+                    continue
+                }
+            } catch {
+                logger.warning("cluster: cannot read the nodes alive (\(error)); opening the change stream")
+            }
+            return true
+        }
+        return false
+    }
+
+    /// The other nodes heard within the timeout, from `nodes`.
+    private func otherNodes() async throws -> [NodeDocument] {
+        let timeout = settings.nodeTimeout.components
+        let cutoff = Date().addingTimeInterval(-(Double(timeout.seconds) + Double(timeout.attoseconds) / 1e18))
+        return try await database.collection("nodes", withType: NodeDocument.self)
+            .find(["beatAt": ["$gt": .date(cutoff)], "_id": ["$ne": .string(settings.node)]]).toArray()
+    }
+
+    /// Releases the outbox once every other live node watches the stream (at once
+    /// when there is none). Until then it writes only empty heartbeat batches.
+    private func admitWhenWatched() async {
+        guard outbox.isHeld else { return }
+        do {
+            let waiting = try await otherNodes().filter { !$0.isWatching }.map(\.id)
+            if waiting.isEmpty {
+                outbox.release()
+            } else {
+                logger.info("cluster: holding this node's signals until \(waiting.sorted().joined(separator: ", ")) watch(es)")
+            }
+        } catch {
+            logger.warning("cluster: cannot read the nodes alive (\(error)); signals held")
         }
     }
 
@@ -251,6 +326,7 @@ final class Cluster: Service, Sendable {
         while !isStopped {
             let users = Set(presence.localUserIds)
             let known = await beat(users: users == lastUsers ? nil : users)
+            await admitWhenWatched()
             if known == false && !first {
                 // Our `nodes` document is gone: the others took this node for dead
                 // (it was frozen, or cut off from the database, for longer than the
@@ -279,7 +355,7 @@ final class Cluster: Service, Sendable {
     /// Writes this node's `nodes` document: its heartbeat, and its users when they
     /// changed. Returns whether the document was there (nil: not written).
     private func beat(users: Set<ObjectId>?) async -> Bool? {
-        var set: BSONDocument = ["beatAt": .date(Date()), "startedAt": .date(startedAt)]
+        var set: BSONDocument = ["beatAt": .date(Date()), "startedAt": .date(startedAt), "watching": .bool(isStreamOpen)]
         if let users { set["users"] = .array(users.map { .objectId($0) }) }
         do {
             let result = try await database.collection("nodes").updateOne(["_id": .string(settings.node)], ["$set": .document(set)], upsert: true)
@@ -336,10 +412,7 @@ final class Cluster: Service, Sendable {
 
     private func repair() async {
         do {
-            let timeout = settings.nodeTimeout.components
-            let cutoff = Date().addingTimeInterval(-(Double(timeout.seconds) + Double(timeout.attoseconds) / 1e18))
-            let nodes = try await database.collection("nodes", withType: NodeDocument.self)
-                .find(["beatAt": ["$gt": .date(cutoff)], "_id": ["$ne": .string(settings.node)]]).toArray()
+            let nodes = try await otherNodes()
             let now = ContinuousClock.now
             for n in nodes { peers.known(n.id, at: now) }
             if !nodes.isEmpty { outbox.hasListeners = true }

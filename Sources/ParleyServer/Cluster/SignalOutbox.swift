@@ -27,6 +27,8 @@ final class SignalOutbox: Sendable {
         /// Set by the heartbeat timer, cleared by each write.
         var heartbeatDue = false
         var stopped = false
+        /// Until `release`: only empty batches (heartbeats) go out, the signals wait.
+        var held = true
     }
 
     /// Signals kept while the database does not take them; past this the oldest
@@ -59,6 +61,22 @@ final class SignalOutbox: Sendable {
         set { listened.store(newValue, ordering: .relaxed) }
     }
 
+    /// True until `release`: a node that starts holds what it has to say until every
+    /// other live node watches the stream (`Cluster`), so none of them misses it.
+    var isHeld: Bool { state.withLock { $0.held } }
+
+    /// Lets the held signals go, in order, and every later one; for good.
+    func release() {
+        let parked = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            guard s.held else { return nil }
+            s.held = false
+            guard !s.pending.isEmpty, let parked = s.parked else { return nil }
+            s.parked = nil
+            return parked
+        }
+        parked?.resume()
+    }
+
     /// Queues a signal for the next write.
     func publish(_ signal: Signal) { publish([signal]) }
 
@@ -71,6 +89,7 @@ final class SignalOutbox: Sendable {
             while s.pending.count > Self.maxPending, let i = s.pending.firstIndex(where: { $0.kind == .push || $0.kind == .rooms }) {
                 s.pending.remove(at: i)
             }
+            guard !s.held else { return nil }
             defer { s.parked = nil }
             return s.parked
         }
@@ -84,7 +103,8 @@ final class SignalOutbox: Sendable {
             await park()
             let (signals, stopped) = state.withLock { s in
                 // One document stays far below 16 MiB: a backlog goes out over several.
-                let cut = Self.batchEnd(s.pending)
+                // Held, the batch is a heartbeat; stopping, what waits goes out.
+                let cut = s.held && !s.stopped ? 0 : Self.batchEnd(s.pending)
                 let taken = Array(s.pending[..<cut])
                 s.pending.removeFirst(cut)
                 s.heartbeatDue = false
@@ -153,7 +173,7 @@ final class SignalOutbox: Sendable {
         defer { timer.cancel() }
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let ready = state.withLock { s -> Bool in
-                if !s.pending.isEmpty || s.stopped || s.heartbeatDue { return true }
+                if (!s.pending.isEmpty && !s.held) || s.stopped || s.heartbeatDue { return true }
                 s.parked = c
                 return false
             }
