@@ -185,6 +185,33 @@ struct SendPathUnitTests {
         #expect(store.recordedLastSeq(room) == 9)
     }
 
+    @Test("raises wait three times as long as a slow insert took, between the interval and four intervals; quiet again, the interval")
+    func raisePace() async throws {
+        let pace = RaisePace(interval: .milliseconds(250))
+        #expect(pace.pause(afterInsertTook: .milliseconds(5)) == .milliseconds(250))
+        #expect(pace.pause(afterInsertTook: .milliseconds(100)) == .milliseconds(300))
+        #expect(pace.pause(afterInsertTook: .milliseconds(380)) == .seconds(1))
+        #expect(pace.pause(afterInsertTook: .zero) == .milliseconds(250))
+
+        let room = ObjectId()
+        let store = InMemoryMessageStore(rooms: [room])
+        let heads = RoomHeads(store: store, interval: .milliseconds(50), logger: .init(label: "test"))
+        // An insert of 200 ms: the raise waits four intervals (200 ms), not one.
+        let marked = ContinuousClock.now
+        heads.stored([room: 1], insertTook: .milliseconds(200))
+        try await Task.sleep(for: .milliseconds(120))
+        if ContinuousClock.now - marked < .milliseconds(200) { #expect(store.raiseCount == 0) }
+        try await Self.settle(heads)
+        #expect(ContinuousClock.now - marked >= .milliseconds(200))
+        #expect(store.recordedLastSeq(room) == 1 && store.raiseCount == 1)
+        // Quiet since: the next raise waits the interval, as after a fast insert.
+        let again = ContinuousClock.now
+        heads.stored([room: 2], insertTook: .milliseconds(1))
+        try await Self.settle(heads)
+        #expect(store.recordedLastSeq(room) == 2)
+        #expect(ContinuousClock.now - again >= .milliseconds(50))
+    }
+
     @Test("recent sends keep each sender's last entries and forget the oldest")
     func recentSends() {
         let recent = RecentSends(perSender: 2, maxSenders: 10)

@@ -52,6 +52,9 @@ public final class RoomHeads: Sendable {
         }
     }
 
-    /// The highest seq each room now has stored: `lastSeq` is raised to it.
-    func stored(_ marks: [ObjectId: Int], latest: [MessageRecord] = []) { raiser.raise(marks, latest: latest, at: Date()) }
+    /// The highest seq each room now has stored, by an insert that took `insertTook`:
+    /// `lastSeq` is raised to it.
+    func stored(_ marks: [ObjectId: Int], latest: [MessageRecord] = [], insertTook: Duration? = nil) {
+        raiser.raise(marks, latest: latest, at: Date(), insertTook: insertTook)
+    }
 }

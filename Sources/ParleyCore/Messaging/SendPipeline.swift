@@ -160,7 +160,7 @@ public final class SendPipeline: Sendable {
             for case .success(let o) in stored { recent.remember(o.message) }
             let written = ContinuousClock.now
             let announcements = plan.announcements
-            heads.stored(plan.marks, latest: announcements.compactMap { $0.value.last?.record })
+            heads.stored(plan.marks, latest: announcements.compactMap { $0.value.last?.record }, insertTook: written - started)
             let (sink, stages, answers) = (sink, stages, plan)
             await lane.follow {
                 let announcing = ContinuousClock.now
