@@ -102,8 +102,8 @@ final class LastSeqRaiser: Sendable {
 
 /// How long the raiser waits before a raise. A raise costs the database per room, not
 /// per message: at light load one every `interval` is cheap, but at its ceiling each
-/// one is time the inserts do not get (at the maximum throughput the raises took about
-/// 4 % of SecantusDB's time, docs/BENCHMARKS.md). An insert that took long says the
+/// one is time the inserts do not get (at the maximum throughput the raises took 4 to 7 %
+/// of SecantusDB's samples, docs/BENCHMARKS.md). An insert that took long says the
 /// database is saturated (messages queue behind it), so the pause is then three times
 /// that insert, between `interval` and four intervals.
 struct RaisePace: Sendable {

@@ -13,8 +13,8 @@ import Synchronization
 ///   one document per write: pushes, subscription changes, presence, and the
 ///   messages it stored (a copy; `messages` stays the record).
 /// - A node alone opens no stream: on the embedded database a stream decodes every
-///   entry of the oplog, each stored message included, about a twentieth of the
-///   database's work at the maximum throughput (docs/BENCHMARKS.md). It looks for
+///   entry of the oplog, each stored message included: 6 % of the database's samples
+///   at the maximum throughput (docs/BENCHMARKS.md). It looks for
 ///   other live nodes in `nodes` each heartbeat and opens its stream when one appears.
 ///   Its `nodes` document says whether it is `watching`, and a node that starts holds
 ///   its signals (`SignalOutbox.release`) until every live node is, so nobody misses
