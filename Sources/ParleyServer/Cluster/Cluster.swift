@@ -80,6 +80,8 @@ final class Cluster: Service, Sendable {
     private let stopped = Atomic<Bool>(false)
     private let stream = Mutex<ChangeStream<BSONDocument>?>(nil)
     private let repairing = Mutex<Task<Void, Never>?>(nil)
+    /// The wait between two looks for other nodes, which `stop` cuts short.
+    private let lookout = Mutex<Task<Void, Never>?>(nil)
 
     init(
         settings: Settings, outbox: SignalOutbox, database: MongoDatabase, presence: PresenceRegistry, hub: ConnectionHub, fanout: MessageFanout,
@@ -168,6 +170,7 @@ final class Cluster: Service, Sendable {
         outbox.stop()
         let current = stream.withLock { $0 }
         if let current { Task { await current.close() } }
+        lookout.withLock { $0?.cancel() }
     }
 
     /// Stopped, or cancelled with the service group.
@@ -238,7 +241,10 @@ final class Cluster: Service, Sendable {
             do {
                 if try await otherNodes().isEmpty {
                     company.store(Company.alone.rawValue, ordering: .relaxed)
-                    try? await Task.sleep(for: settings.heartbeat)
+                    let wait = Task { [heartbeat = settings.heartbeat] in _ = try? await Task.sleep(for: heartbeat) }
+                    lookout.withLock { $0 = wait }
+                    if isStopped { wait.cancel() }
+                    await wait.value
                     continue
                 }
             } catch {
