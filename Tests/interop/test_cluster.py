@@ -398,3 +398,57 @@ def test_a_node_frozen_past_the_oplog_window_recovers(tmp_path):
             n.stop()
         db.terminate()
         db.wait(timeout=20)
+
+
+def stream_open(node):
+    """`parley_cluster_stream_open` from the node's /metrics."""
+    for line in requests.get(node.url + "/metrics", timeout=5).text.splitlines():
+        if line.startswith("parley_cluster_stream_open "):
+            return float(line.split()[-1])
+    raise AssertionError("no parley_cluster_stream_open in /metrics")
+
+
+def test_a_node_alone_watches_nothing_until_a_second_process_starts():
+    """A node alone opens no change stream (it would cost the database a decode of
+    every stored message). A second process starts: the first opens its stream by the
+    time the second is healthy, and nothing said on either side is missed, including
+    what the second node's client does in its first moments."""
+    uri, database = database_uri(), "t_alone_" + uuid.uuid4().hex[:10]
+    first = launch(uri, database, NODE_ID="first", **CLUSTER_ENV)
+    second = None
+    try:
+        assert requests.get(first.url + "/healthz", timeout=5).json()["nodes"] == 1
+        assert stream_open(first) == 0
+        nodes = pymongo.MongoClient(uri, serverSelectionTimeoutMS=3000)[database]["nodes"]
+        assert nodes.find_one({"_id": "first"})["watching"] is False
+        alice, bob = register_user(first.url, "alice"), register_user(first.url, "bob")
+        auth = {"Authorization": "Bearer " + alice["token"]}
+        room = requests.post(first.url + "/api/rooms", json={"name": "alone"}, headers=auth, timeout=10).json()["room"]["id"]
+        assert requests.post(f"{first.url}/api/rooms/{room}/join", headers={"Authorization": "Bearer " + bob["token"]}, timeout=10).status_code == 200
+        a = Native(first.ws_url, alice["token"])
+        early = a.request("message:send", {"roomId": room, "text": "while alone", "clientId": "e0"})["data"]["message"]
+
+        second = launch(uri, database, NODE_ID="second", **CLUSTER_ENV)
+        # Healthy only once every live node watches: the first one's stream is open.
+        assert stream_open(first) == 1
+        # (A heartbeat written just before the stream opened may land after it: the
+        # document says so again by the next heartbeat.)
+        wait_until(lambda: nodes.find_one({"_id": "first"})["watching"] is True, what="the first node says it watches")
+        wait_until(lambda: requests.get(first.url + "/healthz", timeout=5).json().get("nodes") == 2, what="the first node hears the second")
+        b = Native(second.ws_url, bob["token"])
+        assert [m["message"]["id"] for m in b.flushed] == [early["id"]]
+        # At once, both ways: typing (never stored) and messages.
+        assert b.request("typing", {"roomId": room, "isTyping": True})["ok"]
+        assert a.wait_for("typing")["data"]["userId"] == bob["id"]
+        ids = [b.request("message:send", {"roomId": room, "text": f"b{i}", "clientId": f"b{i}"})["data"]["message"]["id"] for i in range(20)]
+        got = receive(a, room, Tally(), 20)
+        assert (got.duplicates, got.missing(ids), got.out_of_order) == (0, 0, 0)
+        back = a.request("message:send", {"roomId": room, "text": "back", "clientId": "a1"})["data"]["message"]
+        assert b.wait_for("message:new", lambda d: d["message"]["id"] == back["id"])["data"]["message"]["seq"] == 22
+        a.close()
+        b.close()
+    finally:
+        for n in (first, second):
+            if n:
+                n.stop()
+        pymongo.MongoClient(uri, serverSelectionTimeoutMS=3000).drop_database(database)
