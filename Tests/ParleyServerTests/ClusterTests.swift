@@ -33,16 +33,7 @@ struct ClusterTests {
                 try await second.test(.live) { two in
                     let api = Api(client: one, database: db, repos: .mongo(db))
                     // Both streams open, and each node has heard the other.
-                    for client in [one, two] {
-                        let deadline = ContinuousClock.now + .seconds(20)
-                        while ContinuousClock.now < deadline {
-                            let nodes = try await client.execute(uri: "/healthz", method: .get) { r -> Int? in
-                                r.status == .ok ? (try? JSONSerialization.jsonObject(with: Data(buffer: r.body)) as? [String: Any])?["nodes"] as? Int : nil
-                            }
-                            if nodes == 2 { break }
-                            try await Task.sleep(for: .milliseconds(20))
-                        }
-                    }
+                    for client in [one, two] { try await healthy(client, nodes: 2) }
                     try await body(api, try #require(one.port), try #require(two.port))
                 }
             }

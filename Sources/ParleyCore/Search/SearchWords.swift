@@ -55,7 +55,7 @@ public enum SearchWords {
                 let b = bytes[i]
                 if isASCIIWord(b) {
                     inWord = true
-                    if current.count < maxWordLength { current.append(b >= 0x41 && b <= 0x5A ? b | 0x20 : b) }
+                    if current.count < maxWordLength { current.append(lowerASCII(b)) }
                 } else if (b == 0x27 || b == 0x2E), inWord, i + 1 < bytes.count, isASCIIWord(bytes[i + 1]) {
                     continue
                 } else if flush() {
@@ -89,7 +89,7 @@ public enum SearchWords {
         /// so a text with an emoji or an accent pays for those only where they are.
         package static let current = Rules(isWord: isWordScalar, isIdeographic: SearchWords.isIdeographic) { word in
             word.utf8.allSatisfy({ $0 < 0x80 })
-                ? String(decoding: word.utf8.lazy.filter(isASCIIWord).prefix(maxWordLength).map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
+                ? String(decoding: word.utf8.lazy.filter(isASCIIWord).prefix(maxWordLength).map(lowerASCII), as: UTF8.self)
                 : String(String.UnicodeScalarView(fold(word).unicodeScalars.filter(isWordScalar).prefix(maxWordLength)))
         }
     }
@@ -138,6 +138,9 @@ public enum SearchWords {
 
     /// A word character in ASCII: a letter or a digit.
     static func isASCIIWord(_ b: UInt8) -> Bool { (b >= 0x30 && b <= 0x39) || (b | 0x20 >= 0x61 && b | 0x20 <= 0x7A) }
+
+    /// ASCII folding: an upper-case letter to its lower case, anything else as it is.
+    static func lowerASCII(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
 
     static func isWordScalar(_ s: Unicode.Scalar) -> Bool {
         if s.isASCII { return isASCIIWord(UInt8(s.value)) }

@@ -50,16 +50,6 @@ final class Cluster: Service, Sendable {
         var isWatching: Bool { watching ?? true }
     }
 
-    /// Whether this node needs its change stream, as far as it knows.
-    private enum Company: Int {
-        /// Not looked yet.
-        case unknown
-        /// No other live node in `nodes`: no stream. It stays so (the node ready)
-        /// while the stream opens for a node that appeared.
-        case alone
-        /// The stream opened: it stays open (reopened after a failure) for good.
-        case others
-    }
 
     let settings: Settings
     let outbox: SignalOutbox
@@ -76,7 +66,11 @@ final class Cluster: Service, Sendable {
     private let logger: Logger
     private let startedAt = Date()
     private let streamOpen = Atomic<Bool>(false)
-    private let company = Atomic<Int>(Company.unknown.rawValue)
+    /// True from a look at `nodes` that found no other live node until the stream
+    /// first opens: the node is ready without a stream, and stays so while it opens
+    /// one for a node that appeared. Once open, the stream stays (reopened after a
+    /// failure) for good.
+    private let alone = Atomic<Bool>(false)
     private let stopped = Atomic<Bool>(false)
     private let stream = Mutex<ChangeStream<BSONDocument>?>(nil)
     private let repairing = Mutex<Task<Void, Never>?>(nil)
@@ -120,7 +114,7 @@ final class Cluster: Service, Sendable {
     /// its batches (a node alone does not). Until then `/healthz` is 503 and a
     /// balancer sends no one here.
     var isReady: Bool {
-        let watched = isStreamOpen || Company(rawValue: company.load(ordering: .relaxed)) == .alone
+        let watched = isStreamOpen || alone.load(ordering: .relaxed)
         return watched && !outbox.isHeld && ContinuousClock.now - started >= settings.heartbeat * 2
     }
 
@@ -210,7 +204,7 @@ final class Cluster: Service, Sendable {
                 return
             }
             streamOpen.store(true, ordering: .relaxed)
-            company.store(Company.others.rawValue, ordering: .relaxed)
+            alone.store(false, ordering: .relaxed)
             metrics.clusterStreamOpen.set(Int64(1))
             // Say so at once: a node that just started holds its signals until then.
             _ = await beat(users: nil)
@@ -240,7 +234,7 @@ final class Cluster: Service, Sendable {
         while !isStopped {
             do {
                 if try await otherNodes().isEmpty {
-                    company.store(Company.alone.rawValue, ordering: .relaxed)
+                    alone.store(true, ordering: .relaxed)
                     let wait = Task { [heartbeat = settings.heartbeat] in _ = try? await Task.sleep(for: heartbeat) }
                     lookout.withLock { $0 = wait }
                     if isStopped { wait.cancel() }
