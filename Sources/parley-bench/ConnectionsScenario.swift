@@ -10,12 +10,19 @@ extension Scenarios {
         var sockets: [BenchSocket] = []
         var failures = 0
         var openSeconds = 0.0
+        /// The server's CPU over the opening alone (not the users' registration), when its pid is known.
+        var serverCPUSeconds: Double?
     }
 
     /// Opens `count` idle authenticated connections of `users` users.
-    static func openIdle(_ t: BenchTarget, count: Int, users userCount: Int, ratePerSecond: Int, socketIO: Bool = false) async throws -> IdleSockets {
+    static func openIdle(
+        _ t: BenchTarget, count: Int, users userCount: Int, ratePerSecond: Int, socketIO: Bool = false, serverPID: Int32? = nil
+    ) async throws -> IdleSockets {
         let users = try await t.users("c", userCount)
-        return try await openIdle(t, count: count, tokens: users.map(\.token), ratePerSecond: ratePerSecond, socketIO: socketIO)
+        let cpuBefore = serverPID.flatMap(ProcessCPU.seconds)
+        var idle = try await openIdle(t, count: count, tokens: users.map(\.token), ratePerSecond: ratePerSecond, socketIO: socketIO)
+        if let cpuBefore, let cpuAfter = serverPID.flatMap(ProcessCPU.seconds) { idle.serverCPUSeconds = cpuAfter - cpuBefore }
+        return idle
     }
 
     /// Opens `count` connections of the users whose `tokens` are given, in turn;
@@ -29,7 +36,14 @@ extension Scenarios {
         idle.sockets.reserveCapacity(count)
         let start = ContinuousClock.now
         var opened = 0
+        var batches = 0
         while opened < count {
+            // The rate is a cap: batch k starts no earlier than k tenths of a second in.
+            // A batch that took longer than its tenth is followed at once: a fixed pause
+            // after each would count the tool's own waiting as the server's time.
+            let slot = start + .milliseconds(100 * batches)
+            if slot > ContinuousClock.now { try await Task.sleep(until: slot, clock: .continuous) }
+            batches += 1
             let batch = max(1, min(ratePerSecond / 10, count - opened))
             let made = await withTaskGroup(of: BenchSocket?.self) { group in
                 for i in 0..<batch {
@@ -44,7 +58,6 @@ extension Scenarios {
             idle.failures += made.filter { $0 == nil }.count
             opened += batch
             if opened % 1000 < batch { progress("connections: \(opened) opened, \(idle.failures) failed") }
-            try await Task.sleep(for: .milliseconds(100))
         }
         let elapsed = ContinuousClock.now - start
         idle.openSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
@@ -61,10 +74,10 @@ extension Scenarios {
         // Half first, then the rest: the second half's memory is the marginal cost of a
         // connection, free of what the first ones warmed up (pools, the allocator's
         // arenas) and of memory an earlier run freed for them to reuse.
-        let first = try await openIdle(t, count: count / 2, users: userCount, ratePerSecond: ratePerSecond, socketIO: socketIO)
+        let first = try await openIdle(t, count: count / 2, users: userCount, ratePerSecond: ratePerSecond, socketIO: socketIO, serverPID: serverPID)
         try await Task.sleep(for: .seconds(hold))
         let middle = serverPID.flatMap(residentBytes)
-        let second = try await openIdle(t, count: count - count / 2, users: userCount, ratePerSecond: ratePerSecond, socketIO: socketIO)
+        let second = try await openIdle(t, count: count - count / 2, users: userCount, ratePerSecond: ratePerSecond, socketIO: socketIO, serverPID: serverPID)
         try await Task.sleep(for: .seconds(hold))
         let after = serverPID.flatMap(residentBytes)
         for s in first.sockets + second.sockets { s.close() }
@@ -77,6 +90,10 @@ extension Scenarios {
             ])
         if let middle, let after, !second.sockets.isEmpty {
             result.figures["server KiB per connection, second half"] = Double(after - middle) / 1024 / Double(second.sockets.count)
+        }
+        let opened = first.sockets.count + second.sockets.count
+        if let a = first.serverCPUSeconds, let b = second.serverCPUSeconds, opened > 0 {
+            result.figures["server CPU us per connection opened"] = (a + b) * 1e6 / Double(opened)
         }
         return result
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Mongo
 import ParleyCore
+@testable import ParleyServer
 import Testing
 
 @Suite("REST: messages")
@@ -200,6 +201,20 @@ struct CrossCuttingTests {
             #expect(text.contains("parley_messages_stored_total"))
             for stage in ["queue_wait", "insert", "fanout", "write"] { #expect(text.contains(#"parley_send_stage_seconds_bucket{stage="\#(stage)""#)) }
         }
+    }
+
+    @Test("/metrics: a database operation's observations land in one series per operation, made once and counted on")
+    func databaseOperationSeries() {
+        let metrics = ParleyMetrics()
+        metrics.recordDatabaseOperation("find", .milliseconds(3), false)
+        metrics.recordDatabaseOperation("find", .microseconds(200), false)
+        metrics.recordDatabaseOperation("insert", .milliseconds(40), true)
+        let text = String(decoding: metrics.render(), as: UTF8.self)
+        #expect(text.contains(#"parley_db_operation_duration_seconds_count{operation="find"} 2"#))
+        #expect(text.contains(#"parley_db_operation_duration_seconds_count{operation="insert"} 1"#))
+        #expect(text.contains(#"parley_db_operation_errors_total{operation="insert"} 1"#))
+        #expect(!text.contains(#"parley_db_operation_errors_total{operation="find"}"#))
+        #expect(text.components(separatedBy: #"parley_db_operation_duration_seconds_count{operation="find"}"#).count == 2)
     }
 
     @Test("/metrics: each stored batch's stages (queue wait, insert, fan-out), one observation per batch")

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import ParleyCore
 import Prometheus
+import Synchronization
 
 /// The server's Prometheus metrics, one registry per application (so tests do not
 /// share counters): HTTP requests by route and status and their latency, open
@@ -25,6 +26,10 @@ public final class ParleyMetrics: Sendable {
     /// Where a stored message's time goes (`SendStages`), and the socket's write after
     /// it (`recordSocketWrite`).
     private let stages: [SendStage: DurationHistogram]
+    /// `parley_db_operation_duration_seconds` by operation, made once each: the
+    /// registry's own lookup builds and checks the name and labels on every call, and
+    /// this one runs for every database operation.
+    private let dbDurations = Mutex<[String: DurationHistogram]>([:])
 
     /// The stages of `parley_send_stage_seconds`.
     enum SendStage: String, CaseIterable {
@@ -89,8 +94,13 @@ public final class ParleyMetrics: Sendable {
 
     /// The `MongoClient` observer.
     public func recordDatabaseOperation(_ operation: String, _ duration: Duration, _ failed: Bool) {
-        registry.makeDurationHistogram(descriptor: Names.dbDuration, labels: [("operation", operation)], buckets: Self.latencyBuckets)
-            .record(duration)
+        let histogram = dbDurations.withLock { made in
+            if let h = made[operation] { return h }
+            let h = registry.makeDurationHistogram(descriptor: Names.dbDuration, labels: [("operation", operation)], buckets: Self.latencyBuckets)
+            made[operation] = h
+            return h
+        }
+        histogram.record(duration)
         if failed { registry.makeCounter(descriptor: Names.dbErrors, labels: [("operation", operation)]).increment() }
     }
 
