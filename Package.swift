@@ -118,7 +118,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MongoTests",
-            dependencies: ["Mongo", "TestSupport"],
+            dependencies: ["Mongo", "TestSupport", .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -32,7 +32,7 @@ private let driverLogger = Logger(label: "parley.mongoc")
 /// driver's internal mutex (it is libmongoc's thread-safe type); everything mutable
 /// here (`state`: shutdown flag, lent clients) is guarded by a `Mutex`. The other
 /// stored properties are immutable and thread-safe themselves (`NIOThreadPool`, the
-/// timers' `EventLoopGroup`, the configuration, logger and observer values).
+/// `DeadlineWatch`, the configuration, logger and observer values).
 public final class MongoClient: Service, @unchecked Sendable {
     public let configuration: MongoConfiguration
     public let logger: Logger
@@ -42,9 +42,11 @@ public final class MongoClient: Service, @unchecked Sendable {
     private let observer: Observer?
     private let pool: OpaquePointer
     private let threads: NIOThreadPool
-    /// Where operations' deadline timers run; they only resume a waiting caller, never
-    /// call libmongoc.
-    private let timers: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    /// Answers the calls past their deadline; its sweep runs on an event loop and only
+    /// resumes a waiting caller, never calls libmongoc.
+    private let deadlines = DeadlineWatch(on: MultiThreadedEventLoopGroup.singleton.next(), resolution: MongoClient.deadlineResolution)
+    /// How late past its deadline a call stuck in the database may be answered.
+    static let deadlineResolution = TimeAmount.milliseconds(50)
     private let state: Mutex<State>
 
     private struct State {
@@ -134,6 +136,7 @@ public final class MongoClient: Service, @unchecked Sendable {
                     return Array(s.lentClients.values)
                 }
                 Self.destroy(pool.value, reclaiming: lent)
+                self.deadlines.stop()
                 done.resume(returning: error)
             }
         }
@@ -225,17 +228,18 @@ public final class MongoClient: Service, @unchecked Sendable {
     /// call still waiting for a thread when it passes fails without touching the
     /// database, so a backlog that built up behind a frozen server drains at once
     /// instead of each call waiting its turn to time out. A call already running is
-    /// answered `.timeout` at the deadline by a timer, and its thread finishes on its
-    /// own (the socket timeout bounds it); what it returns then goes to `abandoned`.
+    /// answered `.timeout` at the deadline (by the `DeadlineWatch`, at most
+    /// `deadlineResolution` late), and its thread finishes on its own (the socket
+    /// timeout bounds it); what it returns then goes to `abandoned`.
     private func runTimed<R: Sendable>(
         deadline: NIODeadline, _ work: @escaping @Sendable () throws -> R, abandoned: @escaping @Sendable (R) -> Void = { _ in }
     ) async throws -> R {
         try checkOpen()
         return try await withCheckedThrowingContinuation { (c: CheckedContinuation<R, any Error>) in
             let answer = AnswerOnce(c)
-            let timer = timers.next().scheduleTask(deadline: deadline) { answer.resume(throwing: MongoError.deadlineExceeded) }
-            threads.submit { state in
-                defer { timer.cancel() }
+            let ticket = deadlines.watch(until: deadline) { answer.resume(throwing: MongoError.deadlineExceeded) }
+            threads.submit { [deadlines] state in
+                defer { deadlines.forget(ticket) }
                 guard state == .active else { return answer.resume(throwing: MongoError.shutDown) }
                 guard NIODeadline.now() < deadline else { return answer.resume(throwing: MongoError.deadlineExceeded) }
                 let result = Result { try work() }
