@@ -17,7 +17,8 @@ SCENARIOS = [
     ("offline flush, 10 rooms", "offline", lambda p: p.get("rooms") == "10",
      [("seconds to sync:done", False), ("flush / db read", False), ("server CPU us per flushed message", False)]),
     ("connections", "connections", lambda p: p.get("transport", "native /ws") == "native /ws",
-     [("seconds to open", False), ("server CPU us per connection opened", False), ("server KiB per connection", False)]),
+     [("seconds to open", False), ("server CPU us per connection opened", False), ("server KiB per connection", False),
+      ("server KiB per connection, second half", False)]),
 ]
 
 

@@ -52,7 +52,9 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     private var inbox: SocketInbox?
     /// The session, once authenticated: read by the inbox's jobs.
     private let session = SessionSlot()
-    /// The connection, once authenticated: its queue feeds `writePending`.
+    /// The connection, once authenticated: its queue feeds `writePending`, which takes
+    /// it from the session slot at its first write (the slot holds the session before
+    /// anything is pushed), sparing the event loop a wake-up of its own to learn it.
     private var connection: Connection?
     /// The client address's connection slot, released when the socket closes.
     private var address: String?
@@ -255,9 +257,8 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
             let connection = Connection(
                 user: user, queueLimit: gateway.services.config.outboundQueueFrames, encode: { $0.native },
                 close: { reason in me.execute { $0.cut(reason) } })
-            // The event loop learns of the connection before anything is pushed to it
-            // (its tasks run in order), then the queue wakes it for each burst.
-            me.execute { $0.attach(connection) }
+            // The queue wakes the event loop for each burst; the first finds the
+            // connection in the slot, which holds it before anything is pushed.
             connection.outbound.attach(wake: { me.execute { $0.writePending() } })
             let session = RealtimeSession(services: gateway.services, connection: connection, dialect: NativeDialect(), logger: logger)
             guard slot.open(session) else { return }  // the socket closed while authenticating
@@ -276,10 +277,6 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         }
     }
 
-    private func attach(_ connection: Connection) {
-        self.connection = connection
-    }
-
     /// Queues a job in the inbox; stops reading when too many are waiting.
     private func enqueue(_ job: @escaping SocketInbox.Job) {
         if inbox?.enqueue(job) == true { reads.pause() }
@@ -290,6 +287,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     /// Writes everything queued for the client with one flush, if the channel can take
     /// it now; otherwise `channelWritabilityChanged` comes back here.
     private func writePending() {
+        if connection == nil { connection = session.current?.connection }
         guard let context, let connection, case .open = phase, context.channel.isWritable else { return }
         let (pending, since) = connection.outbound.takeAllTimed()
         TextFrameWriter.write(pending, context: context)
