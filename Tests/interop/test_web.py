@@ -96,6 +96,13 @@ def message_with(driver, text):
     return wait(driver, lambda d: next((m for m in d.find_elements(By.CSS_SELECTOR, "#messages .message") if text in m.text), None))
 
 
+def stored_message_with(driver, text):
+    """The row of a message the server has stored: the page shows a send at once,
+    queued, and gives its row the message's id once the ack comes."""
+    return wait(driver, lambda d: next((m for m in d.find_elements(By.CSS_SELECTOR, "#messages .message")
+                                        if text in m.text and m.get_attribute("data-id")), None))
+
+
 def no_console_errors(driver):
     errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE" and "favicon" not in e["message"]]
     assert errors == [], errors

@@ -7,7 +7,7 @@ import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
-from test_web import browser, wait, shot, send, message_with, no_console_errors, online, register
+from test_web import browser, wait, shot, send, stored_message_with, no_console_errors, online, register
 
 
 def test_join_an_event_as_a_guest(server):
@@ -37,7 +37,8 @@ def test_join_an_event_as_a_guest(server):
         assert not guest.find_element(By.ID, "new-room").is_displayed()
         assert not guest.find_element(By.ID, "user-search").is_displayed()
         send(guest, "hello from a guest")
-        message_with(guest, "hello from a guest")
+        # Stored, not only shown as queued, before the history is read.
+        stored_message_with(guest, "hello from a guest")
         shot(guest, "guest.png")
         page = requests.get(f"{server.url}/api/messages/room/{room}", headers={"Authorization": "Bearer " + host["token"]}, timeout=10).json()
         assert [(m["senderName"], m["text"]) for m in page["messages"]] == [("Visitor Vi", "hello from a guest")]
