@@ -203,9 +203,12 @@ struct CrossCuttingTests {
         }
     }
 
-    @Test("/metrics: a database operation's observations land in one series per operation, made once and counted on")
+    @Test("/metrics: requests' and database operations' observations land in one series per label set, made once and counted on")
     func databaseOperationSeries() {
         let metrics = ParleyMetrics()
+        metrics.recordRequest(route: "/api/rooms", method: "GET", status: 200, duration: .milliseconds(2))
+        metrics.recordRequest(route: "/api/rooms", method: "GET", status: 200, duration: .milliseconds(4))
+        metrics.recordRequest(route: "/api/rooms", method: "GET", status: 404, duration: .milliseconds(1))
         metrics.recordDatabaseOperation("find", .milliseconds(3), false)
         metrics.recordDatabaseOperation("find", .microseconds(200), false)
         metrics.recordDatabaseOperation("insert", .milliseconds(40), true)
@@ -215,6 +218,9 @@ struct CrossCuttingTests {
         #expect(text.contains(#"parley_db_operation_errors_total{operation="insert"} 1"#))
         #expect(!text.contains(#"parley_db_operation_errors_total{operation="find"}"#))
         #expect(text.components(separatedBy: #"parley_db_operation_duration_seconds_count{operation="find"}"#).count == 2)
+        #expect(text.contains(#"parley_http_requests_total{route="/api/rooms",method="GET",status="200"} 2"#))
+        #expect(text.contains(#"parley_http_requests_total{route="/api/rooms",method="GET",status="404"} 1"#))
+        #expect(text.contains(#"parley_http_request_duration_seconds_count{route="/api/rooms",method="GET"} 3"#))
     }
 
     @Test("/metrics: each stored batch's stages (queue wait, insert, fan-out), one observation per batch")

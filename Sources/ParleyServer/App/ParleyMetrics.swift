@@ -2,7 +2,6 @@ import Foundation
 import Hummingbird
 import ParleyCore
 import Prometheus
-import Synchronization
 
 /// The server's Prometheus metrics, one registry per application (so tests do not
 /// share counters): HTTP requests by route and status and their latency, open
@@ -26,10 +25,21 @@ public final class ParleyMetrics: Sendable {
     /// Where a stored message's time goes (`SendStages`), and the socket's write after
     /// it (`recordSocketWrite`).
     private let stages: [SendStage: DurationHistogram]
-    /// `parley_db_operation_duration_seconds` by operation, made once each: the
-    /// registry's own lookup builds and checks the name and labels on every call, and
-    /// this one runs for every database operation.
-    private let dbDurations = Mutex<[String: DurationHistogram]>([:])
+    /// The series recorded per request and per database operation, by their labels.
+    private let requests: MetricsByLabels<RouteStatus, Counter>
+    private let requestDurations: MetricsByLabels<Route, DurationHistogram>
+    private let dbDurations: MetricsByLabels<String, DurationHistogram>
+    private let dbErrors: MetricsByLabels<String, Counter>
+
+    private struct Route: Hashable, Sendable {
+        let route: String
+        let method: String
+    }
+
+    private struct RouteStatus: Hashable, Sendable {
+        let route: Route
+        let status: Int
+    }
 
     /// The stages of `parley_send_stage_seconds`.
     enum SendStage: String, CaseIterable {
@@ -77,6 +87,16 @@ public final class ParleyMetrics: Sendable {
         clusterStreamOpen = registry.makeGauge(descriptor: Names.cluster("stream_open", "", "1 while the change stream is open"))
         clusterNodes = registry.makeGauge(descriptor: Names.cluster("nodes", "", "Nodes alive, this one included"))
         let registry = registry
+        requests = MetricsByLabels { k in
+            registry.makeCounter(descriptor: Names.requests, labels: [("route", k.route.route), ("method", k.route.method), ("status", String(k.status))])
+        }
+        requestDurations = MetricsByLabels { k in
+            registry.makeDurationHistogram(descriptor: Names.requestDuration, labels: [("route", k.route), ("method", k.method)], buckets: Self.latencyBuckets)
+        }
+        dbDurations = MetricsByLabels { operation in
+            registry.makeDurationHistogram(descriptor: Names.dbDuration, labels: [("operation", operation)], buckets: Self.latencyBuckets)
+        }
+        dbErrors = MetricsByLabels { operation in registry.makeCounter(descriptor: Names.dbErrors, labels: [("operation", operation)]) }
         stages = Dictionary(uniqueKeysWithValues: SendStage.allCases.map { stage in
             (stage, registry.makeDurationHistogram(descriptor: Names.sendStage, labels: [("stage", stage.rawValue)], buckets: Self.stageBuckets))
         })
@@ -87,21 +107,15 @@ public final class ParleyMetrics: Sendable {
     func recordSocketWrite(since: ContinuousClock.Instant) { stages[.write]?.record(ContinuousClock.now - since) }
 
     func recordRequest(route: String, method: String, status: Int, duration: Duration) {
-        registry.makeCounter(descriptor: Names.requests, labels: [("route", route), ("method", method), ("status", String(status))]).increment()
-        registry.makeDurationHistogram(descriptor: Names.requestDuration, labels: [("route", route), ("method", method)], buckets: Self.latencyBuckets)
-            .record(duration)
+        let key = Route(route: route, method: method)
+        requests[RouteStatus(route: key, status: status)].increment()
+        requestDurations[key].record(duration)
     }
 
     /// The `MongoClient` observer.
     public func recordDatabaseOperation(_ operation: String, _ duration: Duration, _ failed: Bool) {
-        let histogram = dbDurations.withLock { made in
-            if let h = made[operation] { return h }
-            let h = registry.makeDurationHistogram(descriptor: Names.dbDuration, labels: [("operation", operation)], buckets: Self.latencyBuckets)
-            made[operation] = h
-            return h
-        }
-        histogram.record(duration)
-        if failed { registry.makeCounter(descriptor: Names.dbErrors, labels: [("operation", operation)]).increment() }
+        dbDurations[operation].record(duration)
+        if failed { dbErrors[operation].increment() }
     }
 
     /// The exposition text.

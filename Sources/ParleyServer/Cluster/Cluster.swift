@@ -50,7 +50,6 @@ final class Cluster: Service, Sendable {
         var isWatching: Bool { watching ?? true }
     }
 
-
     let settings: Settings
     let outbox: SignalOutbox
     private let database: MongoDatabase
