@@ -16,6 +16,7 @@ struct PingWheelTests {
         var ticks = 0
         var leaveOnTick: Int?
         weak var wheel: PingWheel?
+        var pingSeat: PingWheel.Seat?
 
         func pingTick() {
             ticks += 1
@@ -66,6 +67,34 @@ struct PingWheelTests {
         loop.advanceTime(by: Self.interval * 3)
         #expect(stays.ticks == 4 && leaves.ticks == 1 && closesItself.ticks == 2)
         #expect(wheel.count == 1)
+    }
+
+    @Test("members leaving from anywhere in a slot: the others keep being ticked, each once an interval")
+    func leavingFromTheMiddle() {
+        let loop = EmbeddedEventLoop()
+        let wheel = PingWheel(loop: loop, interval: Self.interval)
+        let members = (0..<6).map { _ in Member() }
+        for m in members { wheel.join(m) }  // one slot: the last takes a leaver's place
+        wheel.leave(members[1])
+        wheel.leave(members[3])
+        #expect(members[1].pingSeat == nil && members[3].pingSeat == nil)
+        loop.advanceTime(by: Self.interval)
+        #expect(members.map(\.ticks) == [1, 0, 1, 0, 1, 1])
+        // The members moved into the leavers' places leave as well, then a joiner.
+        wheel.leave(members[5])
+        wheel.leave(members[4])
+        let late = Member()
+        wheel.join(late)
+        wheel.leave(late)
+        wheel.join(late)
+        #expect(wheel.count == 3)
+        loop.advanceTime(by: Self.interval * 2)
+        #expect(members.map(\.ticks) == [3, 0, 3, 0, 1, 1] && late.ticks == 2)
+        // A leave for a member that is not in this wheel changes nothing.
+        let stranger = Member()
+        stranger.pingSeat = members[0].pingSeat
+        wheel.leave(stranger)
+        #expect(wheel.count == 3 && members[0].pingSeat != nil)
     }
 
     @Test("the timer runs only while the wheel has members, and starts again with the next")

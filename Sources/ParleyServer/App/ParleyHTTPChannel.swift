@@ -80,8 +80,8 @@ struct ParleyHTTPChannel: ServerChildChannel, HTTPChannelHandler {
                             // The socket's handler is the pipeline: it frames its own bytes.
                             let handlers = channel.pipeline.syncOperations
                             switch endpoint {
-                            case .native(let token): try handlers.addHandler(native.makeHandler(token: token, logger: logger))
-                            case .socketIO(let query): try handlers.addHandler(socketIO.makeHandler(query: query, logger: logger))
+                            case .native(let token): try handlers.addHandler(native.makeHandler(token: token))
+                            case .socketIO(let query): try handlers.addHandler(socketIO.makeHandler(query: query))
                             }
                             return .handed
                         case nil:

@@ -46,7 +46,6 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     /// The upgrade's token, until the session opens with it (a JWT is a few hundred
     /// bytes an idle socket need not keep).
     private var token: String?
-    private let logger: Logger
     private var phase: Phase
     private var context: ChannelHandlerContext?
     private var inbox: SocketInbox?
@@ -58,19 +57,21 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     private var connection: Connection?
     /// The client address's connection slot, released when the socket closes.
     private var address: String?
-    private var authTimer: Scheduled<Void>?
-    private var closeTimer: Scheduled<Void>?
+    /// The authentication deadline while `awaitingAuthFrame`, then the close
+    /// handshake's (`close` cancels the first before it starts the second). Let go
+    /// when it no longer matters, so an open socket keeps no timer.
+    private var timer: Scheduled<Void>?
     /// The event loop's ping timer, which ticks this socket every `WS_PING_INTERVAL_MS`.
     private var pings: PingWheel?
+    var pingSeat: PingWheel.Seat?
     private var awaitingPong = false
     private var reads = SocketReadGate()
     private var reader: WebSocketReader
     private var handle: Handle?
 
-    init(gateway: WebSocketGateway, token: String?, logger: Logger) {
+    init(gateway: WebSocketGateway, token: String?) {
         self.gateway = gateway
         self.token = token
-        self.logger = logger
         reader = WebSocketReader(maxMessageBytes: gateway.services.config.maxFrameBytes)
         phase = token == nil ? .awaitingAuthFrame : .open
     }
@@ -99,7 +100,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
             self.token = nil
             open(token: token)
         } else {
-            authTimer = loop.scheduleTask(in: .milliseconds(Int64(services.config.wsAuthTimeoutMs))) {
+            timer = loop.scheduleTask(in: .milliseconds(Int64(services.config.wsAuthTimeoutMs))) {
                 guard let handler = me.value, case .awaitingAuthFrame = handler.phase else { return }
                 handler.close(WebSocketGateway.unauthorized, reason: "authentication timeout")
             }
@@ -121,8 +122,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
 
     func channelInactive(context: ChannelHandlerContext) {
         phase = .closed
-        authTimer?.cancel()
-        closeTimer?.cancel()
+        cancelTimer()
         leavePings()
         if let address {
             services.connectionsByAddress.release(address)
@@ -154,7 +154,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
             try reader.read(unwrapInboundIn(data), allocator: context.channel.allocator) { received($0, context: context) }
         } catch {
             phase = .closing
-            authTimer?.cancel()
+            cancelTimer()
             WebSocketChannelOps.fail(error, context: context)
         }
     }
@@ -202,7 +202,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     private func receivedText(_ text: Data) {
         switch phase {
         case .awaitingAuthFrame:
-            authTimer?.cancel()
+            cancelTimer()
             guard let first = try? JSONDecoder().decode(WebSocketGateway.AuthFrame.self, from: text), first.type == "auth" else {
                 close(WebSocketGateway.unauthorized, reason: "authenticate first")
                 return
@@ -232,7 +232,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
 
     /// A socket error (a reset, say): the socket is closed.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        logger.debug("native socket error: \(error)")
+        services.logger.debug("native socket error: \(error)")
         context.close(promise: nil)
     }
 
@@ -244,7 +244,6 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         guard let me = handle else { return }
         let gateway = self.gateway
         let slot = self.session
-        let logger = self.logger
         enqueue {
             let user: UserRecord
             switch await gateway.authenticate(token: token) {
@@ -260,14 +259,14 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
             // The queue wakes the event loop for each burst; the first finds the
             // connection in the slot, which holds it before anything is pushed.
             connection.outbound.attach(wake: { me.execute { $0.writePending() } })
-            let session = RealtimeSession(services: gateway.services, connection: connection, dialect: NativeDialect(), logger: logger)
+            let session = RealtimeSession(services: gateway.services, connection: connection, dialect: NativeDialect.self)
             guard slot.open(session) else { return }  // the socket closed while authenticating
             do {
                 try await session.open()
             } catch {
                 // As at authentication: the database is away, come back shortly.
                 let unavailable = ParleyError.from(error).code == .unavailable
-                if !unavailable { logger.error("opening a session for \(user.username) failed: \(error)") }
+                if !unavailable { gateway.services.logger.error("opening a session for \(user.username) failed: \(error)") }
                 me.execute {
                     $0.close(
                         unavailable ? WebSocketGateway.tryAgainLater : .unexpectedServerError,
@@ -314,8 +313,14 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         case .closing, .closed: return
         case .awaitingAuthFrame, .open: phase = .closing
         }
-        authTimer?.cancel()
-        closeTimer = WebSocketChannelOps.startClose(code, reason: reason, timeout: Self.closeHandshakeTimeout, context: context)
+        timer?.cancel()
+        timer = WebSocketChannelOps.startClose(code, reason: reason, timeout: Self.closeHandshakeTimeout, context: context)
+    }
+
+    /// Cancels the pending timer and lets it go.
+    private func cancelTimer() {
+        timer?.cancel()
+        timer = nil
     }
 
     /// The server's own cut of an authenticated connection (`Connection.cut`).
@@ -350,17 +355,17 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
 /// waiting for room in its queue).
 private final class SessionSlot: Sendable {
     private struct State {
-        var session: RealtimeSession?
+        var session: RealtimeSession<NativeDialect>?
         var closed = false
     }
 
     private let state = Mutex(State())
 
-    var current: RealtimeSession? { state.withLock { $0.session } }
+    var current: RealtimeSession<NativeDialect>? { state.withLock { $0.session } }
 
     /// Keeps `session`, unless the socket already closed (then its connection is
     /// finished and the answer is false).
-    func open(_ session: RealtimeSession) -> Bool {
+    func open(_ session: RealtimeSession<NativeDialect>) -> Bool {
         let kept = state.withLock { s -> Bool in
             guard !s.closed else { return false }
             s.session = session
@@ -372,7 +377,7 @@ private final class SessionSlot: Sendable {
 
     /// The socket closed.
     func close() {
-        let session = state.withLock { s -> RealtimeSession? in
+        let session = state.withLock { s -> RealtimeSession<NativeDialect>? in
             s.closed = true
             return s.session
         }

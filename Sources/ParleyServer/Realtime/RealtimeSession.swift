@@ -6,11 +6,21 @@ import ParleyCore
 /// One authenticated client session, whatever the transport: registration with the
 /// hub and presence, `ready`, the offline-queue flush and `sync:done`, event
 /// dispatch with acks, and the goodbye.
-struct RealtimeSession: Sendable {
+///
+/// A socket keeps its session for as long as it is open, so the session keeps only
+/// two references: its framing is a type (`Dialect`, an empty struct) rather than a
+/// value, and its logger is the server's.
+struct RealtimeSession<Dialect: WireDialect>: Sendable {
     let services: ParleyServices
     let connection: Connection
-    let dialect: any WireDialect
-    let logger: Logger
+
+    init(services: ParleyServices, connection: Connection, dialect: Dialect.Type) {
+        self.services = services
+        self.connection = connection
+    }
+
+    private var dialect: Dialect { Dialect() }
+    private var logger: Logger { services.logger }
 
     private var events: RealtimeEvents { RealtimeEvents(services: services) }
 
@@ -32,7 +42,7 @@ struct RealtimeSession: Sendable {
 
     /// Offline-queue messages queued at once: well under half the smallest queue
     /// bound (`OUTBOUND_QUEUE_FRAMES` ≥ 1,024), which `waitForRoom` waits below.
-    static let flushSlice = 256
+    static var flushSlice: Int { 256 }
 
     /// Registers the connection and sends `ready`, the offline queue and `sync:done`.
     func open() async throws {

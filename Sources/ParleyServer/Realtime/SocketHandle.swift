@@ -5,16 +5,16 @@ import NIOCore
 /// or session's close): nothing they keep holds a closed socket's handler alive.
 /// One per socket, and a class, so each closure that keeps it holds one reference
 /// rather than a copy of its own (`NativeSocketHandler`, `EngineSocketHandler`).
+/// The weak reference is a struct held inline: one object per socket, not two.
 final class SocketHandle<Handler: AnyObject>: Sendable {
     private let ref: NIOLoopBound<WeakRef>
 
-    private final class WeakRef {
+    private struct WeakRef {
         weak var handler: Handler?
-        init(_ handler: Handler) { self.handler = handler }
     }
 
     init(_ handler: Handler, eventLoop: any EventLoop) {
-        ref = NIOLoopBound(WeakRef(handler), eventLoop: eventLoop)
+        ref = NIOLoopBound(WeakRef(handler: handler), eventLoop: eventLoop)
     }
 
     /// The handler, if it is still alive; call on its event loop.

@@ -41,8 +41,8 @@ struct WebSocketGateway: Sendable {
     }
 
     /// The handler that serves one upgraded socket.
-    func makeHandler(token: String?, logger: Logger) -> NativeSocketHandler {
-        NativeSocketHandler(gateway: self, token: token, logger: logger)
+    func makeHandler(token: String?) -> NativeSocketHandler {
+        NativeSocketHandler(gateway: self, token: token)
     }
 
     /// Why a socket is refused at authentication: the close code and reason to send.

@@ -157,6 +157,8 @@ final class PushFrame: Sendable {
 
 /// How a transport frames what the session sends: acks, errors and pushes.
 protocol WireDialect: Sendable {
+    /// Dialects hold nothing: a session makes its dialect when it frames a reply.
+    init()
     func ack(id: RequestID, data: some Encodable) throws -> ByteBuffer
     func ackError(id: RequestID, _ error: ParleyError) -> ByteBuffer
     func error(_ error: ParleyError) -> ByteBuffer

@@ -49,6 +49,8 @@ final class EngineSession: Sendable, PingWheelMember {
         var unansweredSince: NIODeadline?
         /// The event loop's ping timer ticking this session.
         var pings: PingWheel?
+        /// Its place in `pings`, kept by the wheel.
+        var pingSeat: PingWheel.Seat?
         var socket: (any SocketIOSocket)?
         /// The handshake's `dialect=` and `token=`, until a Socket.IO client attaches
         /// (nil when it had neither).
@@ -258,6 +260,12 @@ final class EngineSession: Sendable, PingWheelMember {
         // A close between here and the join queues its leave before this join: the
         // join checks again on the loop, where leaves run in order after it.
         if !closed { wheel.loop.execute { if !self.isClosed { wheel.join(self) } } }
+    }
+
+    /// The session's place in its wheel, which only the wheel's loop reads and sets.
+    var pingSeat: PingWheel.Seat? {
+        get { state.withLock { $0.pingSeat } }
+        set { state.withLock { $0.pingSeat = newValue } }
     }
 
     /// The wheel's tick, on its loop.

@@ -38,7 +38,6 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let gateway: SocketIOGateway
     /// The upgrade's query, until `handlerAdded` has read it.
     private var query: EngineQuery?
-    private let logger: Logger
     private var phase: Phase = .starting
     /// The session this socket serves, once it is the session's transport.
     private var session: EngineSession?
@@ -48,10 +47,9 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var closeTimer: Scheduled<Void>?
     private var reader: WebSocketReader
 
-    init(gateway: SocketIOGateway, query: EngineQuery, logger: Logger) {
+    init(gateway: SocketIOGateway, query: EngineQuery) {
         self.gateway = gateway
         self.query = query
-        self.logger = logger
         reader = WebSocketReader(maxMessageBytes: gateway.maxPayload)
     }
 
@@ -178,7 +176,7 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// A socket error (a reset, say): the socket is closed.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        logger.debug("Socket.IO socket error: \(error)")
+        gateway.logger.debug("Socket.IO socket error: \(error)")
         context.close(promise: nil)
     }
 

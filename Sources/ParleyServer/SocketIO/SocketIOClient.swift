@@ -21,15 +21,15 @@ protocol SocketIOSocket: AnyObject, Sendable {
 /// dialect's socket holds one of these once it knows its user, with the dialect's
 /// envelope for pushes (`encode`).
 final class SocketIOClient: SocketIOSocket {
-    let connection: Connection
-    let realtime: RealtimeSession
+    let realtime: RealtimeSession<SocketIODialect>
+    var connection: Connection { realtime.connection }
     private let ended = Mutex(false)
 
     init(
-        user: UserRecord, engine: EngineSession, services: ParleyServices, logger: Logger, receivesOwnMessages: Bool = false,
+        user: UserRecord, engine: EngineSession, services: ParleyServices, receivesOwnMessages: Bool = false,
         hearsNewRooms: Bool = false, encode: @escaping @Sendable (PushFrame) -> ByteBuffer? = { $0.socketIO }
     ) {
-        connection = Connection(
+        let connection = Connection(
             user: user, queueLimit: services.config.outboundQueueFrames, receivesOwnMessages: receivesOwnMessages, hearsNewRooms: hearsNewRooms,
             encode: encode,
             // A strong capture: the closure is then the session itself, with no context
@@ -37,7 +37,7 @@ final class SocketIOClient: SocketIOSocket {
             // connection, closure) ends at the session's `close`, which lets its
             // client go.
             close: { _ in engine.close() })
-        realtime = RealtimeSession(services: services, connection: connection, dialect: SocketIODialect(), logger: logger)
+        realtime = RealtimeSession(services: services, connection: connection, dialect: SocketIODialect.self)
     }
 
     /// Feeds the connection's queue to the Engine.IO session and sends `ready`, the

@@ -112,8 +112,8 @@ final class SocketIOGateway: Sendable {
 
     /// The handler that serves one upgraded Engine.IO WebSocket: a fresh session, or
     /// the upgrade of the polling session `query.sid`.
-    func makeHandler(query: EngineQuery, logger: Logger) -> EngineSocketHandler {
-        EngineSocketHandler(gateway: self, query: query, logger: logger)
+    func makeHandler(query: EngineQuery) -> EngineSocketHandler {
+        EngineSocketHandler(gateway: self, query: query)
     }
 
     /// A new Engine.IO session holding one of `address`'s connection slots until it
@@ -212,7 +212,7 @@ final class SocketIOGateway: Sendable {
                 guard let dialect = Dialects.named(dialectName) else {
                     throw ParleyError(.badRequest, "unknown dialect \"\(dialectName.prefix(32))\": one of \(ParleyConfiguration.dialects.joined(separator: ", "))")
                 }
-                let socket = DialectSocket(dialect: dialect, engine: session, services: services, logger: logger)
+                let socket = DialectSocket(dialect: dialect, engine: session, services: services)
                 // A token given is checked now, so a bad one is refused at CONNECT.
                 var user: UserRecord?
                 if let token { user = try await services.auth.authenticate(token: token) }
@@ -222,7 +222,7 @@ final class SocketIOGateway: Sendable {
                 return
             }
             let user = try await services.auth.authenticate(token: token ?? "")
-            let socket = SocketIOClient(user: user, engine: session, services: services, logger: logger)
+            let socket = SocketIOClient(user: user, engine: session, services: services)
             guard session.attach(socket) else { return }
             session.transmit("40{\"sid\":\"\(UUID().uuidString)\"}")
             socket.start(on: session)

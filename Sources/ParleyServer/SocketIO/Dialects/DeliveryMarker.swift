@@ -11,15 +11,14 @@ import Synchronization
 final class DeliveryMarker: Sendable {
     private let user: UserRecord
     private let services: ParleyServices
-    private let logger: Logger
+    private var logger: Logger { services.logger }
     private let pending = Mutex<(seqs: [ObjectId: Int], scheduled: Bool)>(([:], false))
 
     static let interval: Duration = .milliseconds(500)
 
-    init(user: UserRecord, services: ParleyServices, logger: Logger) {
+    init(user: UserRecord, services: ParleyServices) {
         self.user = user
         self.services = services
-        self.logger = logger
     }
 
     /// The socket was sent `seq` of `room`.

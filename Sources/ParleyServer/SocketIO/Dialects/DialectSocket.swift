@@ -14,7 +14,7 @@ import Synchronization
 final class DialectSocket: SocketIOSocket {
     let dialect: any Dialect
     let services: ParleyServices
-    let logger: Logger
+    var logger: Logger { services.logger }
     private weak let engine: EngineSession?
     private let sid: String
     private let state = Mutex(State())
@@ -29,12 +29,11 @@ final class DialectSocket: SocketIOSocket {
         var direct: [String: String?] = [:]
     }
 
-    init(dialect: any Dialect, engine: EngineSession, services: ParleyServices, logger: Logger) {
+    init(dialect: any Dialect, engine: EngineSession, services: ParleyServices) {
         self.dialect = dialect
         self.engine = engine
         self.sid = engine.sid
         self.services = services
-        self.logger = logger
     }
 
     var user: UserRecord? { state.withLock { $0.client?.connection.user } }
@@ -100,9 +99,9 @@ final class DialectSocket: SocketIOSocket {
     @discardableResult
     func open(as user: UserRecord) async -> SocketIOClient? {
         guard let engine else { return nil }
-        let marker = DeliveryMarker(user: user, services: services, logger: logger)
+        let marker = DeliveryMarker(user: user, services: services)
         let client = SocketIOClient(
-            user: user, engine: engine, services: services, logger: logger, receivesOwnMessages: dialect.echoesOwnMessages,
+            user: user, engine: engine, services: services, receivesOwnMessages: dialect.echoesOwnMessages,
             hearsNewRooms: dialect.announcesNewRooms,
             encode: { [weak self] frame in self?.encode(frame) })
         let taken = state.withLock { s -> Bool in
