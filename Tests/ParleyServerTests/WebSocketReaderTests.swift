@@ -125,6 +125,27 @@ struct WebSocketReaderTests {
         #expect(reader.finished && delivered == 0)
     }
 
+    @Test("between reads the reader keeps a backlog only while a frame or a message is still arriving")
+    func backlogOnlyWhileArriving() throws {
+        let split = try Self.wire([Self.frame(.text, "whole"), Self.frame(.text, String(repeating: "y", count: 200))])
+        let fragmented = try Self.wire([Self.frame(.text, "frag", fin: false), Self.frame(.continuation, "ment")])
+        var reader = WebSocketReader(maxMessageBytes: 1_000)
+        var messages: [String] = []
+        func read(_ bytes: ByteBuffer) throws {
+            try reader.read(bytes, allocator: ByteBufferAllocator()) { messages.append(String(buffer: $0.data)) }
+        }
+        try read(split.getSlice(at: 0, length: 50)!)
+        #expect(reader.holdsBacklog)  // the second frame's start
+        try read(split.getSlice(at: 50, length: split.readableBytes - 50)!)
+        #expect(!reader.holdsBacklog)
+        let first = fragmented.readableBytes / 2 + 2  // past the first fragment
+        try read(fragmented.getSlice(at: 0, length: first)!)
+        #expect(reader.holdsBacklog)
+        try read(fragmented.getSlice(at: first, length: fragmented.readableBytes - first)!)
+        #expect(!reader.holdsBacklog)
+        #expect(messages == ["whole", String(repeating: "y", count: 200), "fragment"])
+    }
+
     @Test("a frame still arriving is kept in a buffer of its own, not in the channel's receive buffer")
     func releasesTheReceiveBuffer() throws {
         let bytes = try Self.wire([Self.frame(.text, "one"), Self.frame(.text, String(repeating: "x", count: 300))])

@@ -7,9 +7,10 @@ import NIOWebSocket
 /// NIO's way takes four handlers after the upgrade (the frame decoder inside a
 /// `ByteToMessageHandler`, the frame encoder, the protocol error handler and the
 /// fragment aggregator), each with its pipeline context: about 0.9 KiB of every idle
-/// socket's 5.4. This keeps only what a socket needs between reads, which for an idle
-/// one is nothing but this struct: the bytes of a frame that is still arriving, and
-/// the fragments of a message that is.
+/// socket's 5.4. This keeps only what a socket needs between reads: the bytes of a
+/// frame that is still arriving, and the fragments of a message that is, in a
+/// `Backlog` made when there are some and let go when they are read. An idle socket's
+/// reader is its limit and an empty reference.
 ///
 /// Enforced as a server must: client frames are masked, no reserved bits (no
 /// extension is negotiated) or opcodes, control frames final and at most 125 bytes,
@@ -34,17 +35,35 @@ struct WebSocketReader {
     static let maxFragments = 1_024
 
     let maxMessageBytes: Int
-    /// The start of a frame that has not fully arrived, in a buffer of its own.
-    private var pending: ByteBuffer?
-    /// The fragments so far of a message that has not ended, joined.
-    private var fragments: ByteBuffer?
-    private var fragmentOpcode = WebSocketOpcode.text
-    private var fragmentCount = 0
+    /// What is left between reads; nil when nothing is.
+    private var backlog: Backlog?
     /// A close frame or a failure ended the stream: what follows is not read.
     private(set) var finished = false
 
     init(maxMessageBytes: Int) {
         self.maxMessageBytes = maxMessageBytes
+    }
+
+    /// A frame or a message still arriving. Held by one reader only, so its buffers
+    /// are appended to in place.
+    private final class Backlog {
+        /// The start of a frame that has not fully arrived, in a buffer of its own.
+        var pending: ByteBuffer?
+        /// The fragments so far of a message that has not ended, joined.
+        var fragments: ByteBuffer?
+        var fragmentOpcode = WebSocketOpcode.text
+        var fragmentCount = 0
+    }
+
+    /// Whether anything is kept between reads (a frame or a message still arriving).
+    var holdsBacklog: Bool { backlog != nil }
+
+    /// The backlog, made if there is none yet.
+    private mutating func keep() -> Backlog {
+        if let backlog { return backlog }
+        let made = Backlog()
+        backlog = made
+        return made
     }
 
     /// Reads `incoming`, handing each complete message to `deliver` in order. A
@@ -57,8 +76,8 @@ struct WebSocketReader {
         guard !finished else { return }
         var input: ByteBuffer
         let ownsInput: Bool
-        if var pending {
-            self.pending = nil  // uniquely held, so the append does not copy it
+        if var pending = backlog?.pending {
+            backlog?.pending = nil  // uniquely held, so the append does not copy it
             var more = incoming
             pending.writeBuffer(&more)
             input = pending
@@ -78,18 +97,20 @@ struct WebSocketReader {
             }
         } catch {
             finished = true
-            pending = nil
-            fragments = nil
+            backlog = nil
             throw error
         }
-        guard input.readableBytes > 0 else { return }
+        guard input.readableBytes > 0 else {
+            if backlog?.fragments == nil { backlog = nil }
+            return
+        }
         if ownsInput {
             if input.readerIndex > input.capacity / 2 { input.discardReadBytes() }
-            pending = input
+            keep().pending = input
         } else {
             var copy = allocator.buffer(capacity: input.readableBytes)
             copy.writeBuffer(&input)
-            pending = copy
+            keep().pending = copy
         }
     }
 
@@ -146,22 +167,23 @@ struct WebSocketReader {
         var frame = frame
         switch frame.opcode {
         case 0x1, 0x2:
-            guard fragments == nil else { throw .protocolError("a new message before the last one ended") }
+            guard backlog?.fragments == nil else { throw .protocolError("a new message before the last one ended") }
             let opcode: WebSocketOpcode = frame.opcode == 0x1 ? .text : .binary
             if frame.fin { return Message(opcode: opcode, data: frame.payload) }
-            fragments = frame.payload
-            fragmentOpcode = opcode
-            fragmentCount = 1
+            let b = keep()
+            b.fragments = frame.payload
+            b.fragmentOpcode = opcode
+            b.fragmentCount = 1
             return nil
         case 0x0:
-            guard var joined = fragments else { throw .protocolError("a continuation frame outside a message") }
-            fragments = nil  // uniquely held, so the append does not copy it
-            fragmentCount += 1
-            guard fragmentCount <= Self.maxFragments else { throw .protocolError("over \(Self.maxFragments) fragments") }
+            guard let b = backlog, var joined = b.fragments else { throw .protocolError("a continuation frame outside a message") }
+            b.fragments = nil  // uniquely held, so the append does not copy it
+            b.fragmentCount += 1
+            guard b.fragmentCount <= Self.maxFragments else { throw .protocolError("over \(Self.maxFragments) fragments") }
             guard joined.readableBytes + frame.payload.readableBytes <= maxMessageBytes else { throw tooLarge }
             joined.writeBuffer(&frame.payload)
-            if frame.fin { return Message(opcode: fragmentOpcode, data: joined) }
-            fragments = joined
+            if frame.fin { return Message(opcode: b.fragmentOpcode, data: joined) }
+            b.fragments = joined
             return nil
         case 0x8:
             return Message(opcode: .connectionClose, data: frame.payload)
