@@ -22,8 +22,9 @@ import Synchronization
 ///   the socket closed 2 s after our close frame if the client does not answer.
 ///
 /// Everything here runs on the channel's event loop; the inbox's jobs, timers and the
-/// queue come back to it through a weak reference (`Handle`), so nothing they keep
-/// holds a closed socket's handler (and its connection and session) alive.
+/// queue come back to it through a reference it empties when it leaves the pipeline
+/// (`Handle`), so nothing they keep holds a closed socket's handler (and its
+/// connection and session) alive.
 final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, PingWheelMember {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -111,6 +112,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     /// handler (at the latest when the channel closes) breaks that cycle.
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        handle?.value = nil
         leavePings()
     }
 

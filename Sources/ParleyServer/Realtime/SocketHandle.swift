@@ -1,27 +1,18 @@
 import NIOCore
 
-/// A weak, event-loop-bound reference to a socket's channel handler, for the
-/// closures kept elsewhere (the inbox's resume, the queue's wake, the connection's
-/// or session's close): nothing they keep holds a closed socket's handler alive.
-/// One per socket, and a class, so each closure that keeps it holds one reference
-/// rather than a copy of its own (`NativeSocketHandler`, `EngineSocketHandler`).
-/// The weak reference is a struct held inline: one object per socket, not two.
-final class SocketHandle<Handler: AnyObject>: Sendable {
-    private let ref: NIOLoopBound<WeakRef>
+/// An event-loop-bound reference to a socket's channel handler, for the closures kept
+/// elsewhere (the inbox's resume, the queue's wake, the connection's or session's
+/// close): the handler empties it when it leaves the pipeline (`handlerRemoved`, at
+/// the latest when the channel closes), so nothing they keep holds a closed socket's
+/// handler (and its connection and session) alive. One per socket, and a class, so
+/// each closure that keeps it holds one reference rather than a copy of its own
+/// (`NativeSocketHandler`, `EngineSocketHandler`). A plain box rather than a weak
+/// reference: a weak one costs every socket a side table besides the box.
+typealias SocketHandle<Handler: AnyObject> = NIOLoopBoundBox<Handler?>
 
-    private struct WeakRef {
-        weak var handler: Handler?
-    }
-
-    init(_ handler: Handler, eventLoop: any EventLoop) {
-        ref = NIOLoopBound(WeakRef(handler: handler), eventLoop: eventLoop)
-    }
-
-    /// The handler, if it is still alive; call on its event loop.
-    var value: Handler? { ref.value.handler }
-
-    /// Runs `body` with the handler on its event loop, if it is still alive.
-    func execute(_ body: @escaping @Sendable (Handler) -> Void) {
-        ref.eventLoop.execute { if let handler = self.value { body(handler) } }
+extension NIOLoopBoundBox {
+    /// Runs `body` with the handler on its event loop, if it still serves its socket.
+    func execute<Handler: AnyObject>(_ body: @escaping @Sendable (Handler) -> Void) where Value == Handler? {
+        eventLoop.execute { if let handler = self.value { body(handler) } }
     }
 }

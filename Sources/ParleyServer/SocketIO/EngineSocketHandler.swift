@@ -93,6 +93,7 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        handle?.value = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
