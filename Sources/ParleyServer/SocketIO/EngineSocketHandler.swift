@@ -88,7 +88,7 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// The session's way to this socket: wake its writer, close it.
     private static func transport(_ me: Handle) -> EngineSession.WebSocketTransport {
-        EngineSession.WebSocketTransport(wake: { me.execute { $0.writePending() } }, close: { me.execute { $0.context?.close(promise: nil) } })
+        EngineSession.WebSocketTransport(handle: me)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -192,8 +192,9 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Outbound
 
     /// Writes everything queued for the client with one flush, if the channel can
-    /// take it now; otherwise `channelWritabilityChanged` comes back here.
-    private func writePending() {
+    /// take it now; otherwise `channelWritabilityChanged` comes back here. The
+    /// session's wake-up of its transport (`EngineSession.WebSocketTransport`).
+    func writePending() {
         guard let context, let session, case .open = phase, context.channel.isWritable else { return }
         TextFrameWriter.write(session.takeForWebSocket(), context: context)
     }
@@ -201,6 +202,11 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable { writePending() }
         context.fireChannelWritabilityChanged()
+    }
+
+    /// The session's close of its transport: the socket is closed at once.
+    func closeSocket() {
+        context?.close(promise: nil)
     }
 
     /// Starts the close handshake with `code`; the socket closes when the client
