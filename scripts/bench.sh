@@ -134,6 +134,15 @@ if [ "$PEER" = 1 ]; then
   "$bin/parley-bench" connections --url "http://127.0.0.1:$fresh_port" --count "$PEER_CONNECTIONS" --users 200 --rate 2000 --server-pid "$fresh_pid" \
     --label parley-fresh --json "$OUT"
   kill "$fresh_pid" 2>/dev/null && wait "$fresh_pid" 2>/dev/null || true
+  # Socket.IO's idle socket on a fresh node of its own, as the native one above.
+  fresh_port=$(bash scripts/db.sh free-port)
+  start_node "$fresh_port" "$work/fresh-sio.log"
+  fresh_pid=$!
+  node_pids="$node_pids $fresh_pid"
+  wait_healthy "$fresh_port"
+  "$bin/parley-bench" connections --url "http://127.0.0.1:$fresh_port" --count "$PEER_CONNECTIONS" --users 200 --rate 2000 --server-pid "$fresh_pid" \
+    --socket-io --label parley-fresh --json "$OUT"
+  kill "$fresh_pid" 2>/dev/null && wait "$fresh_pid" 2>/dev/null || true
   node_pids=""
   python3 scripts/bench_peer_table.py "$OUT"
 fi

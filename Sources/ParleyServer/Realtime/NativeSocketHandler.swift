@@ -64,6 +64,7 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     private var timer: Scheduled<Void>?
     /// The event loop's ping timer, which ticks this socket every `WS_PING_INTERVAL_MS`.
     private var pings: PingWheel?
+    /// Its place in `pings`, kept by the wheel.
     var pingSeat: PingWheel.Seat?
     private var awaitingPong = false
     private var reads = SocketReadGate()
@@ -108,8 +109,9 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         }
     }
 
-    /// The context holds the handler; letting it go when the pipeline removes the
-    /// handler (at the latest when the channel closes) breaks that cycle.
+    /// The context holds the handler, and so does the handle the inbox, the timers and
+    /// the queue keep; letting both go when the pipeline removes the handler (at the
+    /// latest when the channel closes) breaks those cycles.
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         handle?.value = nil

@@ -91,6 +91,8 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
         EngineSession.WebSocketTransport(handle: me)
     }
 
+    /// The handle the session, the inbox and the timer keep holds the handler until the
+    /// pipeline removes it (at the latest when the channel closes).
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         handle?.value = nil
