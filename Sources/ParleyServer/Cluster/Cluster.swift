@@ -348,7 +348,7 @@ final class Cluster: Service, Sendable {
             outbox.hasListeners = !peers.alive.isEmpty
             metrics.clusterNodes.set(Int64(nodeCount))
         }
-        try? await database.collection("nodes").deleteOne(["_id": .string(settings.node)])
+        _ = try? await database.collection("nodes").deleteOne(["_id": .string(settings.node)])
     }
 
     /// Writes this node's `nodes` document: its heartbeat, and its users when they
@@ -370,7 +370,7 @@ final class Cluster: Service, Sendable {
     private func buryNode(_ node: String) async {
         logger.warning("cluster: node \(node) is silent; taking it for dead")
         let offline = presence.nodeGone(node)
-        try? await database.collection("nodes").deleteOne(["_id": .string(node)])
+        _ = try? await database.collection("nodes").deleteOne(["_id": .string(node)])
         guard !offline.isEmpty else { return }
         let now = Date().bsonPrecision
         do {
