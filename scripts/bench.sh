@@ -126,23 +126,20 @@ if [ "$PEER" = 1 ]; then
   "$bin/parley-bench" offline --url "$peer" --queued "$OFFLINE_QUEUED" --rooms 10 --database peer --server-pid "$peer_pid" --label peer --json "$OUT"
   "$bin/parley-bench" connections --url "$peer" --count "$PEER_CONNECTIONS" --users 200 --rate 2000 --server-pid "$peer_pid" --label peer --json "$OUT"
   kill "$peer_pid" 2>/dev/null && wait "$peer_pid" 2>/dev/null || true
-  fresh_port=$(bash scripts/db.sh free-port)
-  start_node "$fresh_port" "$work/fresh.log"
-  fresh_pid=$!
-  node_pids="$node_pids $fresh_pid"
-  wait_healthy "$fresh_port"
-  "$bin/parley-bench" connections --url "http://127.0.0.1:$fresh_port" --count "$PEER_CONNECTIONS" --users 200 --rate 2000 --server-pid "$fresh_pid" \
-    --label parley-fresh --json "$OUT"
-  kill "$fresh_pid" 2>/dev/null && wait "$fresh_pid" 2>/dev/null || true
-  # Socket.IO's idle socket on a fresh node of its own, as the native one above.
-  fresh_port=$(bash scripts/db.sh free-port)
-  start_node "$fresh_port" "$work/fresh-sio.log"
-  fresh_pid=$!
-  node_pids="$node_pids $fresh_pid"
-  wait_healthy "$fresh_port"
-  "$bin/parley-bench" connections --url "http://127.0.0.1:$fresh_port" --count "$PEER_CONNECTIONS" --users 200 --rate 2000 --server-pid "$fresh_pid" \
-    --socket-io --label parley-fresh --json "$OUT"
-  kill "$fresh_pid" 2>/dev/null && wait "$fresh_pid" 2>/dev/null || true
+  # A fresh Parley node for the count the peer is held to, one per transport.
+  fresh_connections() {
+    local fresh_port fresh_pid
+    fresh_port=$(bash scripts/db.sh free-port)
+    start_node "$fresh_port" "$work/fresh$1.log"
+    fresh_pid=$!
+    node_pids="$node_pids $fresh_pid"
+    wait_healthy "$fresh_port"
+    "$bin/parley-bench" connections --url "http://127.0.0.1:$fresh_port" --count "$PEER_CONNECTIONS" --users 200 --rate 2000 --server-pid "$fresh_pid" \
+      --label parley-fresh --json "$OUT" "${@:2}"
+    kill "$fresh_pid" 2>/dev/null && wait "$fresh_pid" 2>/dev/null || true
+  }
+  fresh_connections ""
+  fresh_connections "-sio" --socket-io
   node_pids=""
   python3 scripts/bench_peer_table.py "$OUT"
 fi
