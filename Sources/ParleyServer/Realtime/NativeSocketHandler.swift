@@ -157,8 +157,10 @@ final class NativeSocketHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         do {
             try reader.read(unwrapInboundIn(data), allocator: context.channel.allocator) { received($0, context: context) }
         } catch {
+            // The auth deadline is moot now; a close handshake's timer still closes
+            // the socket if the failure's close frame never goes out.
+            if case .awaitingAuthFrame = phase { cancelTimer() }
             phase = .closing
-            cancelTimer()
             WebSocketChannelOps.fail(error, context: context)
         }
     }

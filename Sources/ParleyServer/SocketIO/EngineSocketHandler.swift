@@ -77,7 +77,7 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         phase = .open(fresh)
         session = fresh
-        fresh.startOnWebSocket(Self.transport(me))
+        fresh.startOnWebSocket(EngineSession.WebSocketTransport(handle: me))
         fresh.transmit(gateway.openPacket(fresh, upgrades: []))
         fresh.runPings(on: gateway.pings.wheel(on: loop))
     }
@@ -85,11 +85,6 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// This socket's own way back to itself, for the transport an upgrade hands to
     /// the polling session at `5`.
     private var handle: Handle?
-
-    /// The session's way to this socket: wake its writer, close it.
-    private static func transport(_ me: Handle) -> EngineSession.WebSocketTransport {
-        EngineSession.WebSocketTransport(handle: me)
-    }
 
     /// The handle the session, the inbox and the timer keep holds the handler until the
     /// pipeline removes it (at the latest when the channel closes).
@@ -163,7 +158,7 @@ final class EngineSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if !probed, text == "2probe", let context {
                 phase = .probing(existing, probed: true)
                 TextFrameWriter.write([ByteBuffer(string: "3probe")], context: context)
-            } else if probed, text == "5", let handle, existing.upgrade(to: Self.transport(handle)) {
+            } else if probed, text == "5", let handle, existing.upgrade(to: EngineSession.WebSocketTransport(handle: handle)) {
                 phase = .open(existing)
                 session = existing
             } else {
